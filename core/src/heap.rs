@@ -1,0 +1,521 @@
+// SPDX-License-Identifier: GPL-2.0-only
+//! A fixed-capacity indexed min-heap of tasks keyed by a wrap-safe `u64`
+//! deadline, with a FIFO tiebreak between equal keys.
+//!
+//! - The heap array holds small `(key, seq, slot)` nodes, so sifting compares
+//!   keys without chasing pointers; task payloads stay put in a slot array
+//!   and each slot remembers its node's heap position.
+//! - A pid → slot index makes [`remove`](VtimeHeap::remove) and
+//!   [`update`](VtimeHeap::update) O(log n): a chained hash table with `N`
+//!   buckets whose chains run through the slots themselves (Fibonacci
+//!   hashing of the pid; the load factor never exceeds 1), so the index needs
+//!   no memory beyond one `u32` per bucket.
+//!
+//! Every operation is O(log n) in the heap plus an expected O(1) index
+//! lookup; nothing allocates. Keys compare with [`time_before`], so the order
+//! holds across a `u64` wrap as long as live keys span less than 2^63.
+//!
+//! ```
+//! use usched_core::heap::VtimeHeap;
+//!
+//! let mut h = VtimeHeap::<&str, 8>::new();
+//! h.push(10, 300, "late").unwrap();
+//! h.push(11, 100, "early").unwrap();
+//! h.update(10, 50).unwrap();
+//! assert_eq!(h.pop_min().unwrap().value, "late");
+//! assert_eq!(h.remove(11).unwrap().key, 100);
+//! assert!(h.is_empty());
+//! ```
+use core::fmt;
+use core::mem::MaybeUninit;
+
+use crate::time::time_before;
+
+const NIL: u32 = u32::MAX;
+
+#[derive(Clone, Copy, Debug)]
+struct Node {
+    key: u64,
+    /// Insertion order, to break ties between equal keys (FIFO).
+    seq: u64,
+    slot: u32,
+}
+
+impl Node {
+    #[inline(always)]
+    fn before(&self, other: &Node) -> bool {
+        if self.key != other.key {
+            time_before(self.key, other.key)
+        } else {
+            time_before(self.seq, other.seq)
+        }
+    }
+}
+
+struct Slot<T> {
+    pid: i32,
+    /// Heap position of this slot's node, or `NIL` when the slot is free.
+    pos: u32,
+    /// Next slot in the same hash chain (used) or in the free list (free).
+    next: u32,
+    value: MaybeUninit<T>,
+}
+
+impl<T> Slot<T> {
+    const EMPTY: Self = Self {
+        pid: 0,
+        pos: NIL,
+        next: NIL,
+        value: MaybeUninit::uninit(),
+    };
+}
+
+/// A task taken out of the heap.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Entry<T> {
+    /// The task's pid (its identity in the heap).
+    pub pid: i32,
+    /// Its key (deadline or vruntime).
+    pub key: u64,
+    /// The payload.
+    pub value: T,
+}
+
+/// Why [`VtimeHeap::push`] refused an item; the item is handed back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PushError<T> {
+    /// The heap holds `N` tasks.
+    Full(T),
+    /// A task with this pid is already queued.
+    Duplicate(T),
+}
+
+impl<T> PushError<T> {
+    /// The refused item.
+    pub fn into_inner(self) -> T {
+        match self {
+            Self::Full(v) | Self::Duplicate(v) => v,
+        }
+    }
+}
+
+impl<T> fmt::Display for PushError<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Full(_) => f.write_str("heap is full"),
+            Self::Duplicate(_) => f.write_str("pid is already queued"),
+        }
+    }
+}
+
+#[cfg(feature = "std")]
+impl<T: fmt::Debug> std::error::Error for PushError<T> {}
+
+/// [`VtimeHeap::update`] was given a pid that is not queued.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UnknownPid(pub i32);
+
+impl fmt::Display for UnknownPid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "pid {} is not queued", self.0)
+    }
+}
+
+#[cfg(feature = "std")]
+impl std::error::Error for UnknownPid {}
+
+/// The indexed min-heap; see the [module docs](self).
+pub struct VtimeHeap<T, const N: usize> {
+    len: u32,
+    /// Slots never used yet: `fresh..N`.
+    fresh: u32,
+    /// Head of the free-slot list (slots freed by pop/remove).
+    free: u32,
+    next_seq: u64,
+    heap: [Node; N],
+    slots: [Slot<T>; N],
+    buckets: [u32; N],
+}
+
+impl<T, const N: usize> VtimeHeap<T, N> {
+    const CHECK: () = assert!(
+        N >= 2 && N.is_power_of_two() && N <= 1 << 30,
+        "VtimeHeap capacity must be a power of two in 2..=2^30"
+    );
+    const SHIFT: u32 = 32 - N.trailing_zeros();
+
+    /// An empty heap.
+    pub const fn new() -> Self {
+        #[allow(clippy::let_unit_value)]
+        let () = Self::CHECK;
+        Self {
+            len: 0,
+            fresh: 0,
+            free: NIL,
+            next_seq: 0,
+            heap: [Node {
+                key: 0,
+                seq: 0,
+                slot: NIL,
+            }; N],
+            slots: [const { Slot::EMPTY }; N],
+            buckets: [NIL; N],
+        }
+    }
+
+    /// Number of queued tasks.
+    pub const fn len(&self) -> usize {
+        self.len as usize
+    }
+
+    /// Nothing is queued.
+    pub const fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Maximum number of queued tasks.
+    pub const fn capacity(&self) -> usize {
+        N
+    }
+
+    /// The heap holds `N` tasks.
+    pub const fn is_full(&self) -> bool {
+        self.len as usize == N
+    }
+
+    #[inline(always)]
+    fn bucket(pid: i32) -> usize {
+        ((pid as u32).wrapping_mul(0x9E37_79B9) >> Self::SHIFT) as usize
+    }
+
+    /// Slot holding `pid`, and the slot before it in its chain (or `NIL`).
+    #[inline]
+    fn find(&self, pid: i32) -> Option<(u32, u32)> {
+        let mut prev = NIL;
+        let mut s = self.buckets[Self::bucket(pid)];
+        while s != NIL {
+            let slot = &self.slots[s as usize];
+            if slot.pid == pid {
+                return Some((s, prev));
+            }
+            prev = s;
+            s = slot.next;
+        }
+        None
+    }
+
+    /// `pid` is queued.
+    pub fn contains(&self, pid: i32) -> bool {
+        self.find(pid).is_some()
+    }
+
+    /// The key and payload of a queued `pid`.
+    pub fn get(&self, pid: i32) -> Option<(u64, &T)> {
+        let (s, _) = self.find(pid)?;
+        let slot = &self.slots[s as usize];
+        // SAFETY: a slot found in the index is in use, so its value is initialised.
+        Some((self.heap[slot.pos as usize].key, unsafe {
+            slot.value.assume_init_ref()
+        }))
+    }
+
+    /// Queues `value` for `pid` with `key`.
+    ///
+    /// # Errors
+    /// [`PushError::Full`] when `N` tasks are queued, [`PushError::Duplicate`]
+    /// when `pid` already is; the value is handed back either way.
+    pub fn push(&mut self, pid: i32, key: u64, value: T) -> Result<(), PushError<T>> {
+        if self.is_full() {
+            return Err(PushError::Full(value));
+        }
+        if self.contains(pid) {
+            return Err(PushError::Duplicate(value));
+        }
+        let s = if self.free != NIL {
+            let s = self.free;
+            self.free = self.slots[s as usize].next;
+            s
+        } else {
+            let s = self.fresh;
+            self.fresh += 1;
+            s
+        };
+        let b = Self::bucket(pid);
+        let pos = self.len;
+        self.slots[s as usize] = Slot {
+            pid,
+            pos,
+            next: self.buckets[b],
+            value: MaybeUninit::new(value),
+        };
+        self.buckets[b] = s;
+        let seq = self.next_seq;
+        self.next_seq = seq.wrapping_add(1);
+        self.heap[pos as usize] = Node { key, seq, slot: s };
+        self.len += 1;
+        self.sift_up(pos as usize);
+        Ok(())
+    }
+
+    /// The task with the smallest key (earliest queued among equals).
+    pub fn peek(&self) -> Option<Entry<&T>> {
+        if self.is_empty() {
+            return None;
+        }
+        let node = self.heap[0];
+        let slot = &self.slots[node.slot as usize];
+        // SAFETY: nodes in `heap[..len]` point at used slots, whose values are initialised.
+        let value = unsafe { slot.value.assume_init_ref() };
+        Some(Entry {
+            pid: slot.pid,
+            key: node.key,
+            value,
+        })
+    }
+
+    /// Removes and returns the task with the smallest key.
+    pub fn pop_min(&mut self) -> Option<Entry<T>> {
+        if self.is_empty() {
+            return None;
+        }
+        let s = self.heap[0].slot;
+        let pid = self.slots[s as usize].pid;
+        let prev = self.chain_prev(pid, s);
+        Some(self.take(s, prev))
+    }
+
+    /// Removes `pid`'s task, wherever it is in the heap.
+    pub fn remove(&mut self, pid: i32) -> Option<Entry<T>> {
+        let (s, prev) = self.find(pid)?;
+        Some(self.take(s, prev))
+    }
+
+    /// Gives `pid` a new key, moving it to its new place. Its FIFO position
+    /// among equal keys becomes "last", as if it had been pushed now.
+    ///
+    /// # Errors
+    /// [`UnknownPid`] when `pid` is not queued.
+    pub fn update(&mut self, pid: i32, key: u64) -> Result<(), UnknownPid> {
+        let (s, _) = self.find(pid).ok_or(UnknownPid(pid))?;
+        let pos = self.slots[s as usize].pos as usize;
+        let old = self.heap[pos];
+        let seq = self.next_seq;
+        self.next_seq = seq.wrapping_add(1);
+        self.heap[pos] = Node { key, seq, slot: s };
+        if self.heap[pos].before(&old) {
+            self.sift_up(pos);
+        } else {
+            self.sift_down(pos);
+        }
+        Ok(())
+    }
+
+    /// Removes every task, dropping the payloads.
+    pub fn clear(&mut self) {
+        while self.pop_min().is_some() {}
+    }
+
+    /// Visits every queued task in no particular order.
+    pub fn for_each(&self, mut f: impl FnMut(i32, u64, &T)) {
+        for node in &self.heap[..self.len()] {
+            let slot = &self.slots[node.slot as usize];
+            // SAFETY: nodes in `heap[..len]` point at used slots.
+            f(slot.pid, node.key, unsafe { slot.value.assume_init_ref() });
+        }
+    }
+
+    fn chain_prev(&self, pid: i32, target: u32) -> u32 {
+        let mut prev = NIL;
+        let mut s = self.buckets[Self::bucket(pid)];
+        while s != target && s != NIL {
+            prev = s;
+            s = self.slots[s as usize].next;
+        }
+        debug_assert_eq!(s, target, "slot missing from its hash chain");
+        prev
+    }
+
+    /// Takes used slot `s` (whose chain predecessor is `prev`) out of the
+    /// heap, the index and the slot array.
+    fn take(&mut self, s: u32, prev: u32) -> Entry<T> {
+        let pos = self.slots[s as usize].pos as usize;
+        let key = self.heap[pos].key;
+        // Fill the hole with the last node and restore the heap order.
+        self.len -= 1;
+        let last = self.len as usize;
+        if pos != last {
+            let moved = self.heap[last];
+            self.heap[pos] = moved;
+            self.slots[moved.slot as usize].pos = pos as u32;
+            if pos > 0 && moved.before(&self.heap[(pos - 1) / 2]) {
+                self.sift_up(pos);
+            } else {
+                self.sift_down(pos);
+            }
+        }
+        // Unlink from the hash chain, then put the slot on the free list.
+        let slot = &mut self.slots[s as usize];
+        let (pid, next) = (slot.pid, slot.next);
+        slot.pos = NIL;
+        slot.next = self.free;
+        self.free = s;
+        // SAFETY: the slot was in use, so its value is initialised; it is now
+        // on the free list and its value will not be read again.
+        let value = unsafe { slot.value.assume_init_read() };
+        if prev == NIL {
+            self.buckets[Self::bucket(pid)] = next;
+        } else {
+            self.slots[prev as usize].next = next;
+        }
+        Entry { pid, key, value }
+    }
+
+    fn sift_up(&mut self, mut pos: usize) {
+        let node = self.heap[pos];
+        while pos > 0 {
+            let parent = (pos - 1) / 2;
+            let p = self.heap[parent];
+            if !node.before(&p) {
+                break;
+            }
+            self.heap[pos] = p;
+            self.slots[p.slot as usize].pos = pos as u32;
+            pos = parent;
+        }
+        self.heap[pos] = node;
+        self.slots[node.slot as usize].pos = pos as u32;
+    }
+
+    fn sift_down(&mut self, mut pos: usize) {
+        let len = self.len();
+        let node = self.heap[pos];
+        loop {
+            let left = 2 * pos + 1;
+            if left >= len {
+                break;
+            }
+            let right = left + 1;
+            let child = if right < len && self.heap[right].before(&self.heap[left]) {
+                right
+            } else {
+                left
+            };
+            let c = self.heap[child];
+            if !c.before(&node) {
+                break;
+            }
+            self.heap[pos] = c;
+            self.slots[c.slot as usize].pos = pos as u32;
+            pos = child;
+        }
+        self.heap[pos] = node;
+        self.slots[node.slot as usize].pos = pos as u32;
+    }
+}
+
+impl<T, const N: usize> Default for VtimeHeap<T, N> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<T, const N: usize> Drop for VtimeHeap<T, N> {
+    fn drop(&mut self) {
+        if core::mem::needs_drop::<T>() {
+            self.clear();
+        }
+    }
+}
+
+impl<T, const N: usize> fmt::Debug for VtimeHeap<T, N> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("VtimeHeap")
+            .field("len", &self.len)
+            .field("capacity", &N)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::rc::Rc;
+
+    #[test]
+    fn orders_by_key_then_fifo() {
+        let mut h = VtimeHeap::<u32, 8>::new();
+        h.push(1, 50, 1).unwrap();
+        h.push(2, 10, 2).unwrap();
+        h.push(3, 50, 3).unwrap();
+        h.push(4, 10, 4).unwrap();
+        let order: Vec<i32> = std::iter::from_fn(|| h.pop_min().map(|e| e.pid)).collect();
+        assert_eq!(order, [2, 4, 1, 3]);
+    }
+
+    #[test]
+    fn full_and_duplicate_hand_back() {
+        let mut h = VtimeHeap::<&str, 2>::new();
+        h.push(1, 1, "a").unwrap();
+        assert_eq!(h.push(1, 2, "dup"), Err(PushError::Duplicate("dup")));
+        h.push(2, 1, "b").unwrap();
+        assert_eq!(h.push(3, 1, "c"), Err(PushError::Full("c")));
+        assert_eq!(h.update(9, 1), Err(UnknownPid(9)));
+    }
+
+    #[test]
+    fn orders_across_u64_wrap() {
+        let mut h = VtimeHeap::<(), 4>::new();
+        h.push(1, 5, ()).unwrap(); // just after the wrap
+        h.push(2, u64::MAX - 5, ()).unwrap(); // just before it
+        h.push(3, u64::MAX, ()).unwrap();
+        let order: Vec<i32> = std::iter::from_fn(|| h.pop_min().map(|e| e.pid)).collect();
+        assert_eq!(order, [2, 3, 1]);
+    }
+
+    #[test]
+    fn remove_update_keep_order() {
+        let mut h = VtimeHeap::<i32, 64>::new();
+        for pid in 0..64 {
+            h.push(pid, ((pid * 37) % 64) as u64, pid).unwrap();
+        }
+        for pid in (0..64).step_by(3) {
+            assert_eq!(h.remove(pid).unwrap().value, pid);
+        }
+        for pid in (1..64).step_by(3) {
+            h.update(pid, 1000 - pid as u64).unwrap();
+        }
+        let mut last = 0;
+        while let Some(e) = h.pop_min() {
+            assert!(e.key >= last);
+            last = e.key;
+        }
+    }
+
+    #[test]
+    fn colliding_pids_share_a_chain() {
+        // Pids that differ by a multiple of 2^32 / ... simply many pids in a
+        // small table: every chain gets several entries.
+        let mut h = VtimeHeap::<i32, 4>::new();
+        let pids = [7, 7 + (1 << 20), 7 + (2 << 20), 7 + (3 << 20)];
+        for (i, p) in pids.iter().enumerate() {
+            h.push(*p, i as u64, *p).unwrap();
+        }
+        assert_eq!(h.remove(pids[2]).unwrap().value, pids[2]);
+        assert!(h.contains(pids[3]) && h.contains(pids[0]));
+        assert_eq!(h.get(pids[1]).map(|(k, v)| (k, *v)), Some((1, pids[1])));
+    }
+
+    #[test]
+    fn drops_payloads() {
+        let token = Rc::new(());
+        {
+            let mut h = VtimeHeap::<Rc<()>, 8>::new();
+            for pid in 0..6 {
+                h.push(pid, 0, token.clone()).unwrap();
+            }
+            drop(h.remove(3));
+            assert_eq!(Rc::strong_count(&token), 6);
+        }
+        assert_eq!(Rc::strong_count(&token), 1);
+    }
+}

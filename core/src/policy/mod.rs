@@ -1,0 +1,100 @@
+// SPDX-License-Identifier: GPL-2.0-only
+//! Scheduling policies as pure, allocation-free state machines.
+//!
+//! A policy is fed the tasks that became runnable ([`Policy::enqueue`]) and
+//! asked, whenever a CPU can take work, for the next decision
+//! ([`Policy::dispatch`]): which task, on which CPU, for how long, with which
+//! vruntime. It never sees the kernel, so it runs the same in a scheduler, a
+//! simulator or a unit test.
+//!
+//! Time is passed in, never read: every input carries the timestamps the
+//! policy needs, which keeps policies deterministic.
+
+mod deadline;
+mod fifo;
+
+pub use deadline::{Deadline, DeadlineConfig};
+pub use fifo::Fifo;
+
+/// `cpu` value of a [`Decision`] that lets the task run on any CPU it may use.
+pub const CPU_ANY: i32 = -1;
+
+/// Nice-0 weight (the kernel's `sched_prio_to_weight[20]` scaled as sched_ext
+/// reports it: 100).
+pub const WEIGHT_NICE0: u64 = 100;
+
+/// What a policy knows of a runnable task.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Task {
+    /// The task's pid (its identity).
+    pub pid: i32,
+    /// The CPU it last ran on (a placement hint).
+    pub cpu: i32,
+    /// Number of CPUs it may run on (1 = pinned).
+    pub nr_cpus_allowed: u32,
+    /// Scheduling weight: [`WEIGHT_NICE0`] at nice 0, larger for higher priority.
+    pub weight: u64,
+    /// CPU time consumed since the task last went to sleep, ns.
+    pub exec_runtime: u64,
+    /// The task's vruntime as the framework keeps it: the `vtime` of the last
+    /// decision, plus its runtime since then scaled by `100 / weight`.
+    /// 0 for a task never seen before.
+    pub vtime: u64,
+    /// Total CPU time of the task, ns.
+    pub sum_exec_runtime: u64,
+    /// Voluntary context switches so far (a high rate means interactive).
+    pub nvcsw: u64,
+    /// Frequency of the task's wake-ups, per second (0 if unknown).
+    pub wakeup_freq: u64,
+    /// Framework flags ([`Task::WAKEUP`], [`Task::KTHREAD`]).
+    pub flags: u64,
+    /// When the task became runnable, ns (framework clock).
+    pub enq_time: u64,
+}
+
+impl Task {
+    /// The task just woke up (rather than being preempted or yielding).
+    pub const WAKEUP: u64 = 1 << 0;
+    /// The task is a kernel thread.
+    pub const KTHREAD: u64 = 1 << 1;
+}
+
+/// A policy's answer: run this task.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Decision {
+    /// The task to run.
+    pub pid: i32,
+    /// Target CPU, or [`CPU_ANY`].
+    pub cpu: i32,
+    /// Time slice, ns.
+    pub slice_ns: u64,
+    /// The vruntime to remember for the task.
+    pub vtime: u64,
+    /// Decision flags ([`Decision::PREEMPT`]).
+    pub flags: u64,
+}
+
+impl Decision {
+    /// Preempt the task running on the target CPU if it is of lower priority.
+    pub const PREEMPT: u64 = 1 << 0;
+}
+
+/// A scheduling policy. Implementations must not allocate in these methods.
+pub trait Policy {
+    /// Takes a runnable task.
+    ///
+    /// # Errors
+    /// Hands the task back when the policy's queue is full (or the pid is
+    /// already queued); the caller must then place it some other way.
+    fn enqueue(&mut self, task: Task) -> Result<(), Task>;
+
+    /// The next task to run, if any, chosen at time `now` (ns).
+    fn dispatch(&mut self, now: u64) -> Option<Decision>;
+
+    /// Drops a queued task (it exited, or the kernel took it back).
+    /// Returns whether it was queued.
+    fn remove(&mut self, pid: i32) -> bool;
+
+    /// Number of tasks waiting.
+    fn nr_queued(&self) -> usize;
+}

@@ -1,0 +1,398 @@
+// SPDX-License-Identifier: GPL-2.0-only
+//! A bounded, lock-free single-producer/single-consumer ring queue with inline
+//! storage.
+//!
+//! The algorithm is the classic Lamport ring with free-running indices, laid
+//! out as in rtrb: `head` (next slot to read) and `tail` (next slot to write)
+//! live on their own cache lines, and each side keeps a private copy of the
+//! other side's index, refreshing it only when the queue looks full (producer)
+//! or empty (consumer). In the steady state a push or a pop therefore touches
+//! one shared cache line, not two.
+//!
+//! Indices grow without bound (wrapping at `usize::MAX`); the slot of index
+//! `i` is `i & (N - 1)`, which is why `N` must be a power of two. The queue
+//! holds up to `N` items.
+//!
+//! ```
+//! use usched_core::spsc::RingBuffer;
+//!
+//! let mut q = RingBuffer::<u32, 4>::new();
+//! let (mut tx, mut rx) = q.split();
+//! assert!(tx.push(1).is_ok());
+//! assert_eq!(rx.pop(), Some(1));
+//! assert_eq!(rx.pop(), None);
+//! ```
+use core::fmt;
+use core::mem::MaybeUninit;
+
+use crate::sync::{AtomicUsize, Ordering, UnsafeCell};
+use crate::CachePadded;
+
+/// The queue's storage. Make one, then [`split`](RingBuffer::split) it into
+/// its two ends; while they exist the `&mut` borrow freezes the queue, so no
+/// third party can push or pop.
+pub struct RingBuffer<T, const N: usize> {
+    /// Index of the next slot to read; only the consumer stores it.
+    head: CachePadded<AtomicUsize>,
+    /// Index of the next slot to write; only the producer stores it.
+    tail: CachePadded<AtomicUsize>,
+    /// Slots `head..tail` (mod `N`) hold initialised values.
+    buf: [UnsafeCell<MaybeUninit<T>>; N],
+}
+
+// SAFETY: the queue moves `T`s between threads, so it is `Send`/`Sync` when
+// `T: Send`. Each slot is written by the producer only while it is outside
+// `head..tail` and read by the consumer only while inside; the Release store
+// of the index that publishes the change orders the slot access before the
+// other side can see it (Acquire load). No `&T` is ever shared.
+unsafe impl<T: Send, const N: usize> Send for RingBuffer<T, N> {}
+// SAFETY: see the `Send` impl above.
+unsafe impl<T: Send, const N: usize> Sync for RingBuffer<T, N> {}
+
+impl<T, const N: usize> RingBuffer<T, N> {
+    const CHECK: () = assert!(
+        N >= 2 && N.is_power_of_two(),
+        "RingBuffer capacity must be a power of two >= 2"
+    );
+    const MASK: usize = N - 1;
+
+    /// An empty queue. `const`, so it can be a `static`.
+    #[cfg(not(loom))]
+    pub const fn new() -> Self {
+        #[allow(clippy::let_unit_value)]
+        let () = Self::CHECK;
+        Self {
+            head: CachePadded::new(AtomicUsize::new(0)),
+            tail: CachePadded::new(AtomicUsize::new(0)),
+            buf: [const { UnsafeCell::new(MaybeUninit::uninit()) }; N],
+        }
+    }
+
+    /// An empty queue (loom build: not `const`).
+    #[cfg(loom)]
+    pub fn new() -> Self {
+        #[allow(clippy::let_unit_value)]
+        let () = Self::CHECK;
+        Self {
+            head: CachePadded::new(AtomicUsize::new(0)),
+            tail: CachePadded::new(AtomicUsize::new(0)),
+            buf: core::array::from_fn(|_| UnsafeCell::new(MaybeUninit::uninit())),
+        }
+    }
+
+    /// How many items the queue holds when full.
+    pub const fn capacity(&self) -> usize {
+        N
+    }
+
+    /// Splits the queue into its producer and consumer ends. Both borrow the
+    /// queue mutably, so it cannot be split twice at once.
+    pub fn split(&mut self) -> (Producer<'_, T, N>, Consumer<'_, T, N>) {
+        let head = self.head.load(Ordering::Relaxed);
+        let tail = self.tail.load(Ordering::Relaxed);
+        let rb: &Self = self;
+        (
+            Producer {
+                rb,
+                tail,
+                cached_head: head,
+            },
+            Consumer {
+                rb,
+                head,
+                cached_tail: tail,
+            },
+        )
+    }
+
+    /// Number of items in the queue (exact, since `&mut self` excludes both ends).
+    pub fn len(&mut self) -> usize {
+        self.tail
+            .load(Ordering::Relaxed)
+            .wrapping_sub(self.head.load(Ordering::Relaxed))
+    }
+
+    /// The queue holds nothing.
+    pub fn is_empty(&mut self) -> bool {
+        self.len() == 0
+    }
+
+    #[inline(always)]
+    fn slot(&self, index: usize) -> &UnsafeCell<MaybeUninit<T>> {
+        // `index & MASK < N`, so the compiler drops the bounds check.
+        &self.buf[index & Self::MASK]
+    }
+}
+
+impl<T, const N: usize> Default for RingBuffer<T, N> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<T, const N: usize> Drop for RingBuffer<T, N> {
+    fn drop(&mut self) {
+        let mut head = self.head.load(Ordering::Relaxed);
+        let tail = self.tail.load(Ordering::Relaxed);
+        while head != tail {
+            // SAFETY: slots in `head..tail` are initialised, and `&mut self`
+            // means no end is alive to touch them.
+            self.slot(head)
+                .with_mut(|p| unsafe { (*p).assume_init_drop() });
+            head = head.wrapping_add(1);
+        }
+    }
+}
+
+impl<T, const N: usize> fmt::Debug for RingBuffer<T, N> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RingBuffer")
+            .field("capacity", &N)
+            .field("head", &self.head.load(Ordering::Relaxed))
+            .field("tail", &self.tail.load(Ordering::Relaxed))
+            .finish()
+    }
+}
+
+/// Error of [`Producer::push`]: the queue was full; the item is handed back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Full<T>(pub T);
+
+impl<T> fmt::Display for Full<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("queue is full")
+    }
+}
+
+#[cfg(feature = "std")]
+impl<T: fmt::Debug> std::error::Error for Full<T> {}
+
+/// The writing end of a [`RingBuffer`].
+#[derive(Debug)]
+pub struct Producer<'a, T, const N: usize> {
+    rb: &'a RingBuffer<T, N>,
+    /// Our own copy of `rb.tail` (we are its only writer).
+    tail: usize,
+    /// Last `rb.head` we read; `tail - cached_head <= N` always.
+    cached_head: usize,
+}
+
+impl<T, const N: usize> Producer<'_, T, N> {
+    /// Free slots, refreshing the consumer's index only when needed to
+    /// find `want` of them.
+    #[inline(always)]
+    fn free_slots(&mut self, want: usize) -> usize {
+        let mut free = N - self.tail.wrapping_sub(self.cached_head);
+        if free < want {
+            self.cached_head = self.rb.head.load(Ordering::Acquire);
+            free = N - self.tail.wrapping_sub(self.cached_head);
+        }
+        debug_assert!(free <= N);
+        free
+    }
+
+    /// Appends `item`.
+    ///
+    /// # Errors
+    /// [`Full`] with the item when the queue holds `N` items.
+    #[inline]
+    pub fn push(&mut self, item: T) -> Result<(), Full<T>> {
+        if self.free_slots(1) == 0 {
+            return Err(Full(item));
+        }
+        // SAFETY: the slot at `tail` is outside `head..tail`, so the consumer
+        // does not read it until we publish `tail + 1` below.
+        self.rb
+            .slot(self.tail)
+            .with_mut(|p| unsafe { (*p).write(item) });
+        self.tail = self.tail.wrapping_add(1);
+        self.rb.tail.store(self.tail, Ordering::Release);
+        Ok(())
+    }
+
+    /// Appends as many items of `items` as fit, in order, and publishes them
+    /// with one store. Returns how many were pushed.
+    pub fn push_slice(&mut self, items: &[T]) -> usize
+    where
+        T: Copy,
+    {
+        let n = self.free_slots(items.len()).min(items.len());
+        for (i, item) in items[..n].iter().enumerate() {
+            // SAFETY: slots `tail..tail + n` are free (checked above) and
+            // unseen by the consumer until the store below.
+            self.rb
+                .slot(self.tail.wrapping_add(i))
+                .with_mut(|p| unsafe { (*p).write(*item) });
+        }
+        if n > 0 {
+            self.tail = self.tail.wrapping_add(n);
+            self.rb.tail.store(self.tail, Ordering::Release);
+        }
+        n
+    }
+
+    /// Free slots right now (a lower bound: the consumer may free more).
+    pub fn slots(&mut self) -> usize {
+        self.free_slots(N)
+    }
+
+    /// The queue is full as far as the producer can tell.
+    pub fn is_full(&mut self) -> bool {
+        self.free_slots(1) == 0
+    }
+}
+
+/// The reading end of a [`RingBuffer`].
+#[derive(Debug)]
+pub struct Consumer<'a, T, const N: usize> {
+    rb: &'a RingBuffer<T, N>,
+    /// Our own copy of `rb.head` (we are its only writer).
+    head: usize,
+    /// Last `rb.tail` we read; `cached_tail - head <= N` always.
+    cached_tail: usize,
+}
+
+impl<T, const N: usize> Consumer<'_, T, N> {
+    #[inline(always)]
+    fn ready(&mut self, want: usize) -> usize {
+        let mut ready = self.cached_tail.wrapping_sub(self.head);
+        if ready < want {
+            self.cached_tail = self.rb.tail.load(Ordering::Acquire);
+            ready = self.cached_tail.wrapping_sub(self.head);
+        }
+        debug_assert!(ready <= N);
+        ready
+    }
+
+    /// Removes the oldest item, or `None` if the queue is empty.
+    #[inline]
+    pub fn pop(&mut self) -> Option<T> {
+        if self.ready(1) == 0 {
+            return None;
+        }
+        // SAFETY: the slot at `head` is inside `head..tail`, initialised by
+        // the producer and published by its Release store that our Acquire
+        // load saw; it stays ours until we publish `head + 1`.
+        let item = self
+            .rb
+            .slot(self.head)
+            .with(|p| unsafe { (*p).assume_init_read() });
+        self.head = self.head.wrapping_add(1);
+        self.rb.head.store(self.head, Ordering::Release);
+        Some(item)
+    }
+
+    /// Moves up to `out.len()` items into `out`, oldest first, freeing their
+    /// slots with one store. Returns how many were moved.
+    pub fn pop_into(&mut self, out: &mut [T]) -> usize {
+        let n = self.ready(out.len()).min(out.len());
+        for (i, dst) in out[..n].iter_mut().enumerate() {
+            // SAFETY: as in `pop`, for each of the `n` ready slots.
+            *dst = self
+                .rb
+                .slot(self.head.wrapping_add(i))
+                .with(|p| unsafe { (*p).assume_init_read() });
+        }
+        if n > 0 {
+            self.head = self.head.wrapping_add(n);
+            self.rb.head.store(self.head, Ordering::Release);
+        }
+        n
+    }
+
+    /// Items ready to pop right now (a lower bound: the producer may add more).
+    pub fn len(&mut self) -> usize {
+        self.ready(N)
+    }
+
+    /// Nothing to pop right now.
+    pub fn is_empty(&mut self) -> bool {
+        self.ready(1) == 0
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use std::rc::Rc;
+
+    #[test]
+    fn fifo_and_full() {
+        let mut q = RingBuffer::<u32, 4>::new();
+        let (mut tx, mut rx) = q.split();
+        for i in 0..4 {
+            tx.push(i).unwrap();
+        }
+        assert_eq!(tx.push(9), Err(Full(9)));
+        assert!(tx.is_full());
+        assert_eq!(rx.pop(), Some(0));
+        tx.push(4).unwrap();
+        assert_eq!(
+            (1..5).map(|_| rx.pop().unwrap()).collect::<Vec<_>>(),
+            [1, 2, 3, 4]
+        );
+        assert_eq!(rx.pop(), None);
+    }
+
+    #[test]
+    fn batches_wrap_around() {
+        let mut q = RingBuffer::<u64, 8>::new();
+        let (mut tx, mut rx) = q.split();
+        let mut next = 0u64;
+        let mut expect = 0u64;
+        let mut out = [0u64; 5];
+        for _ in 0..100 {
+            let batch: Vec<u64> = (next..next + 6).collect();
+            let n = tx.push_slice(&batch);
+            next += n as u64;
+            let m = rx.pop_into(&mut out);
+            for v in &out[..m] {
+                assert_eq!(*v, expect);
+                expect += 1;
+            }
+        }
+        assert!(expect > 300);
+    }
+
+    #[test]
+    fn index_wraps_at_usize_max() {
+        let mut q = RingBuffer::<u8, 4>::new();
+        q.head.store(usize::MAX - 1, Ordering::Relaxed);
+        q.tail.store(usize::MAX - 1, Ordering::Relaxed);
+        let (mut tx, mut rx) = q.split();
+        for round in 0..10u8 {
+            for i in 0..4 {
+                tx.push(round * 4 + i).unwrap();
+            }
+            assert!(tx.push(0).is_err());
+            for i in 0..4 {
+                assert_eq!(rx.pop(), Some(round * 4 + i));
+            }
+        }
+    }
+
+    #[test]
+    fn drops_remaining_items() {
+        let token = Rc::new(());
+        {
+            let mut q = RingBuffer::<Rc<()>, 8>::new();
+            let (mut tx, mut rx) = q.split();
+            for _ in 0..5 {
+                tx.push(token.clone()).unwrap();
+            }
+            drop(rx.pop());
+            assert_eq!(Rc::strong_count(&token), 5);
+        }
+        assert_eq!(Rc::strong_count(&token), 1);
+    }
+
+    #[test]
+    fn lives_in_a_static() {
+        static mut Q: RingBuffer<u16, 2> = RingBuffer::new();
+        // SAFETY: only this test touches Q.
+        let q = unsafe { &mut *core::ptr::addr_of_mut!(Q) };
+        let (mut tx, mut rx) = q.split();
+        tx.push(7).unwrap();
+        assert_eq!(rx.pop(), Some(7));
+    }
+}
