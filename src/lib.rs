@@ -1,6 +1,43 @@
 // SPDX-License-Identifier: GPL-2.0-only
-//! usched: a framework for sched_ext schedulers whose policy runs in user space.
+//! # usched
+//!
+//! A framework for Linux sched_ext schedulers whose policy runs in user
+//! space. The BPF component (`bpf/main.bpf.c`) sends every task that becomes
+//! runnable to user space over a BPF ring buffer; a Rust policy orders them
+//! and sends decisions back (target CPU, slice, vruntime, preemption) over a
+//! user ring buffer; the BPF side dispatches them. See `docs/architecture.md`.
+//!
+//! - [`BpfScheduler`]: the scx_rustland_core-compatible API (`init`,
+//!   `dequeue_task`, `dispatch_task`, `select_cpu`, `notify_complete`,
+//!   `exited`, `shutdown_and_report`).
+//! - [`runtime::run`]: drives any [`usched_core::policy::Policy`].
+//! - [`thread`]: the dispatcher thread's explicit set-up (pinning, mlock).
+//! - [`core`]: usched-core, the allocation-free queues, heap, policies and
+//!   histograms.
 #![deny(missing_docs)]
 #![deny(clippy::unwrap_used)]
+#![warn(clippy::undocumented_unsafe_blocks)]
 
+pub mod bpf;
+mod config;
+mod error;
+pub mod monitor;
+pub mod runtime;
+mod scheduler;
+mod stats;
+pub mod sys;
+pub mod thread;
+
+pub use config::{Config, PollMode};
+pub use error::{Error, Result};
+pub use scheduler::{
+    clear_exit_request, exit_requested, request_exit, BpfScheduler, DispatchedTask, QueuedTask,
+    RL_CPU_ANY, RL_PREEMPT,
+};
+pub use stats::Stats;
 pub use usched_core as core;
+
+/// What a scheduler's `main` needs from scx_utils and libbpf-rs, re-exported
+/// so that a scheduler built on usched depends on usched alone.
+pub use libbpf_rs::OpenObject;
+pub use scx_utils::UserExitInfo;

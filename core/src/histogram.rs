@@ -85,6 +85,24 @@ impl Histogram {
         self.max = self.max.max(v);
     }
 
+    /// Adds `n` samples known only by their bucket `i` (as counted by
+    /// another recorder using the same layout, e.g. a BPF program). The
+    /// samples count at the bucket's midpoint for the mean, and the bucket's
+    /// bounds widen min and max. Indices past the last bucket are ignored.
+    pub fn record_bucket(&mut self, i: usize, n: u64) {
+        if n == 0 || i >= BUCKETS {
+            return;
+        }
+        let (lo, width) = bucket_range(i);
+        self.counts[i] += n;
+        self.total += n;
+        self.sum = self
+            .sum
+            .wrapping_add((lo + (width - 1) / 2).wrapping_mul(n));
+        self.min = self.min.min(lo);
+        self.max = self.max.max(lo + (width - 1));
+    }
+
     /// Adds every sample of `other`.
     pub fn merge(&mut self, other: &Histogram) {
         for (a, b) in self.counts.iter_mut().zip(other.counts.iter()) {
@@ -353,6 +371,23 @@ mod tests {
         assert_eq!(s.count(), 200_000);
         assert_eq!(s.max(), 999);
         assert_eq!(s.min(), 0);
+    }
+
+    #[test]
+    fn record_bucket_matches_record() {
+        let mut a = Histogram::new();
+        let mut b = Histogram::new();
+        for v in [3u64, 130, 5000, 1 << 40] {
+            a.record(v);
+            b.record_bucket(bucket_of(v), 1);
+        }
+        assert_eq!(a.counts()[..], b.counts()[..]);
+        for p in [10.0, 50.0, 90.0] {
+            let (x, y) = (a.percentile(p) as f64, b.percentile(p) as f64);
+            assert!((x - y).abs() / x <= 0.03, "p{p}: {x} vs {y}");
+        }
+        b.record_bucket(BUCKETS, 5);
+        assert_eq!(b.count(), 4);
     }
 
     #[test]

@@ -128,6 +128,7 @@ impl<const N: usize> Policy for Deadline<N> {
             } else {
                 0
             },
+            cookie: task.cookie,
         })
     }
 

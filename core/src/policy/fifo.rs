@@ -40,6 +40,7 @@ impl<const N: usize> Policy for Fifo<N> {
             slice_ns: self.slice_ns,
             vtime: t.vtime,
             flags: 0,
+            cookie: t.cookie,
         })
     }
 

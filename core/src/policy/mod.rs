@@ -50,6 +50,9 @@ pub struct Task {
     pub flags: u64,
     /// When the task became runnable, ns (framework clock).
     pub enq_time: u64,
+    /// Opaque value the framework passes through to the [`Decision`]
+    /// (usched: the enqueue sequence number that detects stale decisions).
+    pub cookie: u64,
 }
 
 impl Task {
@@ -72,6 +75,8 @@ pub struct Decision {
     pub vtime: u64,
     /// Decision flags ([`Decision::PREEMPT`]).
     pub flags: u64,
+    /// The [`Task::cookie`] of the task, unchanged.
+    pub cookie: u64,
 }
 
 impl Decision {

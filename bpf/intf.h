@@ -1,0 +1,110 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * usched: the one ABI shared by the BPF component (main.bpf.c) and the Rust
+ * side (bindgen'd into bpf_intf.rs). Every struct that crosses the boundary
+ * is defined here with fixed-width fields, and its size is asserted on both
+ * sides (_Static_assert below, const asserts in src/bpf.rs).
+ */
+#ifndef __USCHED_INTF_H
+#define __USCHED_INTF_H
+
+#ifndef __VMLINUX_H__
+typedef unsigned char u8;
+typedef unsigned int u32;
+typedef int s32;
+typedef unsigned long long u64;
+typedef long long s64;
+#endif
+
+enum usched_consts {
+	/* Largest CPU id + 1 the scheduler supports. */
+	USCHED_MAX_CPUS		= 1024,
+	USCHED_CPU_WORDS	= USCHED_MAX_CPUS / 64,
+	/* DSQ of tasks that may run on any CPU (RL_CPU_ANY). */
+	USCHED_SHARED_DSQ	= 0,
+	/* Records the BPF side sends to user space, and decisions back. */
+	USCHED_QUEUED_RB_BYTES	= 1 << 20,	/* ~13k records */
+	USCHED_DISPATCH_RB_BYTES = 1 << 15,	/* ~680 decisions */
+	/* Decisions handled in one ops.dispatch() (also .dispatch_max_batch;
+	 * the kernel allocates it per CPU, at most 32 KiB: 24 bytes each). */
+	USCHED_DRAIN_MAX	= 512,
+	/* Latency histograms: usched-core's log-linear layout, 6 sub-bucket bits. */
+	USCHED_HIST_SUB_BITS	= 6,
+	USCHED_HIST_BUCKETS	= 3776,
+	USCHED_HIST_ENQ_TO_DISPATCH = 0,
+	USCHED_HIST_WAKE_TO_RUN	= 1,
+	USCHED_NR_HIST		= 2,
+	/* Poll modes of the dispatcher. */
+	USCHED_POLL_BUSY	= 0,
+	USCHED_POLL_ADAPTIVE	= 1,
+	USCHED_POLL_BLOCKING	= 2,
+};
+
+/* queued_task.flags */
+enum usched_task_flags {
+	USCHED_TASK_WAKEUP	= 1 << 0,	/* became runnable by a wake-up */
+	USCHED_TASK_KTHREAD	= 1 << 1,	/* kernel thread */
+	USCHED_TASK_WAKE_ONLY	= 1 << 31,	/* no task: wakes the dispatcher */
+};
+
+/* dispatched_task.flags (the seed's RL_CPU_ANY, plus ours) */
+enum usched_dispatch_flags {
+	USCHED_RL_CPU_ANY	= 1ULL << 20,	/* run on any allowed CPU */
+	USCHED_RL_PREEMPT	= 1ULL << 21,	/* preempt the target CPU's task */
+};
+
+/* A task that became runnable, kernel -> user space (BPF ring buffer). */
+struct queued_task {
+	s32 pid;
+	s32 cpu;		/* CPU it last ran on */
+	u32 nr_cpus_allowed;
+	u32 flags;		/* USCHED_TASK_* */
+	u64 sum_exec_runtime;	/* total CPU time, ns */
+	u64 exec_runtime;	/* CPU time since it last slept, ns */
+	u64 weight;		/* 100 = nice 0 */
+	u64 nvcsw;		/* voluntary context switches */
+	u64 slice;		/* slice left when it was enqueued, ns */
+	u64 vtime;		/* vruntime kept by the BPF side */
+	u64 enq_ts;		/* when it was sent to user space, ns (CLOCK_MONOTONIC) */
+	u64 seq;		/* enqueue sequence, echoed back to detect stale decisions */
+};
+
+/* A scheduling decision, user space -> kernel (BPF user ring buffer). */
+struct dispatched_task {
+	s32 pid;
+	s32 cpu;		/* target CPU, ignored with USCHED_RL_CPU_ANY */
+	u64 flags;		/* USCHED_RL_* */
+	u64 slice_ns;		/* 0 = default slice */
+	u64 vtime;		/* vruntime to store for the task (0 = keep) */
+	u64 seq;		/* queued_task.seq it answers */
+};
+
+/* Context of the usched_kick syscall program: CPUs to kick after a batch. */
+struct kick_args {
+	u64 preempt[USCHED_CPU_WORDS];	/* SCX_KICK_PREEMPT */
+	u64 idle[USCHED_CPU_WORDS];	/* SCX_KICK_IDLE */
+};
+
+/* Counters kept by the BPF side; user space only reads them. */
+struct usched_counters {
+	u64 nr_user_dispatches;		/* decisions inserted into a DSQ */
+	u64 nr_kernel_dispatches;	/* tasks dispatched without user space */
+	u64 nr_cancel_dispatches;	/* stale decisions dropped */
+	u64 nr_bounce_dispatches;	/* decisions moved to an allowed CPU */
+	u64 nr_failed_dispatches;	/* decisions the kernel refused */
+	u64 nr_unknown_pid;		/* decisions for tasks that no longer exist */
+	u64 nr_sched_congested;		/* ring buffer full: task went to the shared DSQ */
+	u64 nr_enqueued;		/* tasks sent to user space */
+	u64 nr_drained;			/* decisions read from the user ring buffer */
+	u64 nr_wakeups_sent;		/* wake-ups of the sleeping dispatcher */
+	u64 nr_preempt_kicks;		/* CPUs kicked to preempt */
+	u64 nr_idle_kicks;		/* idle CPUs kicked */
+	u64 nr_heartbeats;		/* heartbeat timer runs */
+};
+
+_Static_assert(sizeof(struct queued_task) == 80, "queued_task ABI");
+_Static_assert(sizeof(struct dispatched_task) == 40, "dispatched_task ABI");
+_Static_assert(sizeof(struct kick_args) == 2 * USCHED_CPU_WORDS * 8, "kick_args ABI");
+_Static_assert(sizeof(struct usched_counters) == 13 * 8, "usched_counters ABI");
+
+#endif /* __USCHED_INTF_H */

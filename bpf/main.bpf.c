@@ -1,0 +1,545 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * usched: the BPF half of a sched_ext scheduler whose policy runs in user space.
+ *
+ * Data flow:
+ *
+ *   ops.enqueue()  --(BPF ring buffer "queued")-->  user-space dispatcher
+ *   ops.dispatch() <--(user ring buffer "dispatched")--  policy decisions
+ *
+ * A task that becomes runnable is described in a struct queued_task and sent
+ * to user space, where a policy orders it and answers with a struct
+ * dispatched_task: target CPU (or any), slice, vruntime and flags. Whichever
+ * CPU next runs ops.dispatch() drains the decisions and inserts the tasks:
+ * into the target CPU's local DSQ (SCX_DSQ_LOCAL_ON | cpu, optionally
+ * preempting the task running there), or into the shared DSQ that every CPU
+ * consumes (RL_CPU_ANY).
+ *
+ * The kernel does not call ops.dispatch() on a busy CPU until its task's
+ * slice runs out (checked at the tick), so after each batch of decisions the
+ * dispatcher runs the usched_kick syscall program once: it kicks the idle
+ * CPUs that should take the new work and preempts the CPUs named by
+ * latency-critical decisions. One syscall per batch, not one per task.
+ *
+ * Tasks that must not wait for user space are dispatched here directly: the
+ * scheduler's own threads (which would otherwise wait on themselves),
+ * per-CPU kernel threads, and - with built-in idle selection - tasks waking
+ * while an idle CPU is available. When the ring buffer is full, tasks fall
+ * back to the shared DSQ (counted as congestion).
+ *
+ * Nothing user space sends can make this program call scx_bpf_error():
+ * stale decisions (the task was dequeued or re-enqueued meanwhile), CPUs the
+ * task may not use and unknown pids are counted and handled.
+ */
+#include <scx/common.bpf.h>
+#include "intf.h"
+
+char _license[] SEC("license") = "GPL";
+
+UEI_DEFINE(uei);
+
+/* Tunables, set by user space before the program is loaded. */
+const volatile s32 usersched_tgid;		/* the scheduler's own process */
+const volatile u64 slice_ns = 5000000ULL;	/* default slice */
+const volatile bool builtin_idle;		/* dispatch to idle CPUs directly */
+const volatile s32 dispatcher_cpu = -1;		/* CPU reserved in busy mode */
+const volatile u32 poll_mode = USCHED_POLL_ADAPTIVE;
+const volatile u64 heartbeat_ns = 100000000ULL;
+const volatile bool debug;
+
+/*
+ * Shared with user space through the mmap'd .bss. User space writes only
+ * usersched_sleeping, dispatcher_tid, nr_user_queued and nr_user_pushed;
+ * everything else is written here and only read there.
+ */
+struct usched_counters counters;
+volatile u32 usersched_sleeping;	/* dispatcher blocks on the ring buffer */
+volatile s32 dispatcher_tid;		/* the dispatching thread */
+volatile u64 nr_user_queued;		/* tasks waiting in the user-space policy */
+volatile u64 nr_user_pushed;		/* decisions pushed so far */
+u64 nr_kqueued;				/* decided, inserted, not yet running */
+u64 nr_running;				/* tasks running on a CPU */
+u8 cpu_idle[USCHED_MAX_CPUS];		/* maintained by ops.update_idle() */
+u64 hist[USCHED_NR_HIST][USCHED_HIST_BUCKETS];
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, USCHED_QUEUED_RB_BYTES);
+} queued SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_USER_RINGBUF);
+	__uint(max_entries, USCHED_DISPATCH_RB_BYTES);
+} dispatched SEC(".maps");
+
+/* Per-task state. */
+struct task_ctx {
+	u64 vtime;		/* vruntime: decided by user space, charged here */
+	u64 exec_runtime;	/* runtime since the task last slept */
+	u64 last_run_at;	/* when it last started running */
+	u64 runnable_at;	/* when it woke up (0 once it ran) */
+	u64 enq_ts;		/* when it was sent to user space */
+	u64 seq;		/* bumped at every enqueue and dequeue */
+	u32 in_user;		/* a decision for seq is awaited */
+	u32 in_kq;		/* counted in nr_kqueued */
+	u32 woke;		/* the pending enqueue follows a wake-up */
+	u32 pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct task_ctx);
+} task_ctx_stor SEC(".maps");
+
+struct heartbeat {
+	struct bpf_timer timer;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, u32);
+	__type(value, struct heartbeat);
+} heartbeat_map SEC(".maps");
+
+#define cnt_inc(field) __sync_fetch_and_add(&counters.field, 1)
+
+static __always_inline struct task_ctx *lookup_task_ctx(struct task_struct *p)
+{
+	return bpf_task_storage_get(&task_ctx_stor, p, 0, 0);
+}
+
+static __always_inline bool is_usersched(const struct task_struct *p)
+{
+	return p->tgid == usersched_tgid;
+}
+
+static __always_inline bool is_percpu_kthread(const struct task_struct *p)
+{
+	return (p->flags & PF_KTHREAD) && p->nr_cpus_allowed == 1;
+}
+
+/* usched-core's histogram layout: see core/src/histogram.rs. */
+static __always_inline u32 msb64(u64 v)
+{
+	u32 r = 0;
+
+	if (v >> 32) { v >>= 32; r += 32; }
+	if (v >> 16) { v >>= 16; r += 16; }
+	if (v >> 8) { v >>= 8; r += 8; }
+	if (v >> 4) { v >>= 4; r += 4; }
+	if (v >> 2) { v >>= 2; r += 2; }
+	if (v >> 1) { r += 1; }
+	return r;
+}
+
+static __always_inline void hist_record(u32 h, u64 v)
+{
+	u32 sub = 1U << USCHED_HIST_SUB_BITS, shift, b;
+
+	if (v < 2 * sub) {
+		b = v;
+	} else {
+		shift = msb64(v) - USCHED_HIST_SUB_BITS;
+		b = sub + shift * sub + ((v >> shift) & (sub - 1));
+	}
+	if (h >= USCHED_NR_HIST || b >= USCHED_HIST_BUCKETS)
+		return;
+	__sync_fetch_and_add(&hist[h][b], 1);
+}
+
+static __always_inline bool cpu_reserved(s32 cpu)
+{
+	return poll_mode == USCHED_POLL_BUSY && cpu == dispatcher_cpu;
+}
+
+/*
+ * Wake the dispatcher if it sleeps in epoll. Exactly one caller wins the
+ * 1 -> 0 transition and sends a task-less record with a forced wake-up.
+ */
+static void wake_dispatcher(void)
+{
+	struct queued_task *rec;
+
+	if (!usersched_sleeping ||
+	    !__sync_bool_compare_and_swap(&usersched_sleeping, 1, 0))
+		return;
+	rec = bpf_ringbuf_reserve(&queued, sizeof(*rec), 0);
+	if (!rec)
+		return;		/* full: the dispatcher has work and a wake-up pending */
+	__builtin_memset(rec, 0, sizeof(*rec));
+	rec->flags = USCHED_TASK_WAKE_ONLY;
+	bpf_ringbuf_submit(rec, BPF_RB_FORCE_WAKEUP);
+	cnt_inc(nr_wakeups_sent);
+}
+
+static void kick_one_idle_cpu(void)
+{
+	u32 i, n = scx_bpf_nr_cpu_ids();
+
+	bpf_for(i, 0, n) {
+		if (i >= USCHED_MAX_CPUS)
+			break;
+		if (cpu_idle[i] && !cpu_reserved(i)) {
+			scx_bpf_kick_cpu(i, SCX_KICK_IDLE);
+			cnt_inc(nr_idle_kicks);
+			return;
+		}
+	}
+}
+
+s32 BPF_STRUCT_OPS(usched_select_cpu, struct task_struct *p, s32 prev_cpu, u64 wake_flags)
+{
+	bool is_idle = false;
+	s32 cpu;
+
+	if (is_usersched(p) || !builtin_idle)
+		return prev_cpu;
+
+	cpu = scx_bpf_select_cpu_dfl(p, prev_cpu, wake_flags, &is_idle);
+	if (is_idle && !cpu_reserved(cpu)) {
+		scx_bpf_dsq_insert(p, SCX_DSQ_LOCAL, slice_ns, 0);
+		cnt_inc(nr_kernel_dispatches);
+	}
+	return cpu;
+}
+
+void BPF_STRUCT_OPS(usched_enqueue, struct task_struct *p, u64 enq_flags)
+{
+	struct queued_task *rec;
+	struct task_ctx *tctx;
+
+	/* The scheduler's own threads never wait for themselves. */
+	if (is_usersched(p)) {
+		u64 fl = p->pid == dispatcher_tid ? SCX_ENQ_PREEMPT : 0;
+
+		scx_bpf_dsq_insert(p, SCX_DSQ_LOCAL, slice_ns, enq_flags | fl);
+		cnt_inc(nr_kernel_dispatches);
+		return;
+	}
+	/* Per-CPU kernel threads can run nowhere else: run them right here. */
+	if (is_percpu_kthread(p)) {
+		scx_bpf_dsq_insert(p, SCX_DSQ_LOCAL, slice_ns, enq_flags);
+		cnt_inc(nr_kernel_dispatches);
+		return;
+	}
+
+	tctx = lookup_task_ctx(p);
+	if (!tctx) {
+		scx_bpf_dsq_insert(p, USCHED_SHARED_DSQ, slice_ns, enq_flags);
+		cnt_inc(nr_kernel_dispatches);
+		return;
+	}
+	/* Back from a DSQ without having run (e.g. affinity change). */
+	if (tctx->in_kq) {
+		tctx->in_kq = 0;
+		__sync_fetch_and_sub(&nr_kqueued, 1);
+	}
+
+	/*
+	 * The slice of the last task on a CPU ran out and nobody waits,
+	 * neither in user space nor in the kernel: let it go on without a
+	 * round trip.
+	 */
+	if ((enq_flags & SCX_ENQ_LAST) && !nr_user_queued && !nr_kqueued &&
+	    nr_user_pushed == counters.nr_drained &&
+	    !bpf_ringbuf_query(&queued, BPF_RB_AVAIL_DATA)) {
+		scx_bpf_dsq_insert(p, SCX_DSQ_LOCAL, slice_ns, enq_flags);
+		cnt_inc(nr_kernel_dispatches);
+		return;
+	}
+
+	rec = bpf_ringbuf_reserve(&queued, sizeof(*rec), 0);
+	if (!rec) {
+		/* User space is behind: keep the task moving without it. */
+		scx_bpf_dsq_insert(p, USCHED_SHARED_DSQ, slice_ns, enq_flags);
+		cnt_inc(nr_sched_congested);
+		kick_one_idle_cpu();
+		return;
+	}
+
+	tctx->seq++;
+	tctx->in_user = 1;
+	tctx->enq_ts = bpf_ktime_get_ns();
+
+	rec->pid = p->pid;
+	rec->cpu = scx_bpf_task_cpu(p);
+	rec->nr_cpus_allowed = p->nr_cpus_allowed;
+	rec->flags = (tctx->woke ? USCHED_TASK_WAKEUP : 0) |
+		     ((p->flags & PF_KTHREAD) ? USCHED_TASK_KTHREAD : 0);
+	rec->sum_exec_runtime = p->se.sum_exec_runtime;
+	rec->exec_runtime = tctx->exec_runtime;
+	rec->weight = p->scx.weight;
+	rec->nvcsw = p->nvcsw;
+	rec->slice = p->scx.slice;
+	rec->vtime = tctx->vtime;
+	rec->enq_ts = tctx->enq_ts;
+	rec->seq = tctx->seq;
+	tctx->woke = 0;
+
+	bpf_ringbuf_submit(rec, BPF_RB_NO_WAKEUP);
+	cnt_inc(nr_enqueued);
+	/* After the commit (a full barrier), so a dispatcher going to sleep
+	 * either sees the record or is woken: see src/dispatcher.rs. */
+	wake_dispatcher();
+}
+
+void BPF_STRUCT_OPS(usched_dequeue, struct task_struct *p, u64 deq_flags)
+{
+	struct task_ctx *tctx = lookup_task_ctx(p);
+
+	if (!tctx)
+		return;
+	/* Any decision still on its way for this task is now stale. */
+	if (tctx->in_user) {
+		tctx->in_user = 0;
+		tctx->seq++;
+	}
+	if (tctx->in_kq) {
+		tctx->in_kq = 0;
+		__sync_fetch_and_sub(&nr_kqueued, 1);
+	}
+}
+
+/*
+ * Decisions drained by the current ops.dispatch() of each CPU. Kept in
+ * global memory rather than on the stack on purpose: the verifier then sees
+ * an unknown scalar instead of tracking every count from 1 to the limit,
+ * which would blow its state budget. The limit keeps us within
+ * .dispatch_max_batch while user space keeps appending during a drain.
+ */
+u32 drain_nr[USCHED_MAX_CPUS];
+
+static __always_inline u32 *drain_counter(void)
+{
+	return &drain_nr[bpf_get_smp_processor_id() & (USCHED_MAX_CPUS - 1)];
+}
+
+static long handle_decision(struct bpf_dynptr *dynptr, void *data)
+{
+	u32 *nr = drain_counter();
+	struct dispatched_task d;
+	struct task_struct *p;
+	struct task_ctx *tctx;
+	u64 dsq = USCHED_SHARED_DSQ, eflags = 0, slice;
+	s32 cpu;
+
+	(*nr)++;
+	cnt_inc(nr_drained);
+	if (bpf_dynptr_read(&d, sizeof(d), dynptr, 0, 0)) {
+		cnt_inc(nr_failed_dispatches);
+		goto out;
+	}
+	p = bpf_task_from_pid(d.pid);
+	if (!p) {
+		cnt_inc(nr_unknown_pid);
+		goto out;
+	}
+	tctx = lookup_task_ctx(p);
+	if (!tctx || !tctx->in_user || tctx->seq != d.seq) {
+		cnt_inc(nr_cancel_dispatches);
+		goto release;
+	}
+	tctx->in_user = 0;
+	hist_record(USCHED_HIST_ENQ_TO_DISPATCH, bpf_ktime_get_ns() - tctx->enq_ts);
+	if (d.vtime)
+		tctx->vtime = d.vtime;
+	slice = d.slice_ns ?: slice_ns;
+
+	if (!(d.flags & USCHED_RL_CPU_ANY) && d.cpu >= 0) {
+		cpu = d.cpu;
+		if (cpu >= scx_bpf_nr_cpu_ids() ||
+		    !bpf_cpumask_test_cpu(cpu, p->cpus_ptr) ||
+		    (p->migration_disabled && cpu != scx_bpf_task_cpu(p)) ||
+		    (cpu_reserved(cpu) && p->nr_cpus_allowed > 1)) {
+			cnt_inc(nr_bounce_dispatches);
+		} else {
+			dsq = SCX_DSQ_LOCAL_ON | cpu;
+			if (d.flags & USCHED_RL_PREEMPT)
+				eflags |= SCX_ENQ_PREEMPT;
+		}
+	}
+
+	if (scx_bpf_dsq_insert(p, dsq, slice, eflags)) {
+		cnt_inc(nr_user_dispatches);
+		tctx->in_kq = 1;
+		__sync_fetch_and_add(&nr_kqueued, 1);
+	} else {
+		cnt_inc(nr_failed_dispatches);
+	}
+release:
+	bpf_task_release(p);
+out:
+	return *nr >= USCHED_DRAIN_MAX ? 1 : 0;
+}
+
+void BPF_STRUCT_OPS(usched_dispatch, s32 cpu, struct task_struct *prev)
+{
+	*drain_counter() = 0;
+	bpf_user_ringbuf_drain(&dispatched, handle_decision, NULL, 0);
+
+	if (!cpu_reserved(cpu) && scx_bpf_dsq_move_to_local(USCHED_SHARED_DSQ, 0))
+		return;
+	/* This CPU is about to idle while tasks wait in user space. */
+	if (nr_user_queued)
+		wake_dispatcher();
+}
+
+void BPF_STRUCT_OPS(usched_runnable, struct task_struct *p, u64 enq_flags)
+{
+	struct task_ctx *tctx = lookup_task_ctx(p);
+
+	if (!tctx)
+		return;
+	tctx->runnable_at = bpf_ktime_get_ns();
+	/* A new sleep-to-run period starts. */
+	tctx->exec_runtime = 0;
+	tctx->woke = !!(enq_flags & SCX_ENQ_WAKEUP);
+}
+
+void BPF_STRUCT_OPS(usched_running, struct task_struct *p)
+{
+	struct task_ctx *tctx = lookup_task_ctx(p);
+	u64 now = bpf_ktime_get_ns();
+
+	__sync_fetch_and_add(&nr_running, 1);
+	if (!tctx)
+		return;
+	tctx->last_run_at = now;
+	if (tctx->runnable_at) {
+		hist_record(USCHED_HIST_WAKE_TO_RUN, now - tctx->runnable_at);
+		tctx->runnable_at = 0;
+	}
+	if (tctx->in_kq) {
+		tctx->in_kq = 0;
+		__sync_fetch_and_sub(&nr_kqueued, 1);
+	}
+}
+
+void BPF_STRUCT_OPS(usched_stopping, struct task_struct *p, bool runnable)
+{
+	struct task_ctx *tctx = lookup_task_ctx(p);
+	u64 delta, weight;
+
+	__sync_fetch_and_sub(&nr_running, 1);
+	if (!tctx || !tctx->last_run_at)
+		return;
+	delta = bpf_ktime_get_ns() - tctx->last_run_at;
+	weight = p->scx.weight ?: 1;
+	tctx->exec_runtime += delta;
+	tctx->vtime += delta * 100 / weight;
+}
+
+void BPF_STRUCT_OPS(usched_update_idle, s32 cpu, bool idle)
+{
+	if (cpu >= 0 && cpu < USCHED_MAX_CPUS)
+		cpu_idle[cpu] = idle;
+}
+
+void BPF_STRUCT_OPS(usched_enable, struct task_struct *p)
+{
+	struct task_ctx *tctx = lookup_task_ctx(p);
+
+	if (tctx)
+		tctx->vtime = 0;	/* the policy starts it at its vruntime clock */
+}
+
+s32 BPF_STRUCT_OPS(usched_init_task, struct task_struct *p, struct scx_init_task_args *args)
+{
+	if (!bpf_task_storage_get(&task_ctx_stor, p, 0, BPF_LOCAL_STORAGE_GET_F_CREATE))
+		return -ENOMEM;
+	return 0;
+}
+
+/* Keeps decisions from waiting in the user ring buffer while every CPU that
+ * could drain it is idle, and a sleeping dispatcher from missing records. */
+static int heartbeat_fn(void *map, int *key, struct bpf_timer *timer)
+{
+	cnt_inc(nr_heartbeats);
+	if (nr_user_pushed != counters.nr_drained)
+		kick_one_idle_cpu();
+	if (usersched_sleeping && bpf_ringbuf_query(&queued, BPF_RB_AVAIL_DATA))
+		wake_dispatcher();
+	bpf_timer_start(timer, heartbeat_ns, 0);
+	return 0;
+}
+
+s32 BPF_STRUCT_OPS_SLEEPABLE(usched_init)
+{
+	struct heartbeat *hb;
+	u32 key = 0;
+	s32 err;
+
+	err = scx_bpf_create_dsq(USCHED_SHARED_DSQ, -1);
+	if (err) {
+		scx_bpf_error("failed to create the shared DSQ: %d", err);
+		return err;
+	}
+	hb = bpf_map_lookup_elem(&heartbeat_map, &key);
+	if (!hb)
+		return -ENOENT;
+	bpf_timer_init(&hb->timer, &heartbeat_map, CLOCK_MONOTONIC);
+	bpf_timer_set_callback(&hb->timer, heartbeat_fn);
+	return bpf_timer_start(&hb->timer, heartbeat_ns, 0);
+}
+
+void BPF_STRUCT_OPS(usched_exit, struct scx_exit_info *ei)
+{
+	UEI_RECORD(uei, ei);
+}
+
+/*
+ * Run by the dispatcher (BPF_PROG_TEST_RUN) once per batch of decisions:
+ * preempt the CPUs named by latency-critical decisions, wake the idle ones
+ * that should take the rest.
+ */
+SEC("syscall")
+int usched_kick(struct kick_args *args)
+{
+	u32 w, b, n = scx_bpf_nr_cpu_ids();
+
+	bpf_for(w, 0, USCHED_CPU_WORDS) {
+		u64 pm, im;
+
+		if (w * 64 >= n)
+			break;
+		pm = args->preempt[w];
+		im = args->idle[w];
+		if (!(pm | im))
+			continue;
+		bpf_for(b, 0, 64) {
+			s32 cpu = w * 64 + b;
+
+			if (cpu >= n)
+				break;
+			if (pm & (1ULL << b)) {
+				scx_bpf_kick_cpu(cpu, SCX_KICK_PREEMPT);
+				cnt_inc(nr_preempt_kicks);
+			} else if (im & (1ULL << b)) {
+				scx_bpf_kick_cpu(cpu, SCX_KICK_IDLE);
+				cnt_inc(nr_idle_kicks);
+			}
+		}
+	}
+	return 0;
+}
+
+SCX_OPS_DEFINE(usched_ops,
+	       .select_cpu		= (void *)usched_select_cpu,
+	       .enqueue			= (void *)usched_enqueue,
+	       .dequeue			= (void *)usched_dequeue,
+	       .dispatch		= (void *)usched_dispatch,
+	       .runnable		= (void *)usched_runnable,
+	       .running			= (void *)usched_running,
+	       .stopping		= (void *)usched_stopping,
+	       .update_idle		= (void *)usched_update_idle,
+	       .enable			= (void *)usched_enable,
+	       .init_task		= (void *)usched_init_task,
+	       .init			= (void *)usched_init,
+	       .exit			= (void *)usched_exit,
+	       .flags			= SCX_OPS_ENQ_LAST | SCX_OPS_KEEP_BUILTIN_IDLE,
+	       .dispatch_max_batch	= USCHED_DRAIN_MAX,
+	       .timeout_ms		= 5000,
+	       .name			= "usched");

@@ -1,0 +1,38 @@
+// SPDX-License-Identifier: GPL-2.0-only
+//! The generated skeleton and ABI bindings (OUT_DIR), plus layout checks.
+#![allow(missing_docs)]
+
+/// bindgen's view of bpf/intf.h.
+#[allow(
+    non_camel_case_types,
+    non_upper_case_globals,
+    dead_code,
+    clippy::all,
+    clippy::undocumented_unsafe_blocks
+)]
+pub mod intf {
+    include!(concat!(env!("OUT_DIR"), "/bpf_intf.rs"));
+}
+
+/// libbpf-cargo's skeleton of bpf/main.bpf.c.
+#[allow(
+    non_camel_case_types,
+    non_upper_case_globals,
+    non_snake_case,
+    dead_code,
+    unused_imports,
+    clippy::all,
+    clippy::undocumented_unsafe_blocks
+)]
+pub mod skel {
+    include!(concat!(env!("OUT_DIR"), "/bpf_skel.rs"));
+}
+
+// The ABI header asserts these sizes in C; assert them here too, so that a
+// change on one side alone fails to build.
+const _: () = assert!(core::mem::size_of::<intf::queued_task>() == 80);
+const _: () = assert!(core::mem::size_of::<intf::dispatched_task>() == 40);
+const _: () = assert!(core::mem::size_of::<intf::kick_args>() == 2 * 16 * 8);
+const _: () = assert!(core::mem::size_of::<intf::usched_counters>() == 13 * 8);
+const _: () =
+    assert!(intf::usched_consts_USCHED_HIST_BUCKETS as usize == usched_core::histogram::BUCKETS);

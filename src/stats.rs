@@ -1,0 +1,147 @@
+// SPDX-License-Identifier: GPL-2.0-only
+//! A read-only snapshot of what the scheduler did.
+use usched_core::histogram::Histogram;
+
+use crate::bpf::intf;
+use crate::bpf::skel::types;
+
+/// Counters and latency histograms, as read at one moment.
+#[derive(Debug, Clone, Default)]
+pub struct Stats {
+    /// Decisions from user space inserted into a DSQ.
+    pub nr_user_dispatches: u64,
+    /// Tasks dispatched by the BPF side without user space (own threads,
+    /// per-CPU kthreads, built-in idle, last-task shortcut).
+    pub nr_kernel_dispatches: u64,
+    /// Stale decisions dropped (task dequeued or re-enqueued meanwhile).
+    pub nr_cancel_dispatches: u64,
+    /// Decisions moved off a CPU the task may not use.
+    pub nr_bounce_dispatches: u64,
+    /// Decisions the kernel refused, or that could not be read.
+    pub nr_failed_dispatches: u64,
+    /// Decisions for pids that no longer exist.
+    pub nr_unknown_pid: u64,
+    /// Tasks that bypassed user space because the ring buffer was full.
+    pub nr_sched_congested: u64,
+    /// Tasks sent to user space.
+    pub nr_enqueued: u64,
+    /// Wake-ups of the sleeping dispatcher.
+    pub nr_wakeups_sent: u64,
+    /// CPUs kicked to preempt their task.
+    pub nr_preempt_kicks: u64,
+    /// Idle CPUs kicked.
+    pub nr_idle_kicks: u64,
+    /// BPF heartbeat timer runs.
+    pub nr_heartbeats: u64,
+    /// Tasks running on a CPU.
+    pub nr_running: u64,
+    /// Tasks waiting in the user-space policy (last `notify_complete`).
+    pub nr_queued: u64,
+    /// Tasks decided and inserted, not yet running.
+    pub nr_scheduled: u64,
+    /// CPUs online.
+    pub nr_online_cpus: u64,
+    /// Page faults taken by the dispatcher thread (minor + major).
+    pub dispatcher_page_faults: u64,
+    /// CPU time used by the scheduler process, ns.
+    pub cpu_time_ns: u64,
+    /// Enqueue → dispatch latency (the round trip through user space), ns.
+    pub enq_to_dispatch: Box<Histogram>,
+    /// Wake-up → running latency, ns.
+    pub wake_to_run: Box<Histogram>,
+}
+
+impl Stats {
+    /// Builds a snapshot from a copy of the BPF side's `.bss`.
+    pub(crate) fn from_bss(b: &types::bss) -> Self {
+        let c = &b.counters;
+        let hist = |h: u32| {
+            let mut out = Box::new(Histogram::new());
+            for (i, n) in b.hist[h as usize].iter().enumerate() {
+                out.record_bucket(i, *n);
+            }
+            out
+        };
+        let tid = b.dispatcher_tid;
+        Stats {
+            nr_user_dispatches: c.nr_user_dispatches,
+            nr_kernel_dispatches: c.nr_kernel_dispatches,
+            nr_cancel_dispatches: c.nr_cancel_dispatches,
+            nr_bounce_dispatches: c.nr_bounce_dispatches,
+            nr_failed_dispatches: c.nr_failed_dispatches,
+            nr_unknown_pid: c.nr_unknown_pid,
+            nr_sched_congested: c.nr_sched_congested,
+            nr_enqueued: c.nr_enqueued,
+            nr_wakeups_sent: c.nr_wakeups_sent,
+            nr_preempt_kicks: c.nr_preempt_kicks,
+            nr_idle_kicks: c.nr_idle_kicks,
+            nr_heartbeats: c.nr_heartbeats,
+            nr_running: b.nr_running,
+            nr_queued: b.nr_user_queued,
+            nr_scheduled: b.nr_kqueued,
+            nr_online_cpus: crate::thread::online_cpus() as u64,
+            dispatcher_page_faults: crate::thread::thread_page_faults(tid).unwrap_or(0),
+            cpu_time_ns: crate::thread::process_cpu_time_of(tid).unwrap_or(0),
+            enq_to_dispatch: hist(intf::usched_consts_USCHED_HIST_ENQ_TO_DISPATCH),
+            wake_to_run: hist(intf::usched_consts_USCHED_HIST_WAKE_TO_RUN),
+        }
+    }
+
+    /// Decisions that reached the kernel as a share of all dispatches, in %.
+    pub fn user_share(&self) -> f64 {
+        let all = self.nr_user_dispatches + self.nr_kernel_dispatches + self.nr_sched_congested;
+        if all == 0 {
+            0.0
+        } else {
+            100.0 * self.nr_user_dispatches as f64 / all as f64
+        }
+    }
+}
+
+fn us(ns: u64) -> f64 {
+    ns as f64 / 1000.0
+}
+
+impl std::fmt::Display for Stats {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        writeln!(
+            f,
+            "dispatch: user={} kernel={} cancel={} bounce={} failed={} unknown_pid={} congested={}",
+            self.nr_user_dispatches,
+            self.nr_kernel_dispatches,
+            self.nr_cancel_dispatches,
+            self.nr_bounce_dispatches,
+            self.nr_failed_dispatches,
+            self.nr_unknown_pid,
+            self.nr_sched_congested
+        )?;
+        writeln!(
+            f,
+            "tasks: running={} queued={} scheduled={} cpus={} enqueued={} wakeups={} kicks(preempt/idle)={}/{} faults={}",
+            self.nr_running,
+            self.nr_queued,
+            self.nr_scheduled,
+            self.nr_online_cpus,
+            self.nr_enqueued,
+            self.nr_wakeups_sent,
+            self.nr_preempt_kicks,
+            self.nr_idle_kicks,
+            self.dispatcher_page_faults
+        )?;
+        for (name, h) in [
+            ("enq->dispatch", &self.enq_to_dispatch),
+            ("wake->run", &self.wake_to_run),
+        ] {
+            writeln!(
+                f,
+                "{name:>14} us: n={} p50={:.1} p90={:.1} p99={:.1} max={:.1}",
+                h.count(),
+                us(h.percentile(50.0)),
+                us(h.percentile(90.0)),
+                us(h.percentile(99.0)),
+                us(h.max())
+            )?;
+        }
+        Ok(())
+    }
+}

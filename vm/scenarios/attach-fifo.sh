@@ -1,0 +1,26 @@
+# SPDX-License-Identifier: GPL-2.0-only
+# attach-fifo: the seed's FIFO example (examples/fifo.rs, imports changed
+# only) attaches with our ops name, survives stress-ng, and detaches when
+# killed.
+. /usched/lib.sh
+seq0=$(scx_seq)
+fifo > /tmp/fifo.log 2>&1 &
+pid=$!
+wait_state enabled 20 || { cat /tmp/fifo.log; fail "not enabled within 20s (state $(scx_state))"; }
+ops=$(scx_ops)
+info "enabled: ops=$ops seq $seq0 -> $(scx_seq)"
+case "$ops" in usched*) ;; *) fail "ops name '$ops' is not ours";; esac
+[ "$(scx_seq)" -eq $((seq0 + 1)) ] || fail "enable_seq did not step by one"
+n=$(nproc)
+stress-ng --cpu "$n" --fork "$n" --switch "$n" -t ${STRESS_S:-30} --quiet || info "stress-ng exit $?"
+[ "$(scx_state)" = enabled ] || { dmesg | tail -20; cat /tmp/fifo.log; fail "scheduler ejected under stress"; }
+usched-stat || fail "usched-stat could not read the scheduler's counters"
+usched-stat --check-user-dispatches || fail "no task went through user space"
+# The seed's example installs no signal handler (usched's init has no hidden
+# side effects), and a background job of a script ignores SIGINT: end it with
+# SIGTERM; the kernel detaches the scheduler when its link closes.
+kill -TERM $pid
+wait_state disabled 10 || fail "not disabled 10s after SIGTERM"
+wait $pid
+info "fifo exited with $? (143 = killed by SIGTERM)"
+check_dmesg
