@@ -5,14 +5,13 @@
 //! Each round drains every runnable task into the policy, asks the policy for
 //! as many decisions as there are CPUs able to take a task soon (free CPUs
 //! minus decisions still in flight), sends them, and kicks the CPUs once for
-//! the batch. Tasks that the policy marks latency-critical (`PREEMPT`) are
-//! sent even when no CPU is free. With nothing to do, the thread waits as the
-//! poll mode says. The loop does not allocate.
+//! the batch. With nothing to do, the thread waits as the poll mode says.
+//! The loop does not allocate.
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use scx_utils::UserExitInfo;
-use usched_core::policy::{Decision, Policy, CPU_ANY};
+use usched_core::policy::Policy;
 
 use crate::error::{Error, Result};
 use crate::scheduler::{BpfScheduler, DispatchedTask, RL_CPU_ANY};
@@ -81,20 +80,16 @@ pub fn run<P: Policy>(
             }
         }
 
-        // 3. As many decisions as CPUs can take soon.
+        // 3. As many decisions as CPUs can take soon: free CPUs, or CPUs
+        //    without a decided task waiting for them. Latency-critical tasks
+        //    have the earliest deadlines, so they go first and preempt.
         let busy = sched.nr_inflight() + sched.nr_scheduled();
         let mut budget = nr_cpus
             .saturating_sub(busy)
             .max(sched.nr_idle_cpus() as u64);
-        while pending.is_none() && policy.nr_queued() > 0 {
+        while budget > 0 && pending.is_none() {
             let Some(d) = policy.dispatch(0) else { break };
-            let urgent = d.flags & Decision::PREEMPT != 0;
-            if budget == 0 && !urgent {
-                // Keep it: put it back (cannot fail, a slot was just freed).
-                let _ = policy.enqueue(redo(&d));
-                break;
-            }
-            budget = budget.saturating_sub(1);
+            budget -= 1;
             progress = true;
             let t = DispatchedTask::from(d);
             if let Err(Error::DispatchQueueFull { .. }) = sched.dispatch_task(&t) {
@@ -117,17 +112,4 @@ pub fn run<P: Policy>(
         }
     }
     sched.shutdown()
-}
-
-/// The task a decision was made for, to hand back to the policy unchanged.
-fn redo(d: &Decision) -> usched_core::policy::Task {
-    usched_core::policy::Task {
-        pid: d.pid,
-        cpu: if d.cpu == CPU_ANY { 0 } else { d.cpu },
-        nr_cpus_allowed: if d.cpu == CPU_ANY { 2 } else { 1 },
-        weight: 100,
-        vtime: d.vtime,
-        cookie: d.cookie,
-        ..Default::default()
-    }
 }

@@ -6,14 +6,20 @@ use usched_core::spsc::RingBuffer;
 
 #[test]
 fn ten_million_in_order() {
-    const ITEMS: u64 = if cfg!(miri) { 10_000 } else { 10_000_000 };
+    // USCHED_STRESS_ITEMS shrinks the run under valgrind, which serialises
+    // the two spinning threads.
+    let items: u64 = std::env::var("USCHED_STRESS_ITEMS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(if cfg!(miri) { 10_000 } else { 10_000_000 });
+
     let mut q = Box::new(RingBuffer::<u64, 1024>::new());
     let (mut tx, mut rx) = q.split();
     std::thread::scope(|s| {
         s.spawn(move || {
             let mut i = 0u64;
             let mut batch = [0u64; 32];
-            while i < ITEMS {
+            while i < items {
                 // Mix single pushes and batches.
                 if i.is_multiple_of(3) {
                     if tx.push(i).is_ok() {
@@ -22,7 +28,7 @@ fn ten_million_in_order() {
                         std::hint::spin_loop();
                     }
                 } else {
-                    let n = (ITEMS - i).min(32) as usize;
+                    let n = (items - i).min(32) as usize;
                     for (k, b) in batch[..n].iter_mut().enumerate() {
                         *b = i + k as u64;
                     }
@@ -32,7 +38,7 @@ fn ten_million_in_order() {
         });
         let mut expect = 0u64;
         let mut out = [0u64; 64];
-        while expect < ITEMS {
+        while expect < items {
             if expect.is_multiple_of(2) {
                 if let Some(v) = rx.pop() {
                     assert_eq!(v, expect);

@@ -26,3 +26,34 @@ check_dmesg() {
         fail "kernel log shows trouble"
     fi
 }
+
+# start_usched [ARGS...]: start scx_usched in the background (log in
+# /tmp/usched.log, pid in $USCHED_PID) and wait until sched_ext is enabled.
+start_usched() {
+    scx_usched "$@" > /tmp/usched.log 2>&1 &
+    USCHED_PID=$!
+    if ! wait_state enabled 30; then
+        cat /tmp/usched.log
+        fail "scx_usched not enabled within 30s (state $(scx_state))"
+    fi
+    case "$(scx_ops)" in usched*) ;; *) fail "ops name '$(scx_ops)' is not ours";; esac
+}
+
+# stop_usched: SIGINT, then expect sched_ext disabled and exit status 0.
+stop_usched() {
+    kill -INT "$USCHED_PID"
+    wait_state disabled 10 || fail "not disabled 10s after SIGINT"
+    wait "$USCHED_PID"; rc=$?
+    [ $rc -eq 0 ] || { cat /tmp/usched.log; fail "scx_usched exited $rc after SIGINT"; }
+}
+
+# probe: a trivial command must complete within 10 s (the guest responds).
+probe() {
+    timeout 10 sh -c 'echo probe > /tmp/probe && cat /tmp/probe >/dev/null' || fail "shell probe did not complete"
+}
+
+# user_dispatches: the running scheduler dispatched decisions from user space.
+user_dispatches() {
+    usched-stat --check-user-dispatches > /tmp/stat.txt || { cat /tmp/stat.txt; fail "no user-space dispatches"; }
+    grep -E 'dispatch:|enq->dispatch|wake->run' /tmp/stat.txt
+}

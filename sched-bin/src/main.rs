@@ -1,0 +1,305 @@
+// SPDX-License-Identifier: GPL-2.0-only
+//! scx_usched: a low-latency sched_ext scheduler whose policy runs in user
+//! space on usched. See docs/tuning.md for the knobs and docs/architecture.md
+//! for how a task travels.
+//!
+//! The policy is usched-core's `Deadline` (weighted vruntime, sleepers'
+//! credit capped at one slice, deadline = vruntime + weighted runtime since
+//! the task last slept, slices that shrink as the queue grows) with wake-up
+//! preemption: a task that wakes after running less than the minimum slice
+//! preempts the CPU it is sent to, instead of waiting for the 4 ms tick.
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use clap::Parser;
+use usched::core::policy::{Deadline, DeadlineConfig};
+use usched::runtime::{self, RuntimeCounters};
+use usched::{BpfScheduler, Config, OpenObject, PollMode};
+
+/// Tasks the policy can hold at once; more go to any CPU directly (counted).
+const MAX_QUEUED: usize = 8192;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "scx_usched",
+    version,
+    about = "Low-latency sched_ext scheduler with its policy in user space"
+)]
+struct Opts {
+    /// Longest time slice, µs (what a nice-0 task gets when nothing waits).
+    #[arg(short = 's', long, default_value_t = 5000, value_parser = clap::value_parser!(u64).range(50..=1_000_000))]
+    slice_us: u64,
+
+    /// Shortest time slice, µs, however long the queue.
+    #[arg(short = 'S', long, default_value_t = 500, value_parser = clap::value_parser!(u64).range(10..=1_000_000))]
+    slice_us_min: u64,
+
+    /// Schedule only tasks switched to SCHED_EXT.
+    #[arg(short = 'p', long)]
+    partial: bool,
+
+    /// More log output.
+    #[arg(short = 'v', long)]
+    verbose: bool,
+
+    /// Print statistics every SECS seconds while running.
+    #[arg(long, value_name = "SECS", value_parser = parse_secs)]
+    stats: Option<f64>,
+
+    /// Print the statistics of the running scheduler every SECS seconds; loads nothing.
+    #[arg(long, value_name = "SECS", value_parser = parse_secs)]
+    monitor: Option<f64>,
+
+    /// Describe every statistic and exit.
+    #[arg(long)]
+    help_stats: bool,
+
+    /// Size of the exit dump buffer (0 = kernel default).
+    #[arg(long, default_value_t = 0)]
+    exit_dump_len: u32,
+
+    /// CPU the dispatcher thread is pinned to (busy mode: reserved for it).
+    #[arg(long, value_name = "CPU")]
+    dispatcher_cpu: Option<usize>,
+
+    /// How the dispatcher waits for work: busy, adaptive or blocking.
+    #[arg(long, default_value = "adaptive", value_parser = parse_poll)]
+    poll: PollMode,
+
+    /// Adaptive mode: spin this long after the last event before sleeping, µs.
+    #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u64).range(0..=1_000_000))]
+    spin_us: u64,
+
+    /// Send waking tasks straight to an idle CPU, bypassing the policy.
+    #[arg(long)]
+    builtin_idle: bool,
+
+    /// Do not lock the scheduler's memory (mlockall).
+    #[arg(long)]
+    no_mlock: bool,
+
+    /// Stop after this many seconds (0 = run until interrupted).
+    #[arg(long, default_value_t = 0)]
+    run_secs: u64,
+}
+
+fn parse_secs(s: &str) -> Result<f64, String> {
+    let v: f64 = s
+        .parse()
+        .map_err(|_| format!("'{s}' is not a number of seconds"))?;
+    if v > 0.0 && v <= 3600.0 {
+        Ok(v)
+    } else {
+        Err(format!("{v} is outside (0, 3600] seconds"))
+    }
+}
+
+fn parse_poll(s: &str) -> Result<PollMode, String> {
+    s.parse().map_err(|e: usched::Error| e.to_string())
+}
+
+const STATS_HELP: &str = "\
+dispatch user      decisions from the policy inserted into a DSQ
+dispatch kernel    tasks the BPF side dispatched itself (own threads, per-CPU kthreads,
+                   idle CPUs with --builtin-idle, last task on a CPU with nothing waiting)
+dispatch cancel    stale decisions dropped (task dequeued or re-enqueued meanwhile)
+dispatch bounce    decisions moved off a CPU the task may not use
+dispatch failed    decisions the kernel refused
+unknown_pid        decisions for tasks that had exited
+congested          tasks that bypassed user space because the ring buffer was full
+running/queued     tasks on a CPU / waiting in the policy
+scheduled          decided and inserted, not yet running
+wakeups            wake-ups of the sleeping dispatcher
+kicks              CPUs kicked to preempt / idle CPUs woken, by the one-per-batch syscall
+faults             page faults of the dispatcher thread (0 in steady state when mlocked)
+enq->dispatch      time from a task's enqueue to its decision's dispatch (the user-space trip)
+wake->run          time from a task's wake-up to it running (wake-up latency)";
+
+extern "C" fn on_signal(_sig: libc::c_int) {
+    usched::request_exit();
+}
+
+/// SIGINT and SIGTERM end the scheduler cleanly (an explicit step of main).
+fn install_signal_handlers() -> Result<()> {
+    for sig in [libc::SIGINT, libc::SIGTERM] {
+        // SAFETY: the handler only stores to an atomic (async-signal-safe);
+        // a zeroed sigaction with the handler set is a valid argument.
+        let rc = unsafe {
+            let mut sa: libc::sigaction = std::mem::zeroed();
+            sa.sa_sigaction = on_signal as *const () as usize;
+            libc::sigemptyset(&mut sa.sa_mask);
+            libc::sigaction(sig, &sa, std::ptr::null_mut())
+        };
+        if rc != 0 {
+            bail!("sigaction({sig}): {}", std::io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}
+
+fn print_stats() {
+    match usched::monitor::snapshot() {
+        Ok(s) => {
+            print!("{s}");
+            println!("cpu: {:.2}s total", s.cpu_time_ns as f64 / 1e9);
+        }
+        Err(e) => eprintln!("stats: {e}"),
+    }
+}
+
+fn monitor(secs: f64) -> Result<()> {
+    install_signal_handlers()?;
+    while !usched::exit_requested() {
+        print_stats();
+        std::thread::sleep(Duration::from_secs_f64(secs));
+    }
+    Ok(())
+}
+
+/// One life of the scheduler, on the calling (dispatcher) thread.
+/// Returns whether it should be restarted.
+fn run_once(cfg: &Config, dcfg: DeadlineConfig, counters: Arc<RuntimeCounters>) -> Result<bool> {
+    let mut open_object = std::mem::MaybeUninit::<OpenObject>::uninit();
+    let mut sched = BpfScheduler::with_config(&mut open_object, cfg)?;
+    log::info!(
+        "scx_usched attached (poll={}, dispatcher CPU {:?})",
+        cfg.poll,
+        cfg.dispatcher_cpu
+    );
+    // Allocated once, before the loop; the loop allocates nothing.
+    let mut policy = Box::new(Deadline::<MAX_QUEUED>::new(dcfg));
+    let uei = runtime::run(&mut sched, policy.as_mut(), Some(counters))?;
+    Ok(uei.should_restart())
+}
+
+fn main() -> Result<()> {
+    let opts = Opts::parse();
+    if opts.help_stats {
+        println!("{STATS_HELP}");
+        return Ok(());
+    }
+    let level = if opts.verbose { "debug" } else { "info" };
+    simple_logger(level);
+    if let Some(secs) = opts.monitor {
+        return monitor(secs);
+    }
+    if opts.slice_us_min > opts.slice_us {
+        bail!(
+            "--slice-us-min ({}) must not exceed --slice-us ({})",
+            opts.slice_us_min,
+            opts.slice_us
+        );
+    }
+
+    let nr_cpus = usched::thread::online_cpus();
+    let dispatcher_cpu = match (opts.dispatcher_cpu, opts.poll) {
+        (Some(c), _) => Some(c),
+        // Busy polling takes a CPU: the last one unless told otherwise.
+        (None, PollMode::Busy) => Some(nr_cpus.saturating_sub(1)),
+        (None, _) => None,
+    };
+    let cfg = Config::default()
+        .partial(opts.partial)
+        .exit_dump_len(opts.exit_dump_len)
+        .slice(Duration::from_micros(opts.slice_us))
+        .builtin_idle(opts.builtin_idle)
+        .dispatcher_cpu(dispatcher_cpu)
+        .poll(opts.poll)
+        .spin(Duration::from_micros(opts.spin_us));
+    cfg.validate(nr_cpus).context("invalid options")?;
+    usched::sys::preflight()?;
+
+    let dcfg = DeadlineConfig {
+        slice_max_ns: opts.slice_us * 1000,
+        slice_min_ns: opts.slice_us_min * 1000,
+        nr_cpus: nr_cpus as u32,
+        max_exec_ns: opts.slice_us * 1000 * 10,
+        preempt_wakeups: true,
+    };
+
+    install_signal_handlers()?;
+    let _mlock = if opts.no_mlock {
+        None
+    } else {
+        Some(usched::thread::lock_memory()?)
+    };
+    let counters = Arc::new(RuntimeCounters::default());
+
+    let dispatcher = {
+        let cfg = cfg.clone();
+        let counters = counters.clone();
+        std::thread::Builder::new()
+            .name("usched-dispatch".into())
+            .stack_size(8 << 20)
+            .spawn(move || -> Result<()> {
+                if let Some(cpu) = cfg.dispatcher_cpu {
+                    usched::thread::pin_current_thread(cpu)?;
+                }
+                usched::thread::prefault_stack(1 << 20);
+                loop {
+                    let restart = run_once(&cfg, dcfg, counters.clone())?;
+                    if !restart || usched::exit_requested() {
+                        return Ok(());
+                    }
+                    log::warn!("the kernel asked for a restart; restarting");
+                }
+            })?
+    };
+
+    let start = Instant::now();
+    let mut next_stats = opts.stats.map(|s| start + Duration::from_secs_f64(s));
+    while !dispatcher.is_finished() {
+        std::thread::sleep(Duration::from_millis(50));
+        if let (Some(at), Some(secs)) = (next_stats, opts.stats) {
+            if Instant::now() >= at {
+                print_stats();
+                println!(
+                    "dispatcher: rounds={} faults={} overflows={} retries={}",
+                    counters.rounds.load(Ordering::Relaxed),
+                    counters.page_faults.load(Ordering::Relaxed),
+                    counters.policy_overflows.load(Ordering::Relaxed),
+                    counters.dispatch_retries.load(Ordering::Relaxed)
+                );
+                next_stats = Some(at + Duration::from_secs_f64(secs));
+            }
+        }
+        if opts.run_secs > 0 && start.elapsed() >= Duration::from_secs(opts.run_secs) {
+            usched::request_exit();
+        }
+    }
+    match dispatcher.join() {
+        Ok(r) => r?,
+        Err(_) => bail!("the dispatcher thread panicked"),
+    }
+    println!(
+        "scx_usched: detached after {:.1}s",
+        start.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// A minimal stderr logger (the `log` facade without another dependency).
+fn simple_logger(level: &str) {
+    struct L(log::LevelFilter);
+    impl log::Log for L {
+        fn enabled(&self, m: &log::Metadata<'_>) -> bool {
+            m.level() <= self.0
+        }
+        fn log(&self, r: &log::Record<'_>) {
+            if self.enabled(r.metadata()) {
+                eprintln!("{:5} {}", r.level(), r.args());
+            }
+        }
+        fn flush(&self) {}
+    }
+    let f = if level == "debug" {
+        log::LevelFilter::Debug
+    } else {
+        log::LevelFilter::Info
+    };
+    if log::set_boxed_logger(Box::new(L(f))).is_ok() {
+        log::set_max_level(f);
+    }
+}

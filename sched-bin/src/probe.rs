@@ -1,0 +1,152 @@
+// SPDX-License-Identifier: GPL-2.0-only
+//! usched-probe: workloads and probes for the VM tests and benchmarks.
+//!
+//! usched-probe ext CMD [ARGS...]
+//!     run CMD with the SCHED_EXT policy (for partial mode)
+//! usched-probe periodic --threads N --period-us P --work-us W --secs S [--label L]
+//!     N periodic SCHED_OTHER threads: sleep until the next period (absolute
+//!     clock), then work W µs. Prints wake-up lateness p50/p99/max (µs) and
+//!     deadline misses (work not done before the next period).
+use std::ffi::CString;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+use usched::core::histogram::Histogram;
+
+const SCHED_EXT: libc::c_int = 7;
+
+fn now_ns() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid out-pointer.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+}
+
+fn sleep_until(ns: u64) {
+    let ts = libc::timespec {
+        tv_sec: (ns / 1_000_000_000) as i64,
+        tv_nsec: (ns % 1_000_000_000) as i64,
+    };
+    // SAFETY: `ts` is valid; a null remainder is allowed with TIMER_ABSTIME.
+    while unsafe {
+        libc::clock_nanosleep(
+            libc::CLOCK_MONOTONIC,
+            libc::TIMER_ABSTIME,
+            &ts,
+            std::ptr::null_mut(),
+        )
+    } == libc::EINTR
+    {}
+}
+
+fn spin_for(ns: u64) {
+    let end = now_ns() + ns;
+    while now_ns() < end {
+        std::hint::spin_loop();
+    }
+}
+
+fn ext(args: &[String]) -> Result<()> {
+    let Some(cmd) = args.first() else {
+        bail!("ext: missing command")
+    };
+    let param = libc::sched_param { sched_priority: 0 };
+    // SAFETY: valid param pointer; pid 0 is the calling thread.
+    if unsafe { libc::sched_setscheduler(0, SCHED_EXT, &param) } != 0 {
+        bail!(
+            "sched_setscheduler(SCHED_EXT): {} (is a sched_ext scheduler loaded?)",
+            std::io::Error::last_os_error()
+        );
+    }
+    let c: Vec<CString> = args
+        .iter()
+        .map(|a| CString::new(a.as_str()))
+        .collect::<Result<_, _>>()?;
+    let mut argv: Vec<*const libc::c_char> = c.iter().map(|a| a.as_ptr()).collect();
+    argv.push(std::ptr::null());
+    // SAFETY: argv is a null-terminated array of valid C strings.
+    unsafe { libc::execvp(c[0].as_ptr(), argv.as_ptr()) };
+    bail!("exec {cmd}: {}", std::io::Error::last_os_error())
+}
+
+fn arg<T: std::str::FromStr>(args: &[String], name: &str, default: T) -> Result<T> {
+    match args.iter().position(|a| a == name) {
+        Some(i) => {
+            let v = args
+                .get(i + 1)
+                .with_context(|| format!("{name} needs a value"))?;
+            v.parse()
+                .map_err(|_| anyhow::anyhow!("{name}: bad value '{v}'"))
+        }
+        None => Ok(default),
+    }
+}
+
+fn periodic(args: &[String]) -> Result<()> {
+    let threads: usize = arg(args, "--threads", 2)?;
+    let period_us: u64 = arg(args, "--period-us", 1000)?;
+    let work_us: u64 = arg(args, "--work-us", 50)?;
+    let secs: f64 = arg(args, "--secs", 10.0)?;
+    let label: String = arg(args, "--label", "periodic".to_string())?;
+    if threads == 0 || threads > 256 || period_us == 0 || work_us >= period_us || !(secs > 0.0) {
+        bail!("need 1..=256 threads, work < period, secs > 0");
+    }
+    let period = period_us * 1000;
+    let end = Instant::now() + Duration::from_secs_f64(secs);
+    let handles: Vec<_> = (0..threads)
+        .map(|_| {
+            std::thread::spawn(move || {
+                let mut late = Histogram::new();
+                let mut misses = 0u64;
+                let mut next = now_ns() + period;
+                while Instant::now() < end {
+                    sleep_until(next);
+                    let woke = now_ns();
+                    late.record(woke.saturating_sub(next));
+                    spin_for(work_us * 1000);
+                    let done = now_ns();
+                    next += period;
+                    if done > next {
+                        // Missed: skip the periods we overran.
+                        misses += 1;
+                        while next < done {
+                            next += period;
+                        }
+                    }
+                }
+                (late, misses)
+            })
+        })
+        .collect();
+    let mut all = Histogram::new();
+    let mut misses = 0;
+    for h in handles {
+        let (l, m) = h
+            .join()
+            .map_err(|_| anyhow::anyhow!("probe thread panicked"))?;
+        all.merge(&l);
+        misses += m;
+    }
+    println!(
+        "PROBE {label} n={} late_p50_us={:.1} late_p99_us={:.1} late_max_us={:.1} misses={} miss_pct={:.2}",
+        all.count(),
+        all.percentile(50.0) as f64 / 1000.0,
+        all.percentile(99.0) as f64 / 1000.0,
+        all.max() as f64 / 1000.0,
+        misses,
+        100.0 * misses as f64 / all.count().max(1) as f64
+    );
+    Ok(())
+}
+
+fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        Some("ext") => ext(&args[1..]),
+        Some("periodic") => periodic(&args[1..]),
+        _ => bail!("usage: usched-probe {{ext CMD [ARGS...] | periodic [--threads N] [--period-us P] [--work-us W] [--secs S] [--label L]}}"),
+    }
+}

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# The whole test suite: setup, fmt, clippy, host tests (core under valgrind,
+# loom models), release build, then the VM suite on the sched_ext kernel.
+# Run as root on a Debian/Ubuntu machine: `sudo scripts/test.sh`.
+# USCHED_SKIP_VM=1 skips the VM suite (for machines without qemu).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+t0=$(date +%s)
+step() { echo; echo "=== $* ($(( $(date +%s) - t0 ))s)"; }
+
+step "setup"
+scripts/setup.sh
+. scripts/env.sh
+export RUST_MIN_STACK=16777216
+
+step "rustfmt"
+cargo fmt --all -- --check
+
+step "clippy"
+cargo clippy --workspace --all-targets --release -- -D warnings
+
+step "no_std build of usched-core"
+cargo build -p usched-core --no-default-features --release
+if cargo tree -p usched-core --no-default-features -e normal --prefix none | grep -v '^usched-core' | grep -q .; then
+    echo "usched-core has dependencies in its no_std build"; exit 1
+fi
+
+step "host tests"
+cargo test --workspace --release
+
+step "usched-core tests under valgrind (memcheck)"
+for t in $(cargo test -p usched-core --release --no-run --message-format=json 2>/dev/null \
+        | grep -o '"executable":"[^"]*"' | cut -d'"' -f4); do
+    echo "valgrind $(basename "$t")"
+    USCHED_STRESS_ITEMS=200000 valgrind -q --error-exitcode=1 --leak-check=no "$t" --test-threads=2 -q
+done
+
+step "loom models of the lock-free queues"
+RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR=target/loom cargo test -p usched-core --test loom --release
+
+step "release build for the VM"
+cargo build --release --workspace --bins --examples
+
+if [ "${USCHED_SKIP_VM:-0}" = 1 ]; then
+    echo "VM suite skipped (USCHED_SKIP_VM=1)"
+else
+    step "VM suite"
+    vm/usched-vm test
+fi
+step "all tests passed"
