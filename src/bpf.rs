@@ -8,6 +8,7 @@
     non_upper_case_globals,
     dead_code,
     clippy::all,
+    clippy::unwrap_used,
     clippy::undocumented_unsafe_blocks
 )]
 pub mod intf {
@@ -22,6 +23,7 @@ pub mod intf {
     dead_code,
     unused_imports,
     clippy::all,
+    clippy::unwrap_used,
     clippy::undocumented_unsafe_blocks
 )]
 pub mod skel {

@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use scx_utils::UserExitInfo;
+use usched_core::heap::VtimeHeap;
 use usched_core::policy::Policy;
 
 use crate::error::{Error, Result};
@@ -29,31 +30,94 @@ pub struct RuntimeCounters {
     pub page_faults: AtomicU64,
 }
 
-/// Runs `policy` until the scheduler exits; then detaches and reports.
-///
-/// # Errors
-/// What [`BpfScheduler::shutdown`] returns.
-pub fn run<P: Policy>(
-    sched: &mut BpfScheduler<'_>,
-    policy: &mut P,
-    counters: Option<Arc<RuntimeCounters>>,
-) -> Result<UserExitInfo> {
-    sched.register_dispatcher_thread();
-    let nr_cpus = crate::thread::online_cpus() as u64;
-    let faults_at_start = crate::thread::current_thread_page_faults();
-    let mut pending: Option<DispatchedTask> = None;
-    let mut round: u64 = 0;
+/// Decisions the user ring buffer had no room for, oldest first.
+const BACKLOG: usize = 4096;
 
-    while !sched.exited() {
-        round = round.wrapping_add(1);
+/// The dispatch loop of one scheduler and one policy, a round at a time.
+///
+/// [`step`](Self::step) runs one round; [`run`](Self::run) loops until the
+/// scheduler exits. Nothing a task goes through is ever dropped: a task the
+/// policy cannot hold is sent to any CPU; a decision the user ring buffer
+/// cannot take waits in a fixed backlog; when that is full too, records stay
+/// in the BPF ring buffer (and the BPF side falls back to the shared DSQ).
+pub struct Runtime<'r, 'a, P: Policy> {
+    sched: &'r mut BpfScheduler<'a>,
+    policy: &'r mut P,
+    backlog: Box<VtimeHeap<DispatchedTask, BACKLOG>>,
+    backlog_seq: u64,
+    nr_cpus: u64,
+    round: u64,
+    faults_at_start: u64,
+    counters: Option<Arc<RuntimeCounters>>,
+}
+
+impl<'r, 'a, P: Policy> Runtime<'r, 'a, P> {
+    /// Prepares the loop on the calling thread, which becomes the dispatcher.
+    pub fn new(
+        sched: &'r mut BpfScheduler<'a>,
+        policy: &'r mut P,
+        counters: Option<Arc<RuntimeCounters>>,
+    ) -> Self {
+        sched.register_dispatcher_thread();
+        Self {
+            sched,
+            policy,
+            backlog: Box::new(VtimeHeap::new()),
+            backlog_seq: 0,
+            nr_cpus: crate::thread::online_cpus() as u64,
+            round: 0,
+            faults_at_start: crate::thread::current_thread_page_faults(),
+            counters,
+        }
+    }
+
+    /// The scheduler has exited (see [`BpfScheduler::exited`]).
+    pub fn exited(&self) -> bool {
+        self.sched.exited()
+    }
+
+    /// Tasks waiting in the policy and the backlog.
+    pub fn nr_pending(&self) -> usize {
+        self.policy.nr_queued() + self.backlog.len()
+    }
+
+    fn defer(&mut self, d: DispatchedTask) {
+        // A stale decision for the same pid is superseded by this one.
+        self.backlog.remove(d.pid);
+        if self.backlog.push(d.pid, self.backlog_seq, d).is_ok() {
+            self.backlog_seq = self.backlog_seq.wrapping_add(1);
+        }
+        if let Some(c) = &self.counters {
+            c.dispatch_retries.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// One round: backlog, drain, decide, kick, and wait if idle.
+    /// Returns whether anything moved.
+    pub fn step(&mut self) -> bool {
+        self.round = self.round.wrapping_add(1);
         let mut progress = false;
 
-        // 1. Everything runnable goes to the policy.
-        while let Ok(Some(task)) = sched.dequeue_task() {
+        // 1. Decisions refused earlier for a full ring buffer go first.
+        while let Some(e) = self.backlog.peek() {
+            let d = *e.value;
+            if self.sched.dispatch_task(&d).is_err() {
+                break;
+            }
+            self.backlog.pop_min();
             progress = true;
-            if let Err(back) = policy.enqueue(task.into()) {
-                // Policy full: the task still runs, on any CPU, in order.
-                if let Some(c) = &counters {
+        }
+
+        // 2. Everything runnable goes to the policy, while there is room to
+        //    place a task the policy refuses.
+        while !self.backlog.is_full() {
+            let Ok(Some(task)) = self.sched.dequeue_task() else {
+                break;
+            };
+            progress = true;
+            if let Err(back) = self.policy.enqueue(task.into()) {
+                // Policy full: the task still runs, on any CPU.
+                if let Some(c) = &self.counters {
                     c.policy_overflows.fetch_add(1, Ordering::Relaxed);
                 }
                 let d = DispatchedTask {
@@ -64,18 +128,8 @@ pub fn run<P: Policy>(
                     vtime: back.vtime,
                     seq: back.cookie,
                 };
-                if sched.dispatch_task(&d).is_err() {
-                    pending = pending.or(Some(d));
-                }
-            }
-        }
-
-        // 2. A decision refused earlier for a full ring buffer goes first.
-        if let Some(d) = pending.take() {
-            if sched.dispatch_task(&d).is_err() {
-                pending = Some(d);
-                if let Some(c) = &counters {
-                    c.dispatch_retries.fetch_add(1, Ordering::Relaxed);
+                if self.sched.dispatch_task(&d).is_err() {
+                    self.defer(d);
                 }
             }
         }
@@ -83,33 +137,65 @@ pub fn run<P: Policy>(
         // 3. As many decisions as CPUs can take soon: free CPUs, or CPUs
         //    without a decided task waiting for them. Latency-critical tasks
         //    have the earliest deadlines, so they go first and preempt.
-        let busy = sched.nr_inflight() + sched.nr_scheduled();
-        let mut budget = nr_cpus
+        //    At least one per round: rounds follow events, so the queue
+        //    drains at least as fast as tasks arrive, whatever the counters
+        //    say (they are estimates: a task can leave a DSQ unseen).
+        let busy = self.sched.nr_inflight() + self.sched.nr_scheduled();
+        let mut budget = self
+            .nr_cpus
             .saturating_sub(busy)
-            .max(sched.nr_idle_cpus() as u64);
-        while budget > 0 && pending.is_none() {
-            let Some(d) = policy.dispatch(0) else { break };
+            .max(self.sched.nr_idle_cpus() as u64)
+            .max(1);
+        while budget > 0 && self.backlog.is_empty() {
+            let Some(d) = self.policy.dispatch(0) else {
+                break;
+            };
             budget -= 1;
             progress = true;
             let t = DispatchedTask::from(d);
-            if let Err(Error::DispatchQueueFull { .. }) = sched.dispatch_task(&t) {
-                pending = Some(t);
+            if let Err(Error::DispatchQueueFull { .. }) = self.sched.dispatch_task(&t) {
+                self.defer(t);
             }
         }
 
-        sched.notify_complete(policy.nr_queued() as u64 + u64::from(pending.is_some()));
-        if !progress && policy.nr_queued() > 0 {
-            sched.wait();
+        let pending = self.nr_pending() as u64;
+        self.sched.notify_complete(pending);
+        if !progress && pending > 0 {
+            self.sched.wait();
         }
-        if let Some(c) = &counters {
-            if round % 1024 == 0 {
-                c.rounds.store(round, Ordering::Relaxed);
+        if let Some(c) = &self.counters {
+            if self.round.is_multiple_of(1024) {
+                c.rounds.store(self.round, Ordering::Relaxed);
                 c.page_faults.store(
-                    crate::thread::current_thread_page_faults().saturating_sub(faults_at_start),
+                    crate::thread::current_thread_page_faults()
+                        .saturating_sub(self.faults_at_start),
                     Ordering::Relaxed,
                 );
             }
         }
+        progress
     }
-    sched.shutdown()
+
+    /// Runs rounds until the scheduler exits; then detaches and reports.
+    ///
+    /// # Errors
+    /// What [`BpfScheduler::shutdown`] returns.
+    pub fn run(mut self) -> Result<UserExitInfo> {
+        while !self.sched.exited() {
+            self.step();
+        }
+        self.sched.shutdown()
+    }
+}
+
+/// Runs `policy` until the scheduler exits; then detaches and reports.
+///
+/// # Errors
+/// What [`BpfScheduler::shutdown`] returns.
+pub fn run<P: Policy>(
+    sched: &mut BpfScheduler<'_>,
+    policy: &mut P,
+    counters: Option<Arc<RuntimeCounters>>,
+) -> Result<UserExitInfo> {
+    Runtime::new(sched, policy, counters).run()
 }

@@ -2,7 +2,7 @@
 //! [`BpfScheduler`]: loads the BPF component and moves tasks and decisions
 //! between it and a user-space policy.
 use std::cell::RefCell;
-use std::mem::MaybeUninit;
+use std::mem::{offset_of, MaybeUninit};
 use std::ptr::{self, NonNull};
 use std::rc::Rc;
 use std::sync::atomic::{fence, AtomicBool, AtomicU32, AtomicU64, Ordering};
@@ -376,9 +376,11 @@ impl<'a> BpfScheduler<'a> {
             dispatched,
             staging,
             bss,
-            // SAFETY: kick_args is plain integers; all-zero is "no kicks".
             kicks: Box::new(Kicks {
-                args: unsafe { std::mem::zeroed() },
+                args: intf::kick_args {
+                    preempt: [0; CPU_WORDS],
+                    idle: [0; CPU_WORDS],
+                },
                 dirty: false,
                 nr_any: 0,
             }),
@@ -402,16 +404,21 @@ impl<'a> BpfScheduler<'a> {
         self.nr_cpus
     }
 
-    fn bss_u64(&self, f: impl FnOnce(*mut types::bss) -> *mut u64) -> &AtomicU64 {
+    /// The `.bss` field at byte `offset` as an atomic.
+    fn bss_u64(&self, offset: usize) -> &AtomicU64 {
+        debug_assert!(offset.is_multiple_of(8) && offset + 8 <= std::mem::size_of::<types::bss>());
         // SAFETY: `bss` points at the mmap'd .bss, alive as long as the
-        // skeleton (and so `self`); fields are 8-byte aligned u64s that the
-        // BPF side updates atomically, so viewing them as AtomicU64 is sound.
-        unsafe { AtomicU64::from_ptr(f(self.bss.as_ptr())) }
+        // skeleton (and so `self`); `offset` comes from offset_of! on an
+        // 8-byte aligned u64 field that the BPF side updates atomically, so
+        // viewing it as an AtomicU64 is sound.
+        unsafe { AtomicU64::from_ptr(self.bss.as_ptr().cast::<u8>().add(offset).cast()) }
     }
 
-    fn bss_u32(&self, f: impl FnOnce(*mut types::bss) -> *mut u32) -> &AtomicU32 {
-        // SAFETY: as in `bss_u64`, for a 4-byte aligned u32.
-        unsafe { AtomicU32::from_ptr(f(self.bss.as_ptr())) }
+    /// The `.bss` field at byte `offset` as an atomic (u32 or i32).
+    fn bss_u32(&self, offset: usize) -> &AtomicU32 {
+        debug_assert!(offset.is_multiple_of(4) && offset + 4 <= std::mem::size_of::<types::bss>());
+        // SAFETY: as in `bss_u64`, for a 4-byte aligned 32-bit field.
+        unsafe { AtomicU32::from_ptr(self.bss.as_ptr().cast::<u8>().add(offset).cast()) }
     }
 
     /// Marks the calling thread as the dispatcher: the BPF side gives it
@@ -420,10 +427,8 @@ impl<'a> BpfScheduler<'a> {
     pub fn register_dispatcher_thread(&mut self) {
         // SAFETY: gettid has no preconditions.
         let tid = unsafe { libc::gettid() };
-        // SAFETY: see `bss_u64`; dispatcher_tid is an aligned i32.
-        let p = unsafe { ptr::addr_of_mut!((*self.bss.as_ptr()).dispatcher_tid) };
-        // SAFETY: same field, viewed as an atomic of the same size.
-        unsafe { AtomicU32::from_ptr(p.cast::<u32>()) }.store(tid as u32, Ordering::Relaxed);
+        self.bss_u32(offset_of!(types::bss, dispatcher_tid))
+            .store(tid as u32, Ordering::Relaxed);
     }
 
     fn refill(&mut self) -> usize {
@@ -484,7 +489,7 @@ impl<'a> BpfScheduler<'a> {
             .submit(sample)
             .map_err(|e| Error::bpf("submitting a decision", e))?;
         self.nr_pushed += 1;
-        self.bss_u64(|b| unsafe { ptr::addr_of_mut!((*b).nr_user_pushed) })
+        self.bss_u64(offset_of!(types::bss, nr_user_pushed))
             .store(self.nr_pushed, Ordering::Release);
 
         let k = &mut self.kicks;
@@ -576,7 +581,7 @@ impl<'a> BpfScheduler<'a> {
     /// poll mode says (busy: not at all; adaptive: after the spin window;
     /// blocking: always), for at most 100 ms.
     pub fn notify_complete(&mut self, nr_pending: u64) {
-        self.bss_u64(|b| unsafe { ptr::addr_of_mut!((*b).nr_user_queued) })
+        self.bss_u64(offset_of!(types::bss, nr_user_queued))
             .store(nr_pending, Ordering::Release);
         self.flush();
         if nr_pending == 0 {
@@ -597,7 +602,7 @@ impl<'a> BpfScheduler<'a> {
     }
 
     fn set_sleeping(&self, v: u32) {
-        self.bss_u32(|b| unsafe { ptr::addr_of_mut!((*b).usersched_sleeping) })
+        self.bss_u32(offset_of!(types::bss, usersched_sleeping))
             .store(v, Ordering::SeqCst);
     }
 
@@ -622,14 +627,14 @@ impl<'a> BpfScheduler<'a> {
     /// Decisions sent but not yet read by the BPF side.
     pub fn nr_inflight(&self) -> u64 {
         let drained = self
-            .bss_u64(|b| unsafe { ptr::addr_of_mut!((*b).counters.nr_drained) })
+            .bss_u64(offset_of!(types::bss, counters.nr_drained))
             .load(Ordering::Acquire);
         self.nr_pushed.saturating_sub(drained)
     }
 
     /// Tasks decided and inserted into a DSQ that have not started running.
     pub fn nr_scheduled(&self) -> u64 {
-        self.bss_u64(|b| unsafe { ptr::addr_of_mut!((*b).nr_kqueued) })
+        self.bss_u64(offset_of!(types::bss, nr_kqueued))
             .load(Ordering::Relaxed)
     }
 

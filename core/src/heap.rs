@@ -222,14 +222,14 @@ impl<T, const N: usize> VtimeHeap<T, N> {
     /// Queues `value` for `pid` with `key`.
     ///
     /// # Errors
-    /// [`PushError::Full`] when `N` tasks are queued, [`PushError::Duplicate`]
-    /// when `pid` already is; the value is handed back either way.
+    /// [`PushError::Duplicate`] when `pid` is already queued, else
+    /// [`PushError::Full`] when `N` tasks are; the value is handed back.
     pub fn push(&mut self, pid: i32, key: u64, value: T) -> Result<(), PushError<T>> {
-        if self.is_full() {
-            return Err(PushError::Full(value));
-        }
         if self.contains(pid) {
             return Err(PushError::Duplicate(value));
+        }
+        if self.is_full() {
+            return Err(PushError::Full(value));
         }
         let s = if self.free != NIL {
             let s = self.free;

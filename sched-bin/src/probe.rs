@@ -91,7 +91,13 @@ fn periodic(args: &[String]) -> Result<()> {
     let work_us: u64 = arg(args, "--work-us", 50)?;
     let secs: f64 = arg(args, "--secs", 10.0)?;
     let label: String = arg(args, "--label", "periodic".to_string())?;
-    if threads == 0 || threads > 256 || period_us == 0 || work_us >= period_us || !(secs > 0.0) {
+    if threads == 0
+        || threads > 256
+        || period_us == 0
+        || work_us >= period_us
+        || secs.is_nan()
+        || secs <= 0.0
+    {
         bail!("need 1..=256 threads, work < period, secs > 0");
     }
     let period = period_us * 1000;

@@ -1,0 +1,84 @@
+# SPDX-License-Identifier: GPL-2.0-only
+# bench: one boot, the same workloads under the kernel's EEVDF, scx_usched in
+# each poll mode, and any other sched_ext scheduler binary put in the guest
+# (USCHED_EXTRA_BINS on the host, e.g. an upstream scx_rustland):
+#   audio  periodic SCHED_OTHER threads, 1 ms period, 50 us of work, vs CPU hogs
+#   game   periodic threads at 60 Hz doing 4 ms of work, vs CPU hogs
+#   cyclic cyclictest (SCHED_OTHER) under stress-ng --cpu
+#   hack   hackbench time (median of 3)
+#   cpu    the scheduler process's CPU time during all of the above
+# Prints one table with absolute figures and each scheduler's ratio to EEVDF.
+. /usched/lib.sh
+n=$(nproc)
+secs=${BENCH_SECS:-10}
+out=/tmp/bench.txt
+: > $out
+rec() { echo "BENCH $1 $2 $3" | tee -a $out; }   # rec SCHED METRIC VALUE
+
+hogs() { stress-ng --cpu "$n" -t $((secs + 3)) --quiet & HOGS=$!; sleep 1; }
+
+workloads() { # workloads NAME
+    name=$1
+    hogs
+    set -- $(usched-probe periodic --threads 2 --period-us 1000 --work-us 50 --secs $secs --label audio)
+    for kv in "$@"; do case $kv in late_p50_us=*|late_p99_us=*|late_max_us=*|miss_pct=*) rec $name audio_${kv%%=*} ${kv#*=};; esac; done
+    wait $HOGS
+    hogs
+    set -- $(usched-probe periodic --threads 2 --period-us 16667 --work-us 4000 --secs $secs --label game)
+    for kv in "$@"; do case $kv in late_p50_us=*|late_p99_us=*|late_max_us=*|miss_pct=*) rec $name game_${kv%%=*} ${kv#*=};; esac; done
+    wait $HOGS
+    hogs
+    cyclictest -q -t 2 -i 1000 -D $secs -m > /tmp/cyc.txt 2>&1
+    wait $HOGS
+    rec $name cyclic_avg_us $(awk '/Avg:/ { for (i=1;i<=NF;i++) if ($i=="Avg:") { s+=$(i+1); c++ } } END { printf "%.0f", c ? s/c : -1 }' /tmp/cyc.txt)
+    rec $name cyclic_max_us $(awk '/Max:/ { for (i=1;i<=NF;i++) if ($i=="Max:" && $(i+1)>m) m=$(i+1) } END { printf "%d", m }' /tmp/cyc.txt)
+    for r in 1 2 3; do hackbench -g 4 -l 100 2>/dev/null | awk '/^Time:/ {print $2}'; done | sort -n > /tmp/hack.txt
+    rec $name hackbench_s $(sed -n 2p /tmp/hack.txt)
+}
+
+cputime() { # cputime PID -> seconds of CPU used so far
+    awk '{ printf "%.2f", ($14 + $15) / 100 }' /proc/$1/stat 2>/dev/null || echo 0
+}
+
+info "EEVDF (no sched_ext scheduler)"
+workloads eevdf
+
+for mode in busy adaptive blocking; do
+    info "scx_usched --poll $mode"
+    start_usched --poll $mode
+    workloads usched_$mode
+    rec usched_$mode cpu_s $(cputime $USCHED_PID)
+    stop_usched
+done
+
+for b in /usched/bin/extra/*; do
+    [ -x "$b" ] || continue
+    nm=$(basename "$b")
+    info "$nm"
+    "$b" > /tmp/extra.log 2>&1 &
+    pid=$!
+    wait_state enabled 30 || { tail /tmp/extra.log; fail "$nm did not attach"; }
+    workloads "$nm"
+    rec "$nm" cpu_s $(cputime $pid)
+    kill -INT $pid 2>/dev/null; kill -TERM $pid 2>/dev/null
+    wait_state disabled 15 || fail "$nm did not detach"
+    wait $pid
+done
+
+echo
+echo "BENCH-TABLE ($n vCPUs, TCG; ratio = value / EEVDF's; lower is better)"
+awk '$1 == "BENCH" { v[$2","$3] = $4; if (!($2 in seen)) { seen[$2]; order[++ns] = $2 }; if (!($3 in mseen)) { mseen[$3]; m[++nm] = $3 } }
+     END {
+        printf "BENCH-TABLE %-22s", "metric"; for (s = 1; s <= ns; s++) printf " %20s", order[s]; printf "\n"
+        for (i = 1; i <= nm; i++) {
+            printf "BENCH-TABLE %-22s", m[i]
+            for (s = 1; s <= ns; s++) {
+                k = order[s]","m[i]; b = "eevdf,"m[i]
+                if (!(k in v)) { printf " %20s", "-"; continue }
+                if ((b in v) && v[b] > 0 && order[s] != "eevdf") printf " %11s (%5.2fx)", v[k], v[k] / v[b]
+                else printf " %20s", v[k]
+            }
+            printf "\n"
+        }
+     }' $out
+check_dmesg
