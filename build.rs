@@ -4,9 +4,7 @@
 
 fn main() {
     if let Err(e) = scx_cargo::BpfBuilder::new().and_then(|mut b| {
-        b.enable_intf("bpf/intf.h", "bpf_intf.rs")
-            .enable_skel("bpf/main.bpf.c", "bpf")
-            .build()
+        b.enable_intf("bpf/intf.h", "bpf_intf.rs").enable_skel("bpf/main.bpf.c", "bpf").build()
     }) {
         // A build script reports by failing; say what to do about it.
         panic!(

@@ -159,11 +159,7 @@ fn spsc_cross(c: &mut Criterion) {
     g.bench_function("std_sync_channel", |b| {
         b.iter_custom(|iters| {
             let (tx, rx) = std::sync::mpsc::sync_channel::<u64>(CAP);
-            cross(
-                iters,
-                move |v| tx.try_send(v).is_ok(),
-                move || rx.try_recv().ok(),
-            )
+            cross(iters, move |v| tx.try_send(v).is_ok(), move || rx.try_recv().ok())
         })
     });
     g.finish();
@@ -244,10 +240,8 @@ fn heap_remove(c: &mut Criterion) {
 /// One enqueue + one dispatch of the Deadline policy with 4096 tasks queued.
 /// Target: ≤ 50 ns per task.
 fn deadline_cycle(c: &mut Criterion) {
-    let mut p = Box::new(Deadline::<4096>::new(DeadlineConfig {
-        nr_cpus: 2,
-        ..Default::default()
-    }));
+    let mut p =
+        Box::new(Deadline::<4096>::new(DeadlineConfig { nr_cpus: 2, ..Default::default() }));
     for pid in 0..4095 {
         p.enqueue(Task {
             pid,
@@ -257,11 +251,7 @@ fn deadline_cycle(c: &mut Criterion) {
         })
         .unwrap();
     }
-    let mut spare = Task {
-        pid: 5000,
-        weight: 100,
-        ..Task::default()
-    };
+    let mut spare = Task { pid: 5000, weight: 100, ..Task::default() };
     c.bench_function("deadline_enqueue_dispatch_4096", |b| {
         b.iter(|| {
             p.enqueue(spare).unwrap();
@@ -285,9 +275,7 @@ fn histogram_record(c: &mut Criterion) {
     let mut v = 1u64;
     c.bench_function("histogram_record", |b| {
         b.iter(|| {
-            v = v
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
+            v = v.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
             h.record(black_box(v >> 40));
         })
     });
@@ -295,9 +283,7 @@ fn histogram_record(c: &mut Criterion) {
     let a = Box::new(AtomicHistogram::new());
     c.bench_function("atomic_histogram_record", |b| {
         b.iter(|| {
-            v = v
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
+            v = v.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
             a.record(black_box(v >> 40));
         })
     });

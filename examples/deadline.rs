@@ -43,19 +43,11 @@ extern "C" fn on_signal(_: libc::c_int) {
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let get = |name: &str| {
-        args.iter()
-            .position(|a| a == name)
-            .and_then(|i| args.get(i + 1))
-    };
+    let get = |name: &str| args.iter().position(|a| a == name).and_then(|i| args.get(i + 1));
     let poll: PollMode = get("--poll").map_or(Ok(PollMode::Adaptive), |v| v.parse())?;
-    let secs: u64 = get("--secs")
-        .map_or(Ok(0), |v| v.parse())
-        .context("--secs")?;
-    let dcpu: Option<usize> = get("--dispatcher-cpu")
-        .map(|v| v.parse())
-        .transpose()
-        .context("--dispatcher-cpu")?;
+    let secs: u64 = get("--secs").map_or(Ok(0), |v| v.parse()).context("--secs")?;
+    let dcpu: Option<usize> =
+        get("--dispatcher-cpu").map(|v| v.parse()).transpose().context("--dispatcher-cpu")?;
     let nr_cpus = usched::thread::online_cpus();
     let dcpu = dcpu.or((poll == PollMode::Busy).then(|| nr_cpus - 1));
 
@@ -107,11 +99,17 @@ fn main() -> Result<()> {
         )
     };
     println!("deadline: loop rounds={rounds} allocations={allocs} page_faults={faults}");
+    // select_cpu reads the BPF side's idle map from shared memory: time it.
+    let n = 100_000;
+    let t0 = Instant::now();
+    let mut acc = 0i64;
+    for i in 0..n {
+        acc += i64::from(sched.select_cpu(1, (i % nr_cpus) as i32, 0));
+    }
+    let per = t0.elapsed().as_nanos() as f64 / f64::from(n as u32);
+    println!("deadline: select_cpu {per:.1} ns/call ({} calls, checksum {acc})", n);
     print!("{}", sched.stats());
     sched.shutdown()?;
-    println!(
-        "deadline: detached after {:.1}s",
-        start.elapsed().as_secs_f64()
-    );
+    println!("deadline: detached after {:.1}s", start.elapsed().as_secs_f64());
     Ok(())
 }

@@ -20,10 +20,7 @@ impl<'a> Scheduler<'a> {
             false, // partial (false = include all tasks)
             false, // debug (false = debug mode off)
         )?;
-        Ok(Self {
-            bpf,
-            task_queue: VecDeque::new(),
-        })
+        Ok(Self { bpf, task_queue: VecDeque::new() })
     }
     fn consume_all_tasks(&mut self) {
         // Consume all tasks that are ready to run.

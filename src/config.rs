@@ -86,6 +86,10 @@ pub struct Config {
     pub watchdog: Duration,
     /// Period of the BPF heartbeat timer.
     pub heartbeat: Duration,
+    /// Size of the ring buffer that carries runnable tasks to user space, in
+    /// bytes (a power of two, at least one page; 88 bytes a task). When it is
+    /// full, tasks bypass user space through the shared DSQ (congestion).
+    pub ring_bytes: u32,
 }
 
 impl Default for Config {
@@ -101,6 +105,7 @@ impl Default for Config {
             spin: Duration::from_micros(200),
             watchdog: Duration::from_secs(5),
             heartbeat: Duration::from_millis(100),
+            ring_bytes: 1 << 20,
         }
     }
 }
@@ -138,6 +143,8 @@ impl Config {
         watchdog: Duration,
         /// Sets [`Config::heartbeat`].
         heartbeat: Duration,
+        /// Sets [`Config::ring_bytes`].
+        ring_bytes: u32,
     }
 
     /// Checks every value against its range on a machine with `nr_cpus` CPUs.
@@ -151,9 +158,7 @@ impl Config {
         }
         if let Some(cpu) = self.dispatcher_cpu {
             if cpu >= nr_cpus {
-                return bad(format!(
-                    "dispatcher CPU {cpu} does not exist (CPUs 0..{nr_cpus})"
-                ));
+                return bad(format!("dispatcher CPU {cpu} does not exist (CPUs 0..{nr_cpus})"));
             }
         }
         if self.poll == PollMode::Busy && nr_cpus < 2 {
@@ -163,16 +168,16 @@ impl Config {
             return bad(format!("spin window {:?} is over 1s", self.spin));
         }
         if self.watchdog < Duration::from_millis(500) || self.watchdog > Duration::from_secs(30) {
+            return bad(format!("watchdog {:?} is outside 500ms..=30s", self.watchdog));
+        }
+        if !self.ring_bytes.is_power_of_two() || !(4096..=1 << 28).contains(&self.ring_bytes) {
             return bad(format!(
-                "watchdog {:?} is outside 500ms..=30s",
-                self.watchdog
+                "ring buffer size {} is not a power of two in 4 KiB..=256 MiB",
+                self.ring_bytes
             ));
         }
         if self.heartbeat < Duration::from_millis(1) || self.heartbeat > Duration::from_secs(1) {
-            return bad(format!(
-                "heartbeat {:?} is outside 1ms..=1s",
-                self.heartbeat
-            ));
+            return bad(format!("heartbeat {:?} is outside 1ms..=1s", self.heartbeat));
         }
         Ok(())
     }
@@ -185,21 +190,15 @@ mod tests {
     #[test]
     fn defaults_are_valid_and_bad_values_named() {
         assert!(Config::default().validate(1).is_ok());
-        let e = Config::default()
-            .slice(Duration::from_nanos(5000))
-            .validate(4)
-            .unwrap_err();
+        let e = Config::default().slice(Duration::from_nanos(5000)).validate(4).unwrap_err();
         assert!(e.to_string().contains("slice"), "{e}");
-        let e = Config::default()
-            .dispatcher_cpu(Some(8))
-            .validate(4)
-            .unwrap_err();
+        let e = Config::default().dispatcher_cpu(Some(8)).validate(4).unwrap_err();
         assert!(e.to_string().contains("dispatcher CPU 8"), "{e}");
-        let e = Config::default()
-            .poll(PollMode::Busy)
-            .validate(1)
-            .unwrap_err();
+        let e = Config::default().poll(PollMode::Busy).validate(1).unwrap_err();
         assert!(e.to_string().contains("busy"), "{e}");
+        let e = Config::default().ring_bytes(5000).validate(4).unwrap_err();
+        assert!(e.to_string().contains("power of two"), "{e}");
+        assert!(Config::default().ring_bytes(1 << 16).validate(4).is_ok());
         assert!("spin".parse::<PollMode>().is_err());
         assert_eq!("busy".parse::<PollMode>().unwrap(), PollMode::Busy);
         assert_eq!(PollMode::Blocking.to_string(), "blocking");

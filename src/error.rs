@@ -76,17 +76,11 @@ pub enum Error {
 
 impl Error {
     pub(crate) fn bpf(what: &'static str, e: impl fmt::Display) -> Self {
-        Error::Bpf {
-            what,
-            error: format!("{e:#}"),
-        }
+        Error::Bpf { what, error: format!("{e:#}") }
     }
 
     pub(crate) fn os(what: &'static str) -> Self {
-        Error::Os {
-            what,
-            source: std::io::Error::last_os_error(),
-        }
+        Error::Os { what, source: std::io::Error::last_os_error() }
     }
 }
 

@@ -25,10 +25,7 @@ pub fn find_bss_map() -> Result<MapHandle> {
         .map(|m| m.id)
         .max()
         .ok_or_else(|| {
-            Error::bpf(
-                "finding a running usched scheduler",
-                "no usched .bss map is loaded",
-            )
+            Error::bpf("finding a running usched scheduler", "no usched .bss map is loaded")
         })?;
     MapHandle::from_map_id(id).map_err(|e| Error::bpf("opening the scheduler's .bss map", e))
 }
@@ -51,10 +48,7 @@ pub fn snapshot_of(map: &MapHandle) -> Result<Stats> {
         .map_err(|e| Error::bpf("reading the scheduler's .bss map", e))?
         .ok_or_else(|| Error::bpf("reading the scheduler's .bss map", "empty"))?;
     if bytes.len() < std::mem::size_of::<types::bss>() {
-        return Err(Error::bpf(
-            "reading the scheduler's .bss map",
-            "value too short",
-        ));
+        return Err(Error::bpf("reading the scheduler's .bss map", "value too short"));
     }
     // SAFETY: `bytes` holds at least one `types::bss`, a plain struct of
     // integers (its one pointer field is never dereferenced here);

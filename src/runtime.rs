@@ -141,11 +141,8 @@ impl<'r, 'a, P: Policy> Runtime<'r, 'a, P> {
         //    drains at least as fast as tasks arrive, whatever the counters
         //    say (they are estimates: a task can leave a DSQ unseen).
         let busy = self.sched.nr_inflight() + self.sched.nr_scheduled();
-        let mut budget = self
-            .nr_cpus
-            .saturating_sub(busy)
-            .max(self.sched.nr_idle_cpus() as u64)
-            .max(1);
+        let mut budget =
+            self.nr_cpus.saturating_sub(busy).max(self.sched.nr_idle_cpus() as u64).max(1);
         while budget > 0 && self.backlog.is_empty() {
             let Some(d) = self.policy.dispatch(0) else {
                 break;

@@ -83,6 +83,25 @@ pub struct QueuedTask {
 }
 
 impl QueuedTask {
+    /// Size of a record on the ring buffer.
+    pub const RECORD_SIZE: usize = std::mem::size_of::<intf::queued_task>();
+
+    /// Decodes a ring buffer record by value. `None` for a record too short
+    /// to be one, and for the task-less records that only wake the dispatcher.
+    pub fn decode(data: &[u8]) -> Option<Self> {
+        if data.len() < Self::RECORD_SIZE {
+            return None;
+        }
+        // SAFETY: `data` holds at least one queued_task (checked above), a
+        // plain-old-data struct of integers; read_unaligned makes no
+        // alignment assumption about the ring buffer.
+        let rec = unsafe { ptr::read_unaligned(data.as_ptr().cast::<intf::queued_task>()) };
+        if rec.flags & WAKE_ONLY != 0 {
+            return None;
+        }
+        Some(Self::from_record(&rec))
+    }
+
     fn from_record(r: &intf::queued_task) -> Self {
         Self {
             pid: r.pid,
@@ -138,6 +157,24 @@ pub struct DispatchedTask {
 }
 
 impl DispatchedTask {
+    /// Size of a decision on the user ring buffer.
+    pub const RECORD_SIZE: usize = std::mem::size_of::<intf::dispatched_task>();
+
+    /// Encodes the decision as the BPF side reads it.
+    pub fn encode(&self, out: &mut [u8; Self::RECORD_SIZE]) {
+        let rec = intf::dispatched_task {
+            pid: self.pid,
+            cpu: self.cpu,
+            flags: self.flags,
+            slice_ns: self.slice_ns,
+            vtime: self.vtime,
+            seq: self.seq,
+        };
+        // SAFETY: `out` is exactly one dispatched_task long;
+        // write_unaligned makes no alignment assumption.
+        unsafe { ptr::write_unaligned(out.as_mut_ptr().cast::<intf::dispatched_task>(), rec) };
+    }
+
     /// A decision pre-filled from the queued task: same pid and CPU, default
     /// slice, its vruntime, no flags.
     pub fn new(task: &QueuedTask) -> Self {
@@ -161,14 +198,10 @@ impl From<Decision> for DispatchedTask {
         if d.flags & Decision::PREEMPT != 0 {
             flags |= RL_PREEMPT;
         }
-        Self {
-            pid: d.pid,
-            cpu: d.cpu,
-            flags,
-            slice_ns: d.slice_ns,
-            vtime: d.vtime,
-            seq: d.cookie,
-        }
+        // With RL_CPU_ANY the BPF side ignores `cpu`: it carries the CPU to
+        // preempt when no CPU is idle.
+        let cpu = if d.cpu == CPU_ANY { d.hint_cpu } else { d.cpu };
+        Self { pid: d.pid, cpu, flags, slice_ns: d.slice_ns, vtime: d.vtime, seq: d.cookie }
     }
 }
 
@@ -183,7 +216,12 @@ struct Staging {
 struct Kicks {
     args: intf::kick_args,
     dirty: bool,
+    /// Any-CPU decisions: as many idle CPUs get kicked.
     nr_any: usize,
+    /// Any-CPU decisions that ask to preempt: idle CPUs first, then these
+    /// CPUs (the tasks' last ones) are preempted.
+    urgent: [u64; CPU_WORDS],
+    nr_urgent: usize,
 }
 
 impl Kicks {
@@ -248,10 +286,7 @@ impl<'a> BpfScheduler<'a> {
         partial: bool,
         debug: bool,
     ) -> Result<Self> {
-        let cfg = Config::default()
-            .exit_dump_len(exit_dump_len)
-            .partial(partial)
-            .debug(debug);
+        let cfg = Config::default().exit_dump_len(exit_dump_len).partial(partial).debug(debug);
         Self::with_config(open_object, &cfg)
     }
 
@@ -290,6 +325,10 @@ impl<'a> BpfScheduler<'a> {
             ro.heartbeat_ns = cfg.heartbeat.as_nanos() as u64;
             ro.debug = cfg.debug;
         }
+        skel.maps
+            .queued
+            .set_max_entries(cfg.ring_bytes)
+            .map_err(|e| Error::bpf("sizing the ring buffer", e))?;
         {
             let ops = skel.struct_ops.usched_ops_mut();
             ops.exit_dump_len = cfg.exit_dump_len;
@@ -308,10 +347,7 @@ impl<'a> BpfScheduler<'a> {
         let mut skel = loaded.map_err(|e| {
             let log = log_tail(40);
             if log.contains("processed") || log.contains("R0") || log.contains("invalid") {
-                Error::Verifier {
-                    error: format!("{e:#}"),
-                    log,
-                }
+                Error::Verifier { error: format!("{e:#}"), log }
             } else {
                 Error::bpf("loading the BPF program", e)
             }
@@ -341,30 +377,21 @@ impl<'a> BpfScheduler<'a> {
         let sink = staging.clone();
         let mut rb = RingBufferBuilder::new();
         rb.add(&skel.maps.queued, move |data: &[u8]| {
-            if data.len() < std::mem::size_of::<intf::queued_task>() {
-                return 0;
-            }
-            // SAFETY: the record is at least one queued_task long (checked
-            // above), a plain-old-data struct of integers; read_unaligned
-            // makes no alignment assumption about the ring buffer.
-            let rec = unsafe { ptr::read_unaligned(data.as_ptr().cast::<intf::queued_task>()) };
-            if rec.flags & WAKE_ONLY != 0 {
-                return 0;
-            }
+            let Some(task) = QueuedTask::decode(data) else {
+                return 0; // a task-less wake-up record, or a short one
+            };
             let Ok(mut st) = sink.try_borrow_mut() else {
                 return 0;
             };
             if st.len < STAGE {
                 let at = (st.head + st.len) % STAGE;
-                st.items[at] = QueuedTask::from_record(&rec);
+                st.items[at] = task;
                 st.len += 1;
             }
             0
         })
         .map_err(|e| Error::bpf("setting up the ring buffer", e))?;
-        let queued = rb
-            .build()
-            .map_err(|e| Error::bpf("setting up the ring buffer", e))?;
+        let queued = rb.build().map_err(|e| Error::bpf("setting up the ring buffer", e))?;
         let epoll_fd = queued.epoll_fd();
         let dispatched = UserRingBuffer::new(&skel.maps.dispatched)
             .map_err(|e| Error::bpf("setting up the user ring buffer", e))?;
@@ -377,12 +404,11 @@ impl<'a> BpfScheduler<'a> {
             staging,
             bss,
             kicks: Box::new(Kicks {
-                args: intf::kick_args {
-                    preempt: [0; CPU_WORDS],
-                    idle: [0; CPU_WORDS],
-                },
+                args: intf::kick_args { preempt: [0; CPU_WORDS], idle: [0; CPU_WORDS] },
                 dirty: false,
                 nr_any: 0,
+                urgent: [0; CPU_WORDS],
+                nr_urgent: 0,
             }),
             cfg: cfg.clone(),
             nr_cpus,
@@ -427,8 +453,7 @@ impl<'a> BpfScheduler<'a> {
     pub fn register_dispatcher_thread(&mut self) {
         // SAFETY: gettid has no preconditions.
         let tid = unsafe { libc::gettid() };
-        self.bss_u32(offset_of!(types::bss, dispatcher_tid))
-            .store(tid as u32, Ordering::Relaxed);
+        self.bss_u32(offset_of!(types::bss, dispatcher_tid)).store(tid as u32, Ordering::Relaxed);
     }
 
     fn refill(&mut self) -> usize {
@@ -468,38 +493,36 @@ impl<'a> BpfScheduler<'a> {
     /// [`Error::DispatchQueueFull`] when the user ring buffer is full: the
     /// decision was not sent (nothing is lost; retry after `flush`).
     pub fn dispatch_task(&mut self, task: &DispatchedTask) -> Result<()> {
-        let rec = intf::dispatched_task {
-            pid: task.pid,
-            cpu: task.cpu,
-            flags: task.flags,
-            slice_ns: task.slice_ns,
-            vtime: task.vtime,
-            seq: task.seq,
-        };
-        let size = std::mem::size_of::<intf::dispatched_task>();
-        let Ok(mut sample) = self.dispatched.reserve(size) else {
+        let Ok(mut sample) = self.dispatched.reserve(DispatchedTask::RECORD_SIZE) else {
             // Make the CPUs drain what is there, then let the caller retry.
             self.flush();
             return Err(Error::DispatchQueueFull { pid: task.pid });
         };
-        // SAFETY: the sample is `size` bytes of ring buffer memory we own
-        // until submit; write_unaligned makes no alignment assumption.
-        unsafe { ptr::write_unaligned(sample.as_mut_ptr().cast::<intf::dispatched_task>(), rec) };
-        self.dispatched
-            .submit(sample)
-            .map_err(|e| Error::bpf("submitting a decision", e))?;
+        match <&mut [u8; DispatchedTask::RECORD_SIZE]>::try_from(&mut sample[..]) {
+            Ok(buf) => task.encode(buf),
+            Err(_) => {
+                return Err(Error::bpf("submitting a decision", "short user ring buffer sample"))
+            }
+        }
+        self.dispatched.submit(sample).map_err(|e| Error::bpf("submitting a decision", e))?;
         self.nr_pushed += 1;
         self.bss_u64(offset_of!(types::bss, nr_user_pushed))
             .store(self.nr_pushed, Ordering::Release);
 
         let k = &mut self.kicks;
         let cpu = task.cpu;
-        if task.flags & RL_PREEMPT != 0 && cpu >= 0 {
-            Kicks::set(&mut k.args.preempt, cpu as usize);
-        } else if task.flags & RL_CPU_ANY != 0 || cpu < 0 {
-            k.nr_any += 1;
-        } else {
-            Kicks::set(&mut k.args.idle, cpu as usize);
+        let any = task.flags & RL_CPU_ANY != 0 || cpu < 0;
+        let preempt = task.flags & RL_PREEMPT != 0;
+        match (any, preempt) {
+            (true, true) => {
+                k.nr_urgent += 1;
+                if cpu >= 0 {
+                    Kicks::set(&mut k.urgent, cpu as usize);
+                }
+            }
+            (true, false) => k.nr_any += 1,
+            (false, true) => Kicks::set(&mut k.args.preempt, cpu as usize),
+            (false, false) => Kicks::set(&mut k.args.idle, cpu as usize),
         }
         k.dirty = true;
         Ok(())
@@ -536,8 +559,10 @@ impl<'a> BpfScheduler<'a> {
         if !self.kicks.dirty {
             return;
         }
-        // Wake as many idle CPUs as there were any-CPU decisions.
-        let mut want = self.kicks.nr_any;
+        // Wake as many idle CPUs as there were any-CPU decisions, urgent
+        // ones first; urgent ones left over preempt their hinted CPUs.
+        let mut want = self.kicks.nr_urgent + self.kicks.nr_any;
+        let mut idle_found = 0;
         for cpu in 0..self.nr_cpus {
             if want == 0 {
                 break;
@@ -545,15 +570,17 @@ impl<'a> BpfScheduler<'a> {
             if self.cpu_is_idle(cpu) && !self.reserved(cpu) {
                 Kicks::set(&mut self.kicks.args.idle, cpu);
                 want -= 1;
+                idle_found += 1;
+            }
+        }
+        if idle_found < self.kicks.nr_urgent {
+            let k = &mut *self.kicks;
+            for (p, u) in k.args.preempt.iter_mut().zip(k.urgent.iter()) {
+                *p |= *u;
             }
         }
         let k = &mut *self.kicks;
-        let any = k
-            .args
-            .preempt
-            .iter()
-            .chain(k.args.idle.iter())
-            .any(|w| *w != 0);
+        let any = k.args.preempt.iter().chain(k.args.idle.iter()).any(|w| *w != 0);
         if any {
             // SAFETY: kick_args is plain integers; we view it as bytes for
             // the program's context, and the kernel writes it back as is.
@@ -563,15 +590,14 @@ impl<'a> BpfScheduler<'a> {
                     std::mem::size_of::<intf::kick_args>(),
                 )
             };
-            let input = ProgramInput {
-                context_in: Some(ctx),
-                ..Default::default()
-            };
+            let input = ProgramInput { context_in: Some(ctx), ..Default::default() };
             // A failed kick only delays the tasks to the next dispatch.
             let _ = self.skel.progs.usched_kick.test_run(input);
         }
         k.args.preempt = [0; CPU_WORDS];
         k.args.idle = [0; CPU_WORDS];
+        k.urgent = [0; CPU_WORDS];
+        k.nr_urgent = 0;
         k.nr_any = 0;
         k.dirty = false;
     }
@@ -581,8 +607,7 @@ impl<'a> BpfScheduler<'a> {
     /// poll mode says (busy: not at all; adaptive: after the spin window;
     /// blocking: always), for at most 100 ms.
     pub fn notify_complete(&mut self, nr_pending: u64) {
-        self.bss_u64(offset_of!(types::bss, nr_user_queued))
-            .store(nr_pending, Ordering::Release);
+        self.bss_u64(offset_of!(types::bss, nr_user_queued)).store(nr_pending, Ordering::Release);
         self.flush();
         if nr_pending == 0 {
             self.wait();
@@ -602,8 +627,7 @@ impl<'a> BpfScheduler<'a> {
     }
 
     fn set_sleeping(&self, v: u32) {
-        self.bss_u32(offset_of!(types::bss, usersched_sleeping))
-            .store(v, Ordering::SeqCst);
+        self.bss_u32(offset_of!(types::bss, usersched_sleeping)).store(v, Ordering::SeqCst);
     }
 
     fn block(&mut self) {
@@ -626,23 +650,19 @@ impl<'a> BpfScheduler<'a> {
 
     /// Decisions sent but not yet read by the BPF side.
     pub fn nr_inflight(&self) -> u64 {
-        let drained = self
-            .bss_u64(offset_of!(types::bss, counters.nr_drained))
-            .load(Ordering::Acquire);
+        let drained =
+            self.bss_u64(offset_of!(types::bss, counters.nr_drained)).load(Ordering::Acquire);
         self.nr_pushed.saturating_sub(drained)
     }
 
     /// Tasks decided and inserted into a DSQ that have not started running.
     pub fn nr_scheduled(&self) -> u64 {
-        self.bss_u64(offset_of!(types::bss, nr_kqueued))
-            .load(Ordering::Relaxed)
+        self.bss_u64(offset_of!(types::bss, nr_kqueued)).load(Ordering::Relaxed)
     }
 
     /// CPUs currently idle (approximate: read without synchronisation).
     pub fn nr_idle_cpus(&self) -> usize {
-        (0..self.nr_cpus)
-            .filter(|&c| self.cpu_is_idle(c) && !self.reserved(c))
-            .count()
+        (0..self.nr_cpus).filter(|&c| self.cpu_is_idle(c) && !self.reserved(c)).count()
     }
 
     /// The BPF scheduler has exited, or [`request_exit`] was called.
@@ -698,28 +718,17 @@ mod tests {
         let d = Decision {
             pid: 7,
             cpu: CPU_ANY,
+            hint_cpu: 1,
             slice_ns: 10,
             vtime: 3,
             flags: Decision::PREEMPT,
             cookie: 99,
         };
         let t = DispatchedTask::from(d);
-        assert_eq!(
-            (t.pid, t.flags, t.seq, t.vtime),
-            (7, RL_CPU_ANY | RL_PREEMPT, 99, 3)
-        );
-        let q = QueuedTask {
-            pid: 5,
-            cpu: 2,
-            vtime: 8,
-            seq: 4,
-            ..Default::default()
-        };
+        assert_eq!((t.pid, t.cpu, t.flags, t.seq, t.vtime), (7, 1, RL_CPU_ANY | RL_PREEMPT, 99, 3));
+        let q = QueuedTask { pid: 5, cpu: 2, vtime: 8, seq: 4, ..Default::default() };
         let t = DispatchedTask::new(&q);
-        assert_eq!(
-            (t.pid, t.cpu, t.flags, t.slice_ns, t.vtime, t.seq),
-            (5, 2, 0, 0, 8, 4)
-        );
+        assert_eq!((t.pid, t.cpu, t.flags, t.slice_ns, t.vtime, t.seq), (5, 2, 0, 0, 8, 4));
         assert_eq!(Task::from(q).cookie, 4);
     }
 
@@ -756,6 +765,47 @@ mod tests {
                 q.seq
             ),
             (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12)
+        );
+    }
+
+    #[test]
+    fn decode_encode_round_trip() {
+        let r = intf::queued_task {
+            pid: 42,
+            cpu: 1,
+            nr_cpus_allowed: 2,
+            flags: 1,
+            sum_exec_runtime: 5,
+            exec_runtime: 6,
+            weight: 100,
+            nvcsw: 8,
+            slice: 9,
+            vtime: 10,
+            enq_ts: 11,
+            seq: 12,
+        };
+        // SAFETY: queued_task is plain integers; viewing it as bytes is sound.
+        let bytes = unsafe {
+            std::slice::from_raw_parts(ptr::addr_of!(r).cast::<u8>(), QueuedTask::RECORD_SIZE)
+        };
+        let q = QueuedTask::decode(bytes).unwrap();
+        assert_eq!((q.pid, q.weight, q.seq), (42, 100, 12));
+        assert!(QueuedTask::decode(&bytes[..10]).is_none());
+        let wake = intf::queued_task { flags: WAKE_ONLY, ..r };
+        // SAFETY: as above.
+        let wb = unsafe {
+            std::slice::from_raw_parts(ptr::addr_of!(wake).cast::<u8>(), QueuedTask::RECORD_SIZE)
+        };
+        assert!(QueuedTask::decode(wb).is_none());
+        let mut out = [0u8; DispatchedTask::RECORD_SIZE];
+        let d =
+            DispatchedTask { pid: 42, cpu: 3, flags: RL_PREEMPT, slice_ns: 7, vtime: 8, seq: 12 };
+        d.encode(&mut out);
+        // SAFETY: out is one dispatched_task of bytes.
+        let back = unsafe { ptr::read_unaligned(out.as_ptr().cast::<intf::dispatched_task>()) };
+        assert_eq!(
+            (back.pid, back.cpu, back.flags, back.slice_ns, back.vtime, back.seq),
+            (42, 3, RL_PREEMPT, 7, 8, 12)
         );
     }
 

@@ -128,10 +128,9 @@ impl std::fmt::Display for Stats {
             self.nr_idle_kicks,
             self.dispatcher_page_faults
         )?;
-        for (name, h) in [
-            ("enq->dispatch", &self.enq_to_dispatch),
-            ("wake->run", &self.wake_to_run),
-        ] {
+        for (name, h) in
+            [("enq->dispatch", &self.enq_to_dispatch), ("wake->run", &self.wake_to_run)]
+        {
             writeln!(
                 f,
                 "{name:>14} us: n={} p50={:.1} p90={:.1} p99={:.1} max={:.1}",

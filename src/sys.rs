@@ -27,9 +27,7 @@ pub fn sched_ext_state() -> Result<String> {
 }
 
 fn state_at(dir: &Path) -> Result<String> {
-    read_trim(&dir.join("state")).ok_or_else(|| Error::NoSchedExt {
-        kernel: kernel_release(),
-    })
+    read_trim(&dir.join("state")).ok_or_else(|| Error::NoSchedExt { kernel: kernel_release() })
 }
 
 /// Name of the loaded scheduler, if any.
@@ -87,10 +85,7 @@ fn not_loaded_at(dir: &Path) -> Result<()> {
         return Ok(());
     }
     let ops = read_trim(&dir.join("root/ops")).filter(|s| !s.is_empty());
-    Err(Error::AlreadyLoaded {
-        ops: ops.unwrap_or_else(|| "unknown".into()),
-        state,
-    })
+    Err(Error::AlreadyLoaded { ops: ops.unwrap_or_else(|| "unknown".into()), state })
 }
 
 /// All the checks made before loading, in order.

@@ -14,9 +14,7 @@ pub fn pin_current_thread(cpu: usize) -> Result<()> {
     if core_affinity::set_for_current(core_affinity::CoreId { id: cpu }) {
         Ok(())
     } else {
-        Err(Error::InvalidConfig(format!(
-            "cannot pin the dispatcher to CPU {cpu}"
-        )))
+        Err(Error::InvalidConfig(format!("cannot pin the dispatcher to CPU {cpu}")))
     }
 }
 
@@ -60,14 +58,12 @@ pub fn prefault_stack(bytes: usize) {
 
 /// Number of online CPUs.
 pub fn online_cpus() -> usize {
-    std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .max(
-            fs::read_to_string("/sys/devices/system/cpu/online")
-                .ok()
-                .map(|s| parse_cpu_list(s.trim()))
-                .unwrap_or(0),
-        )
+    std::thread::available_parallelism().map_or(1, |n| n.get()).max(
+        fs::read_to_string("/sys/devices/system/cpu/online")
+            .ok()
+            .map(|s| parse_cpu_list(s.trim()))
+            .unwrap_or(0),
+    )
 }
 
 /// Counts the CPUs in a kernel CPU list such as `0-3,8,10-11`.
@@ -89,11 +85,7 @@ pub fn parse_cpu_list(s: &str) -> usize {
 fn stat_fields(path: &str) -> Option<Vec<u64>> {
     let stat = fs::read_to_string(path).ok()?;
     let rest = stat.get(stat.rfind(')')? + 2..)?;
-    Some(
-        rest.split_whitespace()
-            .map(|f| f.parse().unwrap_or(0))
-            .collect(),
-    )
+    Some(rest.split_whitespace().map(|f| f.parse().unwrap_or(0)).collect())
 }
 
 /// Minor + major page faults of thread `tid` (any process).
@@ -133,10 +125,7 @@ pub fn current_thread_page_faults() -> u64 {
 
 /// CPU time (user + system) used by this process, ns.
 pub fn process_cpu_time_ns() -> u64 {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
     // SAFETY: `ts` is a valid out-pointer.
     unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut ts) };
     ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64

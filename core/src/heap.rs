@@ -62,12 +62,7 @@ struct Slot<T> {
 }
 
 impl<T> Slot<T> {
-    const EMPTY: Self = Self {
-        pid: 0,
-        pos: NIL,
-        next: NIL,
-        value: MaybeUninit::uninit(),
-    };
+    const EMPTY: Self = Self { pid: 0, pos: NIL, next: NIL, value: MaybeUninit::uninit() };
 }
 
 /// A task taken out of the heap.
@@ -153,11 +148,7 @@ impl<T, const N: usize> VtimeHeap<T, N> {
             fresh: 0,
             free: NIL,
             next_seq: 0,
-            heap: [Node {
-                key: 0,
-                seq: 0,
-                slot: NIL,
-            }; N],
+            heap: [Node { key: 0, seq: 0, slot: NIL }; N],
             slots: [const { Slot::EMPTY }; N],
             buckets: [NIL; N],
         }
@@ -214,9 +205,7 @@ impl<T, const N: usize> VtimeHeap<T, N> {
         let (s, _) = self.find(pid)?;
         let slot = &self.slots[s as usize];
         // SAFETY: a slot found in the index is in use, so its value is initialised.
-        Some((self.heap[slot.pos as usize].key, unsafe {
-            slot.value.assume_init_ref()
-        }))
+        Some((self.heap[slot.pos as usize].key, unsafe { slot.value.assume_init_ref() }))
     }
 
     /// Queues `value` for `pid` with `key`.
@@ -242,12 +231,8 @@ impl<T, const N: usize> VtimeHeap<T, N> {
         };
         let b = Self::bucket(pid);
         let pos = self.len;
-        self.slots[s as usize] = Slot {
-            pid,
-            pos,
-            next: self.buckets[b],
-            value: MaybeUninit::new(value),
-        };
+        self.slots[s as usize] =
+            Slot { pid, pos, next: self.buckets[b], value: MaybeUninit::new(value) };
         self.buckets[b] = s;
         let seq = self.next_seq;
         self.next_seq = seq.wrapping_add(1);
@@ -266,11 +251,7 @@ impl<T, const N: usize> VtimeHeap<T, N> {
         let slot = &self.slots[node.slot as usize];
         // SAFETY: nodes in `heap[..len]` point at used slots, whose values are initialised.
         let value = unsafe { slot.value.assume_init_ref() };
-        Some(Entry {
-            pid: slot.pid,
-            key: node.key,
-            value,
-        })
+        Some(Entry { pid: slot.pid, key: node.key, value })
     }
 
     /// Removes and returns the task with the smallest key.
@@ -395,11 +376,8 @@ impl<T, const N: usize> VtimeHeap<T, N> {
                 break;
             }
             let right = left + 1;
-            let child = if right < len && self.heap[right].before(&self.heap[left]) {
-                right
-            } else {
-                left
-            };
+            let child =
+                if right < len && self.heap[right].before(&self.heap[left]) { right } else { left };
             let c = self.heap[child];
             if !c.before(&node) {
                 break;
@@ -429,10 +407,7 @@ impl<T, const N: usize> Drop for VtimeHeap<T, N> {
 
 impl<T, const N: usize> fmt::Debug for VtimeHeap<T, N> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("VtimeHeap")
-            .field("len", &self.len)
-            .field("capacity", &N)
-            .finish()
+        f.debug_struct("VtimeHeap").field("len", &self.len).field("capacity", &N).finish()
     }
 }
 

@@ -54,13 +54,7 @@ pub struct Histogram {
 impl Histogram {
     /// An empty histogram.
     pub const fn new() -> Self {
-        Self {
-            counts: [0; BUCKETS],
-            total: 0,
-            sum: 0,
-            min: u64::MAX,
-            max: 0,
-        }
+        Self { counts: [0; BUCKETS], total: 0, sum: 0, min: u64::MAX, max: 0 }
     }
 
     /// Adds one sample.
@@ -96,9 +90,7 @@ impl Histogram {
         let (lo, width) = bucket_range(i);
         self.counts[i] += n;
         self.total += n;
-        self.sum = self
-            .sum
-            .wrapping_add((lo + (width - 1) / 2).wrapping_mul(n));
+        self.sum = self.sum.wrapping_add((lo + (width - 1) / 2).wrapping_mul(n));
         self.min = self.min.min(lo);
         self.max = self.max.max(lo + (width - 1));
     }
@@ -152,11 +144,7 @@ impl Histogram {
         if self.total == 0 {
             return 0;
         }
-        let p = if p.is_nan() {
-            100.0
-        } else {
-            p.clamp(0.0, 100.0)
-        };
+        let p = if p.is_nan() { 100.0 } else { p.clamp(0.0, 100.0) };
         // Rank of the sample we want, 1-based.
         // ceil() is not in core: round up by hand.
         let exact = (p / 100.0) * self.total as f64;
@@ -393,9 +381,6 @@ mod tests {
     #[test]
     fn empty_histogram() {
         let h = Histogram::new();
-        assert_eq!(
-            (h.count(), h.percentile(99.0), h.max(), h.min(), h.mean()),
-            (0, 0, 0, 0, 0)
-        );
+        assert_eq!((h.count(), h.percentile(99.0), h.max(), h.min(), h.mean()), (0, 0, 0, 0, 0));
     }
 }

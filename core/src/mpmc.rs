@@ -47,10 +47,8 @@ unsafe impl<T: Send, const N: usize> Send for MpmcQueue<T, N> {}
 unsafe impl<T: Send, const N: usize> Sync for MpmcQueue<T, N> {}
 
 impl<T, const N: usize> MpmcQueue<T, N> {
-    const CHECK: () = assert!(
-        N >= 2 && N.is_power_of_two(),
-        "MpmcQueue capacity must be a power of two >= 2"
-    );
+    const CHECK: () =
+        assert!(N >= 2 && N.is_power_of_two(), "MpmcQueue capacity must be a power of two >= 2");
     const MASK: usize = N - 1;
 
     /// An empty queue.
@@ -62,10 +60,7 @@ impl<T, const N: usize> MpmcQueue<T, N> {
             head: CachePadded::new(AtomicUsize::new(0)),
             tail: CachePadded::new(AtomicUsize::new(0)),
             slots: [const {
-                Slot {
-                    seq: AtomicUsize::new(0),
-                    value: UnsafeCell::new(MaybeUninit::uninit()),
-                }
+                Slot { seq: AtomicUsize::new(0), value: UnsafeCell::new(MaybeUninit::uninit()) }
             }; N],
         }
     }
@@ -93,18 +88,12 @@ impl<T, const N: usize> MpmcQueue<T, N> {
     #[inline(always)]
     fn seq_of(&self, index: usize) -> (&Slot<T>, usize) {
         let slot = &self.slots[index & Self::MASK];
-        (
-            slot,
-            slot.seq
-                .load(Ordering::Acquire)
-                .wrapping_add(index & Self::MASK),
-        )
+        (slot, slot.seq.load(Ordering::Acquire).wrapping_add(index & Self::MASK))
     }
 
     #[inline(always)]
     fn set_seq(&self, slot: &Slot<T>, index: usize, seq: usize) {
-        slot.seq
-            .store(seq.wrapping_sub(index & Self::MASK), Ordering::Release);
+        slot.seq.store(seq.wrapping_sub(index & Self::MASK), Ordering::Release);
     }
 
     /// Appends `item`.
@@ -201,10 +190,7 @@ impl<T, const N: usize> Drop for MpmcQueue<T, N> {
 
 impl<T, const N: usize> fmt::Debug for MpmcQueue<T, N> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("MpmcQueue")
-            .field("capacity", &N)
-            .field("len", &self.len())
-            .finish()
+        f.debug_struct("MpmcQueue").field("capacity", &N).field("len", &self.len()).finish()
     }
 }
 
@@ -273,14 +259,10 @@ mod tests {
         for p in producers {
             p.join().unwrap();
         }
-        let mut all: Vec<u64> = consumers
-            .into_iter()
-            .flat_map(|c| c.join().unwrap())
-            .collect();
+        let mut all: Vec<u64> = consumers.into_iter().flat_map(|c| c.join().unwrap()).collect();
         all.sort_unstable();
-        let mut want: Vec<u64> = (0..2u64)
-            .flat_map(|t| (0..per).map(move |i| (t << 32) | i))
-            .collect();
+        let mut want: Vec<u64> =
+            (0..2u64).flat_map(|t| (0..per).map(move |i| (t << 32) | i)).collect();
         want.sort_unstable();
         assert_eq!(all, want);
     }

@@ -50,10 +50,8 @@ unsafe impl<T: Send, const N: usize> Send for RingBuffer<T, N> {}
 unsafe impl<T: Send, const N: usize> Sync for RingBuffer<T, N> {}
 
 impl<T, const N: usize> RingBuffer<T, N> {
-    const CHECK: () = assert!(
-        N >= 2 && N.is_power_of_two(),
-        "RingBuffer capacity must be a power of two >= 2"
-    );
+    const CHECK: () =
+        assert!(N >= 2 && N.is_power_of_two(), "RingBuffer capacity must be a power of two >= 2");
     const MASK: usize = N - 1;
 
     /// An empty queue. `const`, so it can be a `static`.
@@ -91,25 +89,12 @@ impl<T, const N: usize> RingBuffer<T, N> {
         let head = self.head.load(Ordering::Relaxed);
         let tail = self.tail.load(Ordering::Relaxed);
         let rb: &Self = self;
-        (
-            Producer {
-                rb,
-                tail,
-                cached_head: head,
-            },
-            Consumer {
-                rb,
-                head,
-                cached_tail: tail,
-            },
-        )
+        (Producer { rb, tail, cached_head: head }, Consumer { rb, head, cached_tail: tail })
     }
 
     /// Number of items in the queue (exact, since `&mut self` excludes both ends).
     pub fn len(&mut self) -> usize {
-        self.tail
-            .load(Ordering::Relaxed)
-            .wrapping_sub(self.head.load(Ordering::Relaxed))
+        self.tail.load(Ordering::Relaxed).wrapping_sub(self.head.load(Ordering::Relaxed))
     }
 
     /// The queue holds nothing.
@@ -137,8 +122,7 @@ impl<T, const N: usize> Drop for RingBuffer<T, N> {
         while head != tail {
             // SAFETY: slots in `head..tail` are initialised, and `&mut self`
             // means no end is alive to touch them.
-            self.slot(head)
-                .with_mut(|p| unsafe { (*p).assume_init_drop() });
+            self.slot(head).with_mut(|p| unsafe { (*p).assume_init_drop() });
             head = head.wrapping_add(1);
         }
     }
@@ -202,9 +186,7 @@ impl<T, const N: usize> Producer<'_, T, N> {
         }
         // SAFETY: the slot at `tail` is outside `head..tail`, so the consumer
         // does not read it until we publish `tail + 1` below.
-        self.rb
-            .slot(self.tail)
-            .with_mut(|p| unsafe { (*p).write(item) });
+        self.rb.slot(self.tail).with_mut(|p| unsafe { (*p).write(item) });
         self.tail = self.tail.wrapping_add(1);
         self.rb.tail.store(self.tail, Ordering::Release);
         Ok(())
@@ -220,9 +202,7 @@ impl<T, const N: usize> Producer<'_, T, N> {
         for (i, item) in items[..n].iter().enumerate() {
             // SAFETY: slots `tail..tail + n` are free (checked above) and
             // unseen by the consumer until the store below.
-            self.rb
-                .slot(self.tail.wrapping_add(i))
-                .with_mut(|p| unsafe { (*p).write(*item) });
+            self.rb.slot(self.tail.wrapping_add(i)).with_mut(|p| unsafe { (*p).write(*item) });
         }
         if n > 0 {
             self.tail = self.tail.wrapping_add(n);
@@ -273,10 +253,7 @@ impl<T, const N: usize> Consumer<'_, T, N> {
         // SAFETY: the slot at `head` is inside `head..tail`, initialised by
         // the producer and published by its Release store that our Acquire
         // load saw; it stays ours until we publish `head + 1`.
-        let item = self
-            .rb
-            .slot(self.head)
-            .with(|p| unsafe { (*p).assume_init_read() });
+        let item = self.rb.slot(self.head).with(|p| unsafe { (*p).assume_init_read() });
         self.head = self.head.wrapping_add(1);
         self.rb.head.store(self.head, Ordering::Release);
         Some(item)
@@ -327,10 +304,7 @@ mod tests {
         assert!(tx.is_full());
         assert_eq!(rx.pop(), Some(0));
         tx.push(4).unwrap();
-        assert_eq!(
-            (1..5).map(|_| rx.pop().unwrap()).collect::<Vec<_>>(),
-            [1, 2, 3, 4]
-        );
+        assert_eq!((1..5).map(|_| rx.pop().unwrap()).collect::<Vec<_>>(), [1, 2, 3, 4]);
         assert_eq!(rx.pop(), None);
     }
 

@@ -80,15 +80,18 @@ struct Opts {
     #[arg(long)]
     no_mlock: bool,
 
+    /// Size of the ring buffer carrying runnable tasks to user space, KiB
+    /// (a power of two; when full, tasks bypass user space: "congested").
+    #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u32).range(4..=262144))]
+    ring_kib: u32,
+
     /// Stop after this many seconds (0 = run until interrupted).
     #[arg(long, default_value_t = 0)]
     run_secs: u64,
 }
 
 fn parse_secs(s: &str) -> Result<f64, String> {
-    let v: f64 = s
-        .parse()
-        .map_err(|_| format!("'{s}' is not a number of seconds"))?;
+    let v: f64 = s.parse().map_err(|_| format!("'{s}' is not a number of seconds"))?;
     if v > 0.0 && v <= 3600.0 {
         Ok(v)
     } else {
@@ -163,11 +166,7 @@ fn monitor(secs: f64) -> Result<()> {
 fn run_once(cfg: &Config, dcfg: DeadlineConfig, counters: Arc<RuntimeCounters>) -> Result<bool> {
     let mut open_object = std::mem::MaybeUninit::<OpenObject>::uninit();
     let mut sched = BpfScheduler::with_config(&mut open_object, cfg)?;
-    log::info!(
-        "scx_usched attached (poll={}, dispatcher CPU {:?})",
-        cfg.poll,
-        cfg.dispatcher_cpu
-    );
+    log::info!("scx_usched attached (poll={}, dispatcher CPU {:?})", cfg.poll, cfg.dispatcher_cpu);
     // Allocated once, before the loop; the loop allocates nothing.
     let mut policy = Box::new(Deadline::<MAX_QUEUED>::new(dcfg));
     let uei = runtime::run(&mut sched, policy.as_mut(), Some(counters))?;
@@ -207,7 +206,8 @@ fn main() -> Result<()> {
         .builtin_idle(opts.builtin_idle)
         .dispatcher_cpu(dispatcher_cpu)
         .poll(opts.poll)
-        .spin(Duration::from_micros(opts.spin_us));
+        .spin(Duration::from_micros(opts.spin_us))
+        .ring_bytes(opts.ring_kib * 1024);
     cfg.validate(nr_cpus).context("invalid options")?;
     usched::sys::preflight()?;
 
@@ -220,20 +220,14 @@ fn main() -> Result<()> {
     };
 
     install_signal_handlers()?;
-    let _mlock = if opts.no_mlock {
-        None
-    } else {
-        Some(usched::thread::lock_memory()?)
-    };
+    let _mlock = if opts.no_mlock { None } else { Some(usched::thread::lock_memory()?) };
     let counters = Arc::new(RuntimeCounters::default());
 
     let dispatcher = {
         let cfg = cfg.clone();
         let counters = counters.clone();
-        std::thread::Builder::new()
-            .name("usched-dispatch".into())
-            .stack_size(8 << 20)
-            .spawn(move || -> Result<()> {
+        std::thread::Builder::new().name("usched-dispatch".into()).stack_size(8 << 20).spawn(
+            move || -> Result<()> {
                 if let Some(cpu) = cfg.dispatcher_cpu {
                     usched::thread::pin_current_thread(cpu)?;
                 }
@@ -245,7 +239,8 @@ fn main() -> Result<()> {
                     }
                     log::warn!("the kernel asked for a restart; restarting");
                 }
-            })?
+            },
+        )?
     };
 
     let start = Instant::now();
@@ -273,10 +268,7 @@ fn main() -> Result<()> {
         Ok(r) => r?,
         Err(_) => bail!("the dispatcher thread panicked"),
     }
-    println!(
-        "scx_usched: detached after {:.1}s",
-        start.elapsed().as_secs_f64()
-    );
+    println!("scx_usched: detached after {:.1}s", start.elapsed().as_secs_f64());
     Ok(())
 }
 
@@ -294,11 +286,7 @@ fn simple_logger(level: &str) {
         }
         fn flush(&self) {}
     }
-    let f = if level == "debug" {
-        log::LevelFilter::Debug
-    } else {
-        log::LevelFilter::Info
-    };
+    let f = if level == "debug" { log::LevelFilter::Debug } else { log::LevelFilter::Info };
     if log::set_boxed_logger(Box::new(L(f))).is_ok() {
         log::set_max_level(f);
     }

@@ -16,10 +16,7 @@ use usched::core::histogram::Histogram;
 const SCHED_EXT: libc::c_int = 7;
 
 fn now_ns() -> u64 {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
     // SAFETY: `ts` is a valid out-pointer.
     unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
     ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
@@ -32,12 +29,7 @@ fn sleep_until(ns: u64) {
     };
     // SAFETY: `ts` is valid; a null remainder is allowed with TIMER_ABSTIME.
     while unsafe {
-        libc::clock_nanosleep(
-            libc::CLOCK_MONOTONIC,
-            libc::TIMER_ABSTIME,
-            &ts,
-            std::ptr::null_mut(),
-        )
+        libc::clock_nanosleep(libc::CLOCK_MONOTONIC, libc::TIMER_ABSTIME, &ts, std::ptr::null_mut())
     } == libc::EINTR
     {}
 }
@@ -50,9 +42,7 @@ fn spin_for(ns: u64) {
 }
 
 fn ext(args: &[String]) -> Result<()> {
-    let Some(cmd) = args.first() else {
-        bail!("ext: missing command")
-    };
+    let Some(cmd) = args.first() else { bail!("ext: missing command") };
     let param = libc::sched_param { sched_priority: 0 };
     // SAFETY: valid param pointer; pid 0 is the calling thread.
     if unsafe { libc::sched_setscheduler(0, SCHED_EXT, &param) } != 0 {
@@ -61,10 +51,8 @@ fn ext(args: &[String]) -> Result<()> {
             std::io::Error::last_os_error()
         );
     }
-    let c: Vec<CString> = args
-        .iter()
-        .map(|a| CString::new(a.as_str()))
-        .collect::<Result<_, _>>()?;
+    let c: Vec<CString> =
+        args.iter().map(|a| CString::new(a.as_str())).collect::<Result<_, _>>()?;
     let mut argv: Vec<*const libc::c_char> = c.iter().map(|a| a.as_ptr()).collect();
     argv.push(std::ptr::null());
     // SAFETY: argv is a null-terminated array of valid C strings.
@@ -75,11 +63,8 @@ fn ext(args: &[String]) -> Result<()> {
 fn arg<T: std::str::FromStr>(args: &[String], name: &str, default: T) -> Result<T> {
     match args.iter().position(|a| a == name) {
         Some(i) => {
-            let v = args
-                .get(i + 1)
-                .with_context(|| format!("{name} needs a value"))?;
-            v.parse()
-                .map_err(|_| anyhow::anyhow!("{name}: bad value '{v}'"))
+            let v = args.get(i + 1).with_context(|| format!("{name} needs a value"))?;
+            v.parse().map_err(|_| anyhow::anyhow!("{name}: bad value '{v}'"))
         }
         None => Ok(default),
     }
@@ -130,9 +115,7 @@ fn periodic(args: &[String]) -> Result<()> {
     let mut all = Histogram::new();
     let mut misses = 0;
     for h in handles {
-        let (l, m) = h
-            .join()
-            .map_err(|_| anyhow::anyhow!("probe thread panicked"))?;
+        let (l, m) = h.join().map_err(|_| anyhow::anyhow!("probe thread panicked"))?;
         all.merge(&l);
         misses += m;
     }

@@ -17,9 +17,8 @@ fn main() -> Result<()> {
         match args[i].as_str() {
             "--interval" => {
                 let v = args.get(i + 1).context("--interval needs SECS")?;
-                let s: f64 = v
-                    .parse()
-                    .with_context(|| format!("--interval: '{v}' is not a number"))?;
+                let s: f64 =
+                    v.parse().with_context(|| format!("--interval: '{v}' is not a number"))?;
                 if !(s > 0.0 && s <= 3600.0) {
                     bail!("--interval must be in (0, 3600] seconds, got {s}");
                 }
@@ -45,11 +44,7 @@ fn main() -> Result<()> {
             if s.nr_user_dispatches == 0 {
                 bail!("no decision from user space was dispatched");
             }
-            println!(
-                "user dispatches: {} ({:.1}% of all)",
-                s.nr_user_dispatches,
-                s.user_share()
-            );
+            println!("user dispatches: {} ({:.1}% of all)", s.nr_user_dispatches, s.user_share());
         }
         match interval {
             Some(d) => std::thread::sleep(d),

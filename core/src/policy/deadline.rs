@@ -55,11 +55,7 @@ pub struct Deadline<const N: usize> {
 impl<const N: usize> Deadline<N> {
     /// A policy with the given tunables.
     pub const fn new(cfg: DeadlineConfig) -> Self {
-        Self {
-            queue: VtimeHeap::new(),
-            vruntime_now: 0,
-            cfg,
-        }
+        Self { queue: VtimeHeap::new(), vruntime_now: 0, cfg }
     }
 
     /// The tunables.
@@ -75,26 +71,17 @@ impl<const N: usize> Deadline<N> {
     /// The deadline a task would be queued with.
     pub fn deadline_of(&self, task: &Task) -> (u64, u64) {
         let weight = task.weight.max(1);
-        let vtime = if task.vtime == 0 {
-            self.vruntime_now
-        } else {
-            task.vtime
-        };
+        let vtime = if task.vtime == 0 { self.vruntime_now } else { task.vtime };
         let vtime = time_max(vtime, self.vruntime_now.wrapping_sub(self.cfg.slice_max_ns));
         let exec = task.exec_runtime.min(self.cfg.max_exec_ns);
-        (
-            vtime,
-            vtime.wrapping_add(exec.saturating_mul(WEIGHT_NICE0) / weight),
-        )
+        (vtime, vtime.wrapping_add(exec.saturating_mul(WEIGHT_NICE0) / weight))
     }
 
     fn slice_for(&self, weight: u64) -> u64 {
         let base = self.cfg.slice_max_ns.saturating_mul(weight.max(1)) / WEIGHT_NICE0;
         let depth = 1 + self.queue.len() as u64 / u64::from(self.cfg.nr_cpus.max(1));
-        (base / depth).clamp(
-            self.cfg.slice_min_ns,
-            self.cfg.slice_max_ns.max(self.cfg.slice_min_ns),
-        )
+        (base / depth)
+            .clamp(self.cfg.slice_min_ns, self.cfg.slice_max_ns.max(self.cfg.slice_min_ns))
     }
 }
 
@@ -102,9 +89,7 @@ impl<const N: usize> Policy for Deadline<N> {
     fn enqueue(&mut self, mut task: Task) -> Result<(), Task> {
         let (vtime, deadline) = self.deadline_of(&task);
         task.vtime = vtime;
-        self.queue
-            .push(task.pid, deadline, task)
-            .map_err(|e| e.into_inner())
+        self.queue.push(task.pid, deadline, task).map_err(|e| e.into_inner())
     }
 
     fn dispatch(&mut self, _now: u64) -> Option<Decision> {
@@ -116,18 +101,11 @@ impl<const N: usize> Policy for Deadline<N> {
             task.flags & Task::WAKEUP != 0 && task.exec_runtime < self.cfg.slice_min_ns;
         Some(Decision {
             pid: task.pid,
-            cpu: if task.nr_cpus_allowed == 1 {
-                task.cpu
-            } else {
-                CPU_ANY
-            },
+            cpu: if task.nr_cpus_allowed == 1 { task.cpu } else { CPU_ANY },
+            hint_cpu: task.cpu,
             slice_ns: self.slice_for(task.weight),
             vtime: task.vtime,
-            flags: if self.cfg.preempt_wakeups && interactive {
-                Decision::PREEMPT
-            } else {
-                0
-            },
+            flags: if self.cfg.preempt_wakeups && interactive { Decision::PREEMPT } else { 0 },
             cookie: task.cookie,
         })
     }
@@ -158,10 +136,7 @@ mod tests {
     }
 
     fn cfg() -> DeadlineConfig {
-        DeadlineConfig {
-            nr_cpus: 2,
-            ..DeadlineConfig::default()
-        }
+        DeadlineConfig { nr_cpus: 2, ..DeadlineConfig::default() }
     }
 
     #[test]
@@ -197,14 +172,8 @@ mod tests {
     #[test]
     fn heavier_tasks_get_longer_slices_and_earlier_deadlines() {
         let p = Deadline::<16>::new(cfg());
-        let light = Task {
-            weight: 50,
-            ..task(1, 10, 4_000_000)
-        };
-        let heavy = Task {
-            weight: 200,
-            ..task(2, 10, 4_000_000)
-        };
+        let light = Task { weight: 50, ..task(1, 10, 4_000_000) };
+        let heavy = Task { weight: 200, ..task(2, 10, 4_000_000) };
         assert!(p.deadline_of(&heavy).1 < p.deadline_of(&light).1);
         assert!(p.slice_for(200) >= p.slice_for(50));
         assert_eq!(p.slice_for(100), cfg().slice_max_ns);
@@ -228,12 +197,7 @@ mod tests {
     #[test]
     fn wakeups_of_short_runners_preempt_and_pinned_tasks_keep_their_cpu() {
         let mut p = Deadline::<16>::new(cfg());
-        let waker = Task {
-            flags: Task::WAKEUP,
-            nr_cpus_allowed: 1,
-            cpu: 3,
-            ..task(1, 5, 10_000)
-        };
+        let waker = Task { flags: Task::WAKEUP, nr_cpus_allowed: 1, cpu: 3, ..task(1, 5, 10_000) };
         p.enqueue(waker).unwrap();
         let d = p.dispatch(0).unwrap();
         assert_eq!((d.flags, d.cpu), (Decision::PREEMPT, 3));

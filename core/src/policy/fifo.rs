@@ -15,19 +15,13 @@ pub struct Fifo<const N: usize> {
 impl<const N: usize> Fifo<N> {
     /// A FIFO giving every task `slice_ns`.
     pub const fn new(slice_ns: u64) -> Self {
-        Self {
-            queue: VtimeHeap::new(),
-            seq: 0,
-            slice_ns,
-        }
+        Self { queue: VtimeHeap::new(), seq: 0, slice_ns }
     }
 }
 
 impl<const N: usize> Policy for Fifo<N> {
     fn enqueue(&mut self, task: Task) -> Result<(), Task> {
-        self.queue
-            .push(task.pid, self.seq, task)
-            .map_err(|e| e.into_inner())?;
+        self.queue.push(task.pid, self.seq, task).map_err(|e| e.into_inner())?;
         self.seq = self.seq.wrapping_add(1);
         Ok(())
     }
@@ -37,6 +31,7 @@ impl<const N: usize> Policy for Fifo<N> {
         Some(Decision {
             pid: t.pid,
             cpu: CPU_ANY,
+            hint_cpu: t.cpu,
             slice_ns: self.slice_ns,
             vtime: t.vtime,
             flags: 0,
@@ -61,11 +56,7 @@ mod tests {
     fn first_in_first_out() {
         let mut p = Fifo::<8>::new(5000);
         for pid in [3, 1, 2] {
-            p.enqueue(Task {
-                pid,
-                ..Task::default()
-            })
-            .unwrap();
+            p.enqueue(Task { pid, ..Task::default() }).unwrap();
         }
         assert!(p.remove(1));
         assert!(!p.remove(1));

@@ -69,6 +69,9 @@ pub struct Decision {
     pub pid: i32,
     /// Target CPU, or [`CPU_ANY`].
     pub cpu: i32,
+    /// With `cpu == CPU_ANY` and [`Decision::PREEMPT`]: the CPU to preempt
+    /// if none is idle (usually the task's last CPU); -1 for none.
+    pub hint_cpu: i32,
     /// Time slice, ns.
     pub slice_ns: u64,
     /// The vruntime to remember for the task.
