@@ -22,9 +22,9 @@
  * latency-critical decisions. One syscall per batch, not one per task.
  *
  * Tasks that must not wait for user space are dispatched here directly: the
- * scheduler's own threads (which would otherwise wait on themselves), tasks
- * that can run on one CPU only (per-CPU kthreads, pinned tasks), and - with
- * built-in idle selection - tasks waking while an idle CPU is available. When the ring buffer is full, tasks fall
+ * scheduler's own threads (which would otherwise wait on themselves),
+ * per-CPU kernel threads, and - with built-in idle selection - tasks waking
+ * while an idle CPU is available. When the ring buffer is full, tasks fall
  * back to the shared DSQ (counted as congestion).
  *
  * Nothing user space sends can make this program call scx_bpf_error():
@@ -220,13 +220,13 @@ void BPF_STRUCT_OPS(usched_enqueue, struct task_struct *p, u64 enq_flags)
 		return;
 	}
 	/*
-	 * A task that can run on one CPU only (per-CPU kthreads, pinned tasks)
-	 * has no placement to decide: run it right here. This also keeps it
-	 * visible to the kernel's ext deadline server, which lends sched_ext
-	 * tasks CPU time under an RT hog only if it finds them in the local
-	 * DSQ (a task waiting in user space would starve there).
+	 * Per-CPU kernel threads can run nowhere else and must not wait for
+	 * user space: run them right here. (Pinned user tasks still go through
+	 * the policy: inserting them here would keep this CPU's local DSQ from
+	 * ever draining, and ops.dispatch(), which serves the shared DSQ, would
+	 * not run.)
 	 */
-	if (p->nr_cpus_allowed == 1) {
+	if ((p->flags & PF_KTHREAD) && p->nr_cpus_allowed == 1) {
 		scx_bpf_dsq_insert(p, SCX_DSQ_LOCAL, slice_ns, enq_flags);
 		cnt_inc(nr_kernel_dispatches);
 		return;
@@ -438,16 +438,6 @@ void BPF_STRUCT_OPS(usched_stopping, struct task_struct *p, bool runnable)
 	tctx->vtime += delta * 100 / weight;
 }
 
-/*
- * A higher-priority class (RT, deadline) took this CPU: tasks waiting in its
- * local DSQ would wait behind it. Send them through ops.enqueue() again so
- * that those allowed elsewhere are placed on another CPU.
- */
-void BPF_STRUCT_OPS(usched_cpu_release, s32 cpu, struct scx_cpu_release_args *args)
-{
-	scx_bpf_dsq_reenq(SCX_DSQ_LOCAL, 0);
-}
-
 void BPF_STRUCT_OPS(usched_update_idle, s32 cpu, bool idle)
 {
 	if (cpu >= 0 && cpu < USCHED_MAX_CPUS)
@@ -551,7 +541,6 @@ SCX_OPS_DEFINE(usched_ops,
 	       .running			= (void *)usched_running,
 	       .stopping		= (void *)usched_stopping,
 	       .update_idle		= (void *)usched_update_idle,
-	       .cpu_release		= (void *)usched_cpu_release,
 	       .enable			= (void *)usched_enable,
 	       .init_task		= (void *)usched_init_task,
 	       .init			= (void *)usched_init,

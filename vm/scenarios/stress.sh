@@ -4,7 +4,7 @@
 # stays attached, exits 0, and the kernel log stays clean.
 . /usched/lib.sh
 n=$(nproc)
-start_usched --stats ${STATS_S:-10} --exit-dump-len 65536
+start_usched --stats 1 --exit-dump-len 262144
 stress-ng -t 31 --aggressive -M -c "$n" -f "$n" --affinity "$n" --quiet || info "stress-ng exit $?"
 [ "$(scx_state)" = enabled ] || { tail -30 /tmp/usched.log; fail "scheduler ejected during stress"; }
 user_dispatches
