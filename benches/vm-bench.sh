@@ -14,6 +14,6 @@ cpus=2
 if [ "${1:-}" = --cpus ]; then cpus=$2; shift 2; fi
 . scripts/env.sh
 cargo build --release --workspace --bins --examples
-USCHED_EXTRA_BINS="$*" vm/usched-vm run bench --cpus "$cpus" --mem 4096 --timeout 1800 || true
+USCHED_EXTRA_BINS="$*" vm/usched-vm run bench --cpus "$cpus" --mem 4096 --tcg multi --timeout 1800 || true
 grep -a '^BENCH-TABLE' target/vm-logs/bench.log | sed 's/^BENCH-TABLE //'
 grep -aq 'USCHED-RESULT: PASS' target/vm-logs/bench.log

@@ -11,7 +11,7 @@ cd "$root"
 scripts/setup.sh
 . scripts/env.sh
 cargo build --release --workspace --bins --examples
-vm/usched-vm run demo --cpus "${USCHED_CPUS:-2}" --timeout 600 || true
+vm/usched-vm run demo --cpus "${USCHED_CPUS:-2}" --tcg multi --timeout 600 || true
 log=target/vm-logs/demo.log
 # Show the guest's story without the kernel's boot noise.
 grep -a -E '^\[scenario\]|^dispatch:|^tasks:|^ +(enq->dispatch|wake->run)|^cpu:|^dispatcher:|^before/after|^  (eevdf|scx_usched)|^PROBE|USCHED-RESULT' "$log"

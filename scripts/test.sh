@@ -35,7 +35,10 @@ step "usched-core tests under valgrind (memcheck)"
 for t in $(cargo test -p usched-core --release --no-run --message-format=json 2>/dev/null \
         | grep -o '"executable":"[^"]*"' | cut -d'"' -f4); do
     echo "valgrind $(basename "$t")"
-    USCHED_STRESS_ITEMS=200000 valgrind -q --error-exitcode=1 --leak-check=no "$t" --test-threads=2 -q
+    # --fair-sched: valgrind runs one thread at a time; fair hand-over keeps
+    # the two-thread tests from crawling. The timeout turns a hang into a failure.
+    USCHED_STRESS_ITEMS=200000 timeout 900 valgrind -q --fair-sched=yes --error-exitcode=1 \
+        --leak-check=no "$t" --test-threads=2 -q
 done
 
 step "loom models of the lock-free queues"
