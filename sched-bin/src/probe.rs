@@ -3,6 +3,8 @@
 //!
 //! usched-probe ext CMD [ARGS...]
 //!     run CMD with the SCHED_EXT policy (for partial mode)
+//! usched-probe burst [--threads N] [--spin-ms M]
+//!     N threads released at once, each spinning M ms: a runnable-task flood
 //! usched-probe periodic --threads N --period-us P --work-us W --secs S [--label L]
 //!     N periodic SCHED_OTHER threads: sleep until the next period (absolute
 //!     clock), then work W µs. Prints wake-up lateness p50/p99/max (µs) and
@@ -131,11 +133,43 @@ fn periodic(args: &[String]) -> Result<()> {
     Ok(())
 }
 
+/// N threads released at once by a barrier, each spinning `ms` then exiting:
+/// thousands of tasks runnable at the same instant.
+fn burst(args: &[String]) -> Result<()> {
+    let threads: usize = arg(args, "--threads", 2048)?;
+    let ms: u64 = arg(args, "--spin-ms", 20)?;
+    if threads == 0 || threads > 32768 {
+        bail!("--threads must be in 1..=32768");
+    }
+    let barrier = std::sync::Arc::new(std::sync::Barrier::new(threads));
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let mut handles = Vec::with_capacity(threads);
+    for _ in 0..threads {
+        let (b, d) = (barrier.clone(), done.clone());
+        let h = std::thread::Builder::new().stack_size(64 * 1024).spawn(move || {
+            b.wait();
+            spin_for(ms * 1_000_000);
+            d.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        })?;
+        handles.push(h);
+    }
+    for h in handles {
+        h.join().map_err(|_| anyhow::anyhow!("a burst thread panicked"))?;
+    }
+    let n = done.load(std::sync::atomic::Ordering::Relaxed);
+    println!("BURST threads={threads} completed={n}");
+    if n != threads {
+        bail!("only {n} of {threads} threads completed");
+    }
+    Ok(())
+}
+
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         Some("ext") => ext(&args[1..]),
         Some("periodic") => periodic(&args[1..]),
-        _ => bail!("usage: usched-probe {{ext CMD [ARGS...] | periodic [--threads N] [--period-us P] [--work-us W] [--secs S] [--label L]}}"),
+        Some("burst") => burst(&args[1..]),
+        _ => bail!("usage: usched-probe {{ext CMD [ARGS...] | burst [--threads N] [--spin-ms M] | periodic [--threads N] [--period-us P] [--work-us W] [--secs S] [--label L]}}"),
     }
 }

@@ -1,10 +1,11 @@
 # SPDX-License-Identifier: GPL-2.0-only
 # overflow: more runnable threads than the ring buffer to user space holds
-# (a 64 KiB ring: ~745 tasks; 2048 threads): the overflow is counted as
-# congestion, every thread completes, and the scheduler stays attached.
+# (a 4 KiB ring: 46 tasks; 2048 threads released at once by a barrier): the
+# overflow is counted as congestion, every thread completes, and the
+# scheduler stays attached.
 . /usched/lib.sh
-start_usched --ring-kib 64
-stress-ng --pthread 2 --pthread-max 1024 -t 15 --quiet || fail "stress-ng failed ($?)"
+start_usched --ring-kib 4
+usched-probe burst --threads 2048 --spin-ms 20 || fail "not every thread completed"
 [ "$(scx_state)" = enabled ] || fail "scheduler ejected"
 usched-stat > /tmp/stat.txt
 grep -E "dispatch:" /tmp/stat.txt
