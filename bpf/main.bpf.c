@@ -23,8 +23,9 @@
  *
  * Tasks that must not wait for user space are dispatched here directly: the
  * scheduler's own threads (which would otherwise wait on themselves),
- * per-CPU kernel threads, and - with built-in idle selection - tasks waking
- * while an idle CPU is available. When the ring buffer is full, tasks fall
+ * kernel threads (per-CPU ones locally, unbound ones at the head of the
+ * shared DSQ), and - with built-in idle selection - tasks waking while an
+ * idle CPU is available. When the ring buffer is full, tasks fall
  * back to the shared DSQ (counted as congestion).
  *
  * Nothing user space sends can make this program call scx_bpf_error():
@@ -220,14 +221,23 @@ void BPF_STRUCT_OPS(usched_enqueue, struct task_struct *p, u64 enq_flags)
 		return;
 	}
 	/*
-	 * Per-CPU kernel threads can run nowhere else and must not wait for
-	 * user space: run them right here. (Pinned user tasks still go through
-	 * the policy: inserting them here would keep this CPU's local DSQ from
-	 * ever draining, and ops.dispatch(), which serves the shared DSQ, would
-	 * not run.)
+	 * Kernel threads do not wait for user space. Per-CPU ones can run
+	 * nowhere else: run them right here. Unbound ones (kworkers, among
+	 * them the one that runs the sched_ext watchdog) go to the head of the
+	 * shared DSQ, which the next CPU to look for work serves first: behind
+	 * a flood of runnable tasks (or a full ring buffer), a FIFO tail would
+	 * leave them waiting for seconds. Pinned user tasks still go through
+	 * the policy: inserting them locally would keep this CPU's local DSQ
+	 * from ever draining, and ops.dispatch(), which serves the shared DSQ,
+	 * would not run.
 	 */
-	if ((p->flags & PF_KTHREAD) && p->nr_cpus_allowed == 1) {
-		scx_bpf_dsq_insert(p, SCX_DSQ_LOCAL, slice_ns, enq_flags);
+	if (p->flags & PF_KTHREAD) {
+		if (p->nr_cpus_allowed == 1) {
+			scx_bpf_dsq_insert(p, SCX_DSQ_LOCAL, slice_ns, enq_flags);
+		} else {
+			scx_bpf_dsq_insert(p, USCHED_SHARED_DSQ, slice_ns, enq_flags | SCX_ENQ_HEAD);
+			kick_one_idle_cpu();
+		}
 		cnt_inc(nr_kernel_dispatches);
 		return;
 	}
