@@ -33,11 +33,14 @@ use crate::time::time_before;
 
 const NIL: u32 = u32::MAX;
 
+/// 16 bytes: four nodes per cache line.
 #[derive(Clone, Copy, Debug)]
 struct Node {
     key: u64,
-    /// Insertion order, to break ties between equal keys (FIFO).
-    seq: u64,
+    /// Insertion order, to break ties between equal keys (FIFO); compared
+    /// wrap-safely, so it orders correctly while queued nodes span < 2^31
+    /// insertions.
+    seq: u32,
     slot: u32,
 }
 
@@ -47,10 +50,14 @@ impl Node {
         if self.key != other.key {
             time_before(self.key, other.key)
         } else {
-            time_before(self.seq, other.seq)
+            (self.seq.wrapping_sub(other.seq) as i32) < 0
         }
     }
 }
+
+/// Children per node: a 4-ary heap is half as deep as a binary one, and a
+/// node's four children share a cache line.
+const ARITY: usize = 4;
 
 struct Slot<T> {
     pid: i32,
@@ -126,7 +133,7 @@ pub struct VtimeHeap<T, const N: usize> {
     fresh: u32,
     /// Head of the free-slot list (slots freed by pop/remove).
     free: u32,
-    next_seq: u64,
+    next_seq: u32,
     heap: [Node; N],
     slots: [Slot<T>; N],
     buckets: [u32; N],
@@ -328,7 +335,7 @@ impl<T, const N: usize> VtimeHeap<T, N> {
             let moved = self.heap[last];
             self.heap[pos] = moved;
             self.slots[moved.slot as usize].pos = pos as u32;
-            if pos > 0 && moved.before(&self.heap[(pos - 1) / 2]) {
+            if pos > 0 && moved.before(&self.heap[(pos - 1) / ARITY]) {
                 self.sift_up(pos);
             } else {
                 self.sift_down(pos);
@@ -354,7 +361,7 @@ impl<T, const N: usize> VtimeHeap<T, N> {
     fn sift_up(&mut self, mut pos: usize) {
         let node = self.heap[pos];
         while pos > 0 {
-            let parent = (pos - 1) / 2;
+            let parent = (pos - 1) / ARITY;
             let p = self.heap[parent];
             if !node.before(&p) {
                 break;
@@ -371,13 +378,18 @@ impl<T, const N: usize> VtimeHeap<T, N> {
         let len = self.len();
         let node = self.heap[pos];
         loop {
-            let left = 2 * pos + 1;
-            if left >= len {
+            let first = ARITY * pos + 1;
+            if first >= len {
                 break;
             }
-            let right = left + 1;
-            let child =
-                if right < len && self.heap[right].before(&self.heap[left]) { right } else { left };
+            // The smallest of up to ARITY children.
+            let end = (first + ARITY).min(len);
+            let mut child = first;
+            for c in first + 1..end {
+                if self.heap[c].before(&self.heap[child]) {
+                    child = c;
+                }
+            }
             let c = self.heap[child];
             if !c.before(&node) {
                 break;

@@ -47,9 +47,23 @@ impl Default for DeadlineConfig {
 /// - `vruntime_now` follows the vruntime of the tasks dispatched (never goes
 ///   back), and new tasks start there.
 pub struct Deadline<const N: usize> {
-    queue: VtimeHeap<Task, N>,
+    queue: VtimeHeap<Queued, N>,
     vruntime_now: u64,
     cfg: DeadlineConfig,
+}
+
+/// What [`Deadline`] keeps of a queued task: 48 bytes instead of the
+/// 96 of a [`Task`], so the heap's slots move half the memory.
+#[derive(Clone, Copy)]
+struct Queued {
+    pid: i32,
+    cpu: i32,
+    nr_cpus_allowed: u32,
+    /// The task woke up and had run less than the minimum slice.
+    interactive: bool,
+    weight: u32,
+    vtime: u64,
+    cookie: u64,
 }
 
 impl<const N: usize> Deadline<N> {
@@ -86,10 +100,20 @@ impl<const N: usize> Deadline<N> {
 }
 
 impl<const N: usize> Policy for Deadline<N> {
-    fn enqueue(&mut self, mut task: Task) -> Result<(), Task> {
+    fn enqueue(&mut self, task: Task) -> Result<(), Task> {
         let (vtime, deadline) = self.deadline_of(&task);
-        task.vtime = vtime;
-        self.queue.push(task.pid, deadline, task).map_err(|e| e.into_inner())
+        let q = Queued {
+            pid: task.pid,
+            cpu: task.cpu,
+            nr_cpus_allowed: task.nr_cpus_allowed,
+            interactive: task.flags & Task::WAKEUP != 0
+                && task.exec_runtime < self.cfg.slice_min_ns,
+            weight: task.weight.min(u64::from(u32::MAX)) as u32,
+            vtime,
+            cookie: task.cookie,
+        };
+        // On failure the caller gets the task back as it gave it.
+        self.queue.push(task.pid, deadline, q).map_err(|_| task)
     }
 
     fn dispatch(&mut self, _now: u64) -> Option<Decision> {
@@ -97,15 +121,13 @@ impl<const N: usize> Policy for Deadline<N> {
         if time_before(self.vruntime_now, task.vtime) {
             self.vruntime_now = task.vtime;
         }
-        let interactive =
-            task.flags & Task::WAKEUP != 0 && task.exec_runtime < self.cfg.slice_min_ns;
         Some(Decision {
             pid: task.pid,
             cpu: if task.nr_cpus_allowed == 1 { task.cpu } else { CPU_ANY },
             hint_cpu: task.cpu,
-            slice_ns: self.slice_for(task.weight),
+            slice_ns: self.slice_for(u64::from(task.weight)),
             vtime: task.vtime,
-            flags: if self.cfg.preempt_wakeups && interactive { Decision::PREEMPT } else { 0 },
+            flags: if self.cfg.preempt_wakeups && task.interactive { Decision::PREEMPT } else { 0 },
             cookie: task.cookie,
         })
     }
