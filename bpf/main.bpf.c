@@ -47,6 +47,14 @@ const volatile s32 dispatcher_cpu = -1;		/* CPU reserved in busy mode */
 const volatile u32 poll_mode = USCHED_POLL_ADAPTIVE;
 const volatile u64 heartbeat_ns = 100000000ULL;
 const volatile bool debug;
+/*
+ * Fast wake-up path (0 = off): a task that wakes after running less than
+ * this since its previous sleep, and is not ahead of its fair share
+ * (vruntime within a slice of the highest vruntime decided), is dispatched
+ * here without the user-space round trip: to an idle CPU if there is one,
+ * else to its previous CPU, preempting the task there.
+ */
+const volatile u64 fast_wakeup_ns;
 
 /*
  * Shared with user space through the mmap'd .bss. User space writes only
@@ -60,6 +68,7 @@ volatile u64 nr_user_queued;		/* tasks waiting in the user-space policy */
 volatile u64 nr_user_pushed;		/* decisions pushed so far */
 u64 nr_kqueued;				/* decided, inserted, not yet running */
 u64 nr_running;				/* tasks running on a CPU */
+u64 max_vtime;				/* highest vruntime user space decided */
 u8 cpu_idle[USCHED_MAX_CPUS];		/* maintained by ops.update_idle() */
 u64 hist[USCHED_NR_HIST][USCHED_HIST_BUCKETS];
 
@@ -85,6 +94,7 @@ struct task_ctx {
 	u32 in_kq;		/* counted in nr_kqueued */
 	u32 woke;		/* the pending enqueue follows a wake-up */
 	u32 pad;
+	u64 last_burst;		/* runtime between its last two sleeps */
 };
 
 struct {
@@ -186,6 +196,13 @@ static void kick_one_idle_cpu(void)
 	}
 }
 
+/* The task may take the fast wake-up path (see fast_wakeup_ns). */
+static __always_inline bool fast_wakeup(struct task_ctx *tctx)
+{
+	return fast_wakeup_ns && tctx && tctx->last_burst < fast_wakeup_ns &&
+	       (s64)(tctx->vtime - max_vtime) <= (s64)slice_ns;
+}
+
 s32 BPF_STRUCT_OPS(usched_select_cpu, struct task_struct *p, s32 prev_cpu, u64 wake_flags)
 {
 	bool is_idle = false;
@@ -196,7 +213,7 @@ s32 BPF_STRUCT_OPS(usched_select_cpu, struct task_struct *p, s32 prev_cpu, u64 w
 		cpu = scx_bpf_select_cpu_dfl(p, prev_cpu, wake_flags, &is_idle);
 		return is_idle ? cpu : prev_cpu;
 	}
-	if (!builtin_idle)
+	if (!builtin_idle && !fast_wakeup(lookup_task_ctx(p)))
 		return prev_cpu;
 
 	cpu = scx_bpf_select_cpu_dfl(p, prev_cpu, wake_flags, &is_idle);
@@ -252,6 +269,14 @@ void BPF_STRUCT_OPS(usched_enqueue, struct task_struct *p, u64 enq_flags)
 	if (tctx->in_kq) {
 		tctx->in_kq = 0;
 		__sync_fetch_and_sub(&nr_kqueued, 1);
+	}
+
+	/* Short-running wakers cut in without the round trip. */
+	if ((enq_flags & SCX_ENQ_WAKEUP) && fast_wakeup(tctx) &&
+	    !cpu_reserved(scx_bpf_task_cpu(p))) {
+		scx_bpf_dsq_insert(p, SCX_DSQ_LOCAL, slice_ns, enq_flags | SCX_ENQ_PREEMPT);
+		cnt_inc(nr_kernel_dispatches);
+		return;
 	}
 
 	/*
@@ -360,8 +385,11 @@ static long handle_decision(struct bpf_dynptr *dynptr, void *data)
 	}
 	tctx->in_user = 0;
 	hist_record(USCHED_HIST_ENQ_TO_DISPATCH, bpf_ktime_get_ns() - tctx->enq_ts);
-	if (d.vtime)
+	if (d.vtime) {
 		tctx->vtime = d.vtime;
+		if ((s64)(d.vtime - max_vtime) > 0)
+			max_vtime = d.vtime;	/* benign race: an estimate */
+	}
 	slice = d.slice_ns ?: slice_ns;
 
 	if (!(d.flags & USCHED_RL_CPU_ANY) && d.cpu >= 0) {
@@ -446,6 +474,8 @@ void BPF_STRUCT_OPS(usched_stopping, struct task_struct *p, bool runnable)
 	weight = p->scx.weight ?: 1;
 	tctx->exec_runtime += delta;
 	tctx->vtime += delta * 100 / weight;
+	if (!runnable)
+		tctx->last_burst = tctx->exec_runtime;
 }
 
 void BPF_STRUCT_OPS(usched_update_idle, s32 cpu, bool idle)

@@ -86,6 +86,12 @@ pub struct Config {
     pub watchdog: Duration,
     /// Period of the BPF heartbeat timer.
     pub heartbeat: Duration,
+    /// Fast wake-up path: a task that wakes after running less than this
+    /// since its previous sleep, and is not ahead of its fair share, is
+    /// dispatched by the BPF side at once (idle CPU, else preempting its
+    /// previous CPU) instead of waiting for the user-space round trip.
+    /// `None`: every task goes through the policy.
+    pub fast_wakeup: Option<Duration>,
     /// Size of the ring buffer that carries runnable tasks to user space, in
     /// bytes (a power of two, at least one page; 88 bytes a task). When it is
     /// full, tasks bypass user space through the shared DSQ (congestion).
@@ -106,6 +112,7 @@ impl Default for Config {
             watchdog: Duration::from_secs(5),
             heartbeat: Duration::from_millis(100),
             ring_bytes: 1 << 20,
+            fast_wakeup: None,
         }
     }
 }
@@ -145,6 +152,8 @@ impl Config {
         heartbeat: Duration,
         /// Sets [`Config::ring_bytes`].
         ring_bytes: u32,
+        /// Sets [`Config::fast_wakeup`].
+        fast_wakeup: Option<Duration>,
     }
 
     /// Checks every value against its range on a machine with `nr_cpus` CPUs.
@@ -169,6 +178,11 @@ impl Config {
         }
         if self.watchdog < Duration::from_millis(500) || self.watchdog > Duration::from_secs(30) {
             return bad(format!("watchdog {:?} is outside 500ms..=30s", self.watchdog));
+        }
+        if let Some(f) = self.fast_wakeup {
+            if f.is_zero() || f > self.slice {
+                return bad(format!("fast wake-up threshold {f:?} is outside (0, slice]"));
+            }
         }
         if !self.ring_bytes.is_power_of_two() || !(4096..=1 << 28).contains(&self.ring_bytes) {
             return bad(format!(

@@ -324,6 +324,7 @@ impl<'a> BpfScheduler<'a> {
             ro.poll_mode = cfg.poll.abi();
             ro.heartbeat_ns = cfg.heartbeat.as_nanos() as u64;
             ro.debug = cfg.debug;
+            ro.fast_wakeup_ns = cfg.fast_wakeup.map_or(0, |d| d.as_nanos() as u64);
         }
         skel.maps
             .queued

@@ -76,6 +76,12 @@ struct Opts {
     #[arg(long)]
     builtin_idle: bool,
 
+    /// Fast wake-up threshold, µs: a task waking after running less than
+    /// this is dispatched by the BPF side at once, preempting if needed
+    /// (0 = every task goes through the policy).
+    #[arg(long, default_value_t = 250, value_parser = clap::value_parser!(u64).range(0..=1_000_000))]
+    fast_wakeup_us: u64,
+
     /// Do not lock the scheduler's memory (mlockall).
     #[arg(long)]
     no_mlock: bool,
@@ -207,7 +213,8 @@ fn main() -> Result<()> {
         .dispatcher_cpu(dispatcher_cpu)
         .poll(opts.poll)
         .spin(Duration::from_micros(opts.spin_us))
-        .ring_bytes(opts.ring_kib * 1024);
+        .ring_bytes(opts.ring_kib * 1024)
+        .fast_wakeup((opts.fast_wakeup_us > 0).then(|| Duration::from_micros(opts.fast_wakeup_us)));
     cfg.validate(nr_cpus).context("invalid options")?;
     usched::sys::preflight()?;
 
