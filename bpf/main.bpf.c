@@ -95,6 +95,8 @@ struct task_ctx {
 	u32 woke;		/* the pending enqueue follows a wake-up */
 	u32 pad;
 	u64 last_burst;		/* runtime between its last two sleeps */
+	u64 stopped_at;		/* when it last went to sleep */
+	u64 last_sleep;		/* how long it slept before this wake-up */
 };
 
 struct {
@@ -196,10 +198,16 @@ static void kick_one_idle_cpu(void)
 	}
 }
 
-/* The task may take the fast wake-up path (see fast_wakeup_ns). */
+/*
+ * The task may take the fast wake-up path (see fast_wakeup_ns): it ran
+ * briefly, slept at least four times as long (periodic, latency-bound work
+ * such as audio, not ping-pong message passing, which would only thrash on
+ * preemption), and is not ahead of its fair share.
+ */
 static __always_inline bool fast_wakeup(struct task_ctx *tctx)
 {
 	return fast_wakeup_ns && tctx && tctx->last_burst < fast_wakeup_ns &&
+	       tctx->last_sleep >= 4 * tctx->last_burst &&
 	       (s64)(tctx->vtime - max_vtime) <= (s64)slice_ns;
 }
 
@@ -438,6 +446,8 @@ void BPF_STRUCT_OPS(usched_runnable, struct task_struct *p, u64 enq_flags)
 	if (!tctx)
 		return;
 	tctx->runnable_at = bpf_ktime_get_ns();
+	if (tctx->stopped_at)
+		tctx->last_sleep = tctx->runnable_at - tctx->stopped_at;
 	/* A new sleep-to-run period starts. */
 	tctx->exec_runtime = 0;
 	tctx->woke = !!(enq_flags & SCX_ENQ_WAKEUP);
@@ -474,8 +484,10 @@ void BPF_STRUCT_OPS(usched_stopping, struct task_struct *p, bool runnable)
 	weight = p->scx.weight ?: 1;
 	tctx->exec_runtime += delta;
 	tctx->vtime += delta * 100 / weight;
-	if (!runnable)
+	if (!runnable) {
 		tctx->last_burst = tctx->exec_runtime;
+		tctx->stopped_at = tctx->last_run_at + delta;
+	}
 }
 
 void BPF_STRUCT_OPS(usched_update_idle, s32 cpu, bool idle)

@@ -77,9 +77,10 @@ struct Opts {
     builtin_idle: bool,
 
     /// Fast wake-up threshold, µs: a task waking after running less than
-    /// this is dispatched by the BPF side at once, preempting if needed
-    /// (0 = every task goes through the policy).
-    #[arg(long, default_value_t = 250, value_parser = clap::value_parser!(u64).range(0..=1_000_000))]
+    /// this (and sleeping at least 4x as long) is dispatched by the BPF side
+    /// at once, preempting if needed. 0 = off (the default: it costs
+    /// throughput, see docs/benchmarks.md); 250 suits audio.
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=1_000_000))]
     fast_wakeup_us: u64,
 
     /// Do not lock the scheduler's memory (mlockall).
