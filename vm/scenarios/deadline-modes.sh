@@ -13,7 +13,7 @@ for mode in busy adaptive blocking; do
     stress-ng --cpu "$n" --fork "$n" --switch "$n" -t $(( ${MODE_SECS:-12} - 3 )) --quiet
     wait $pid; rc=$?
     wait_state disabled 10 || fail "$mode: not disabled after exit"
-    grep -E "loop|dispatch:|enq->dispatch|wake->run" /tmp/dl.log | sed "s/^/[$mode] /"
+    grep -E "loop|select_cpu|dispatch:|enq->dispatch|wake->run" /tmp/dl.log | sed "s/^/[$mode] /"
     [ $rc -eq 0 ] || { cat /tmp/dl.log; fail "$mode: exit $rc"; }
     grep -q "allocations=0 " /tmp/dl.log || fail "$mode: the dispatch loop allocated"
     grep -q "page_faults=0$" /tmp/dl.log || fail "$mode: the dispatcher took page faults"
