@@ -8,7 +8,7 @@ use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use usched::core::policy::{Deadline, DeadlineConfig};
 use usched::runtime::Runtime;
 use usched::{BpfScheduler, Config, OpenObject, PollMode};
@@ -37,10 +37,6 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static GLOBAL: Counting = Counting;
 
-extern "C" fn on_signal(_: libc::c_int) {
-    usched::request_exit();
-}
-
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let get = |name: &str| args.iter().position(|a| a == name).and_then(|i| args.get(i + 1));
@@ -52,14 +48,7 @@ fn main() -> Result<()> {
     let dcpu = dcpu.or((poll == PollMode::Busy).then(|| nr_cpus - 1));
 
     // Every side effect is an explicit step here.
-    for sig in [libc::SIGINT, libc::SIGTERM] {
-        // SAFETY: the handler only stores to an atomic.
-        if unsafe { libc::signal(sig, on_signal as *const () as libc::sighandler_t) }
-            == libc::SIG_ERR
-        {
-            bail!("signal({sig}) failed");
-        }
-    }
+    usched::thread::install_exit_signal_handlers()?;
     if let Some(c) = dcpu {
         usched::thread::pin_current_thread(c)?;
     }

@@ -536,6 +536,11 @@ impl<'a> BpfScheduler<'a> {
             && unsafe { ptr::read_volatile(ptr::addr_of!((*self.bss.as_ptr()).cpu_idle[cpu])) } != 0
     }
 
+    /// Idle, and not the CPU busy mode reserves for the dispatcher.
+    fn can_take_work(&self, cpu: usize) -> bool {
+        self.cpu_is_idle(cpu) && !self.reserved(cpu)
+    }
+
     fn reserved(&self, cpu: usize) -> bool {
         self.cfg.poll == PollMode::Busy && self.cfg.dispatcher_cpu == Some(cpu)
     }
@@ -545,13 +550,10 @@ impl<'a> BpfScheduler<'a> {
     /// side keeps, without a syscall: it does not know the task's affinity,
     /// so the BPF side bounces a decision to a CPU the task may not use.
     pub fn select_cpu(&self, _pid: i32, prev_cpu: i32, _flags: u64) -> i32 {
-        if prev_cpu >= 0 && self.cpu_is_idle(prev_cpu as usize) && !self.reserved(prev_cpu as usize)
-        {
+        if prev_cpu >= 0 && self.can_take_work(prev_cpu as usize) {
             return prev_cpu;
         }
-        (0..self.nr_cpus)
-            .find(|&c| self.cpu_is_idle(c) && !self.reserved(c))
-            .map_or(-libc::EBUSY, |c| c as i32)
+        (0..self.nr_cpus).find(|&c| self.can_take_work(c)).map_or(-libc::EBUSY, |c| c as i32)
     }
 
     /// Runs the kick program for the decisions sent since the last flush:
@@ -568,7 +570,7 @@ impl<'a> BpfScheduler<'a> {
             if want == 0 {
                 break;
             }
-            if self.cpu_is_idle(cpu) && !self.reserved(cpu) {
+            if self.can_take_work(cpu) {
                 Kicks::set(&mut self.kicks.args.idle, cpu);
                 want -= 1;
                 idle_found += 1;
@@ -663,7 +665,7 @@ impl<'a> BpfScheduler<'a> {
 
     /// CPUs currently idle (approximate: read without synchronisation).
     pub fn nr_idle_cpus(&self) -> usize {
-        (0..self.nr_cpus).filter(|&c| self.cpu_is_idle(c) && !self.reserved(c)).count()
+        (0..self.nr_cpus).filter(|&c| self.can_take_work(c)).count()
     }
 
     /// The BPF scheduler has exited, or [`request_exit`] was called.

@@ -56,6 +56,34 @@ pub fn prefault_stack(bytes: usize) {
     }
 }
 
+extern "C" fn request_exit_on_signal(_sig: libc::c_int) {
+    crate::request_exit();
+}
+
+/// Makes SIGINT and SIGTERM call [`request_exit`](crate::request_exit), so
+/// that the dispatch loop ends and the scheduler detaches cleanly. An
+/// explicit step for the binary to take; `init` never installs handlers.
+///
+/// # Errors
+/// [`Error::Os`] when `sigaction` fails.
+pub fn install_exit_signal_handlers() -> Result<()> {
+    for sig in [libc::SIGINT, libc::SIGTERM] {
+        // SAFETY: the handler only stores to an atomic (async-signal-safe);
+        // a zeroed sigaction with the handler and an empty mask set is a
+        // valid argument.
+        let rc = unsafe {
+            let mut sa: libc::sigaction = std::mem::zeroed();
+            sa.sa_sigaction = request_exit_on_signal as *const () as usize;
+            libc::sigemptyset(&mut sa.sa_mask);
+            libc::sigaction(sig, &sa, std::ptr::null_mut())
+        };
+        if rc != 0 {
+            return Err(Error::os("sigaction"));
+        }
+    }
+    Ok(())
+}
+
 /// Number of online CPUs.
 pub fn online_cpus() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get()).max(

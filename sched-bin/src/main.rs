@@ -127,28 +127,6 @@ faults             page faults of the dispatcher thread (0 in steady state when 
 enq->dispatch      time from a task's enqueue to its decision's dispatch (the user-space trip)
 wake->run          time from a task's wake-up to it running (wake-up latency)";
 
-extern "C" fn on_signal(_sig: libc::c_int) {
-    usched::request_exit();
-}
-
-/// SIGINT and SIGTERM end the scheduler cleanly (an explicit step of main).
-fn install_signal_handlers() -> Result<()> {
-    for sig in [libc::SIGINT, libc::SIGTERM] {
-        // SAFETY: the handler only stores to an atomic (async-signal-safe);
-        // a zeroed sigaction with the handler set is a valid argument.
-        let rc = unsafe {
-            let mut sa: libc::sigaction = std::mem::zeroed();
-            sa.sa_sigaction = on_signal as *const () as usize;
-            libc::sigemptyset(&mut sa.sa_mask);
-            libc::sigaction(sig, &sa, std::ptr::null_mut())
-        };
-        if rc != 0 {
-            bail!("sigaction({sig}): {}", std::io::Error::last_os_error());
-        }
-    }
-    Ok(())
-}
-
 fn print_stats() {
     match usched::monitor::snapshot() {
         Ok(s) => {
@@ -160,7 +138,7 @@ fn print_stats() {
 }
 
 fn monitor(secs: f64) -> Result<()> {
-    install_signal_handlers()?;
+    usched::thread::install_exit_signal_handlers()?;
     while !usched::exit_requested() {
         print_stats();
         std::thread::sleep(Duration::from_secs_f64(secs));
@@ -227,7 +205,7 @@ fn main() -> Result<()> {
         preempt_wakeups: true,
     };
 
-    install_signal_handlers()?;
+    usched::thread::install_exit_signal_handlers()?;
     let _mlock = if opts.no_mlock { None } else { Some(usched::thread::lock_memory()?) };
     let counters = Arc::new(RuntimeCounters::default());
 
