@@ -16,7 +16,10 @@ use anyhow::{bail, Context, Result};
 use clap::Parser;
 use usched::core::policy::{Deadline, DeadlineConfig};
 use usched::runtime::{self, RuntimeCounters};
+use scx_stats::prelude::StatsServer;
 use usched::{BpfScheduler, Config, OpenObject, PollMode};
+
+mod stats;
 
 /// Tasks the policy can hold at once; more go to any CPU directly (counted).
 const MAX_QUEUED: usize = 8192;
@@ -110,42 +113,6 @@ fn parse_poll(s: &str) -> Result<PollMode, String> {
     s.parse().map_err(|e: usched::Error| e.to_string())
 }
 
-const STATS_HELP: &str = "\
-dispatch user      decisions from the policy inserted into a DSQ
-dispatch kernel    tasks the BPF side dispatched itself (own threads, per-CPU kthreads,
-                   idle CPUs with --builtin-idle, last task on a CPU with nothing waiting)
-dispatch cancel    stale decisions dropped (task dequeued or re-enqueued meanwhile)
-dispatch bounce    decisions moved off a CPU the task may not use
-dispatch failed    decisions the kernel refused
-unknown_pid        decisions for tasks that had exited
-congested          tasks that bypassed user space because the ring buffer was full
-running/queued     tasks on a CPU / waiting in the policy
-scheduled          decided and inserted, not yet running
-wakeups            wake-ups of the sleeping dispatcher
-kicks              CPUs kicked to preempt / idle CPUs woken, by the one-per-batch syscall
-faults             page faults of the dispatcher thread (0 in steady state when mlocked)
-enq->dispatch      time from a task's enqueue to its decision's dispatch (the user-space trip)
-wake->run          time from a task's wake-up to it running (wake-up latency)";
-
-fn print_stats() {
-    match usched::monitor::snapshot() {
-        Ok(s) => {
-            print!("{s}");
-            println!("cpu: {:.2}s total", s.cpu_time_ns as f64 / 1e9);
-        }
-        Err(e) => eprintln!("stats: {e}"),
-    }
-}
-
-fn monitor(secs: f64) -> Result<()> {
-    usched::thread::install_exit_signal_handlers()?;
-    while !usched::exit_requested() {
-        print_stats();
-        std::thread::sleep(Duration::from_secs_f64(secs));
-    }
-    Ok(())
-}
-
 /// One life of the scheduler, on the calling (dispatcher) thread.
 /// Returns whether it should be restarted.
 fn run_once(cfg: &Config, dcfg: DeadlineConfig, counters: Arc<RuntimeCounters>) -> Result<bool> {
@@ -161,13 +128,15 @@ fn run_once(cfg: &Config, dcfg: DeadlineConfig, counters: Arc<RuntimeCounters>) 
 fn main() -> Result<()> {
     let opts = Opts::parse();
     if opts.help_stats {
-        println!("{STATS_HELP}");
+        stats::server_data(Arc::default()).describe_meta(&mut std::io::stdout(), None)?;
         return Ok(());
     }
     let level = if opts.verbose { "debug" } else { "info" };
     simple_logger(level);
     if let Some(secs) = opts.monitor {
-        return monitor(secs);
+        // A client of the running instance's stats server; loads nothing.
+        usched::thread::install_exit_signal_handlers()?;
+        return stats::monitor(Duration::from_secs_f64(secs));
     }
     if opts.slice_us_min > opts.slice_us {
         bail!(
@@ -208,6 +177,16 @@ fn main() -> Result<()> {
     usched::thread::install_exit_signal_handlers()?;
     let _mlock = if opts.no_mlock { None } else { Some(usched::thread::lock_memory()?) };
     let counters = Arc::new(RuntimeCounters::default());
+    // The stats server answers from its own thread, reading the BPF side's
+    // counters directly: the dispatcher loop never waits on it.
+    let _stats_server = match StatsServer::new(stats::server_data(counters.clone())).launch() {
+        Ok(server) => Some(server),
+        Err(e) if opts.stats.is_none() => {
+            log::warn!("statistics server not started: {e:#}");
+            None
+        }
+        Err(e) => return Err(e.context("starting the statistics server for --stats")),
+    };
 
     let dispatcher = {
         let cfg = cfg.clone();
@@ -230,22 +209,11 @@ fn main() -> Result<()> {
     };
 
     let start = Instant::now();
-    let mut next_stats = opts.stats.map(|s| start + Duration::from_secs_f64(s));
+    let _stats_printer = opts
+        .stats
+        .map(|secs| std::thread::spawn(move || stats::monitor(Duration::from_secs_f64(secs))));
     while !dispatcher.is_finished() {
         std::thread::sleep(Duration::from_millis(50));
-        if let (Some(at), Some(secs)) = (next_stats, opts.stats) {
-            if Instant::now() >= at {
-                print_stats();
-                println!(
-                    "dispatcher: rounds={} faults={} overflows={} retries={}",
-                    counters.rounds.load(Ordering::Relaxed),
-                    counters.page_faults.load(Ordering::Relaxed),
-                    counters.policy_overflows.load(Ordering::Relaxed),
-                    counters.dispatch_retries.load(Ordering::Relaxed)
-                );
-                next_stats = Some(at + Duration::from_secs_f64(secs));
-            }
-        }
         if opts.run_secs > 0 && start.elapsed() >= Duration::from_secs(opts.run_secs) {
             usched::request_exit();
         }
@@ -254,7 +222,13 @@ fn main() -> Result<()> {
         Ok(r) => r?,
         Err(_) => bail!("the dispatcher thread panicked"),
     }
-    println!("scx_usched: detached after {:.1}s", start.elapsed().as_secs_f64());
+    println!(
+        "scx_usched: detached after {:.1}s (dispatcher rounds {}, policy overflows {}, dispatch retries {})",
+        start.elapsed().as_secs_f64(),
+        counters.rounds.load(Ordering::Relaxed),
+        counters.policy_overflows.load(Ordering::Relaxed),
+        counters.dispatch_retries.load(Ordering::Relaxed)
+    );
     Ok(())
 }
 

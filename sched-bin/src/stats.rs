@@ -1,0 +1,205 @@
+// SPDX-License-Identifier: GPL-2.0-only
+//! scx_usched's live statistics, served through scx_stats.
+//!
+//! The running scheduler answers on scx_stats' UNIX socket
+//! (`/var/run/scx/root/stats`); `--stats SECS` and `--monitor SECS` are
+//! clients of it, so a second terminal (or a monitoring agent speaking the
+//! scx_stats JSON protocol) sees the same figures without loading anything.
+//!
+//! Each connection keeps its own previous snapshot: counters and latency
+//! percentiles cover the interval since that client's last read, gauges
+//! (tasks running/queued, page faults) are current values.
+use std::io::Write;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Result;
+use scx_stats::prelude::*;
+use scx_stats_derive::{stat_doc, Stats};
+use serde::{Deserialize, Serialize};
+use usched::core::histogram::Histogram;
+use usched::runtime::RuntimeCounters;
+use usched::Stats as Snapshot;
+
+/// One interval's statistics of a running scx_usched.
+#[stat_doc]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, Stats)]
+#[stat(top)]
+pub struct Metrics {
+    #[stat(desc = "Online CPUs")]
+    pub nr_cpus: u64,
+    #[stat(desc = "Tasks running on a CPU")]
+    pub nr_running: u64,
+    #[stat(desc = "Tasks waiting in the user-space policy")]
+    pub nr_queued: u64,
+    #[stat(desc = "Tasks decided and inserted into a DSQ, not yet running")]
+    pub nr_scheduled: u64,
+    #[stat(desc = "Policy decisions inserted into a DSQ in the interval")]
+    pub nr_user_dispatches: u64,
+    #[stat(desc = "Tasks the BPF side dispatched itself in the interval (own threads, kthreads, last task, RT-held CPUs, fast wake-ups)")]
+    pub nr_kernel_dispatches: u64,
+    #[stat(desc = "Stale decisions dropped in the interval (task dequeued meanwhile)")]
+    pub nr_cancel_dispatches: u64,
+    #[stat(desc = "Decisions moved off a CPU the task may not use, in the interval")]
+    pub nr_bounce_dispatches: u64,
+    #[stat(desc = "Decisions the kernel refused in the interval")]
+    pub nr_failed_dispatches: u64,
+    #[stat(desc = "Tasks that bypassed user space because the ring buffer was full, in the interval")]
+    pub nr_sched_congested: u64,
+    #[stat(desc = "Wake-ups of the sleeping dispatcher in the interval")]
+    pub nr_wakeups: u64,
+    #[stat(desc = "CPUs kicked to preempt in the interval")]
+    pub nr_preempt_kicks: u64,
+    #[stat(desc = "Idle CPUs kicked in the interval")]
+    pub nr_idle_kicks: u64,
+    #[stat(desc = "Dispatcher rounds in the interval")]
+    pub nr_rounds: u64,
+    #[stat(desc = "Decisions the policy could not hold and sent to any CPU, since start")]
+    pub nr_policy_overflows: u64,
+    #[stat(desc = "Page faults of the dispatcher thread since start (constant in steady state when mlocked)")]
+    pub nr_page_faults: u64,
+    #[stat(desc = "CPU used by the scheduler process in the interval, % of one CPU")]
+    pub cpu_pct: f64,
+    #[stat(desc = "Enqueue -> dispatch (the user-space round trip), p50 in the interval, us")]
+    pub enq_dispatch_p50_us: f64,
+    #[stat(desc = "Enqueue -> dispatch, p99 in the interval, us")]
+    pub enq_dispatch_p99_us: f64,
+    #[stat(desc = "Wake-up -> running (wake-up latency), p50 in the interval, us")]
+    pub wake_run_p50_us: f64,
+    #[stat(desc = "Wake-up -> running, p99 in the interval, us")]
+    pub wake_run_p99_us: f64,
+    #[stat(desc = "Wake-up -> running, max in the interval, us")]
+    pub wake_run_max_us: f64,
+}
+
+/// `cur - prev`, bucket by bucket (both are cumulative).
+fn hist_delta(cur: &Histogram, prev: &Histogram) -> Box<Histogram> {
+    let mut out = Box::new(Histogram::new());
+    for (i, (c, p)) in cur.counts().iter().zip(prev.counts().iter()).enumerate() {
+        out.record_bucket(i, c.saturating_sub(*p));
+    }
+    out
+}
+
+fn us(ns: u64) -> f64 {
+    ns as f64 / 1000.0
+}
+
+/// What a reader remembers between two reads.
+struct Previous {
+    snap: Snapshot,
+    rounds: u64,
+    at: Instant,
+}
+
+impl Metrics {
+    /// The interval from `prev` to `cur`, `elapsed` apart.
+    fn between(
+        cur: &Snapshot,
+        prev: &Snapshot,
+        rounds: u64,
+        overflows: u64,
+        elapsed: Duration,
+    ) -> Self {
+        let d = |c: u64, p: u64| c.saturating_sub(p);
+        let enq = hist_delta(&cur.enq_to_dispatch, &prev.enq_to_dispatch);
+        let wake = hist_delta(&cur.wake_to_run, &prev.wake_to_run);
+        let secs = elapsed.as_secs_f64().max(1e-3);
+        Metrics {
+            nr_cpus: cur.nr_online_cpus,
+            nr_running: cur.nr_running,
+            nr_queued: cur.nr_queued,
+            nr_scheduled: cur.nr_scheduled,
+            nr_user_dispatches: d(cur.nr_user_dispatches, prev.nr_user_dispatches),
+            nr_kernel_dispatches: d(cur.nr_kernel_dispatches, prev.nr_kernel_dispatches),
+            nr_cancel_dispatches: d(cur.nr_cancel_dispatches, prev.nr_cancel_dispatches),
+            nr_bounce_dispatches: d(cur.nr_bounce_dispatches, prev.nr_bounce_dispatches),
+            nr_failed_dispatches: d(cur.nr_failed_dispatches, prev.nr_failed_dispatches),
+            nr_sched_congested: d(cur.nr_sched_congested, prev.nr_sched_congested),
+            nr_wakeups: d(cur.nr_wakeups_sent, prev.nr_wakeups_sent),
+            nr_preempt_kicks: d(cur.nr_preempt_kicks, prev.nr_preempt_kicks),
+            nr_idle_kicks: d(cur.nr_idle_kicks, prev.nr_idle_kicks),
+            nr_rounds: rounds,
+            nr_policy_overflows: overflows,
+            nr_page_faults: cur.dispatcher_page_faults,
+            cpu_pct: 100.0 * d(cur.cpu_time_ns, prev.cpu_time_ns) as f64 / 1e9 / secs,
+            enq_dispatch_p50_us: us(enq.percentile(50.0)),
+            enq_dispatch_p99_us: us(enq.percentile(99.0)),
+            wake_run_p50_us: us(wake.percentile(50.0)),
+            wake_run_p99_us: us(wake.percentile(99.0)),
+            wake_run_max_us: us(wake.max()),
+        }
+    }
+
+    /// One line for a terminal.
+    pub fn format<W: Write>(&self, w: &mut W) -> std::io::Result<()> {
+        writeln!(
+            w,
+            "[scx_usched] tasks r/q/s {}/{}/{} of {} cpus | dispatch u {} k {} c {} b {} f {} cg {} | \
+             kicks p {} i {} wake {} | cpu {:.2}% pf {} | enq->dsp p50/p99 {:.0}/{:.0} us | \
+             wake->run p50/p99/max {:.0}/{:.0}/{:.0} us",
+            self.nr_running,
+            self.nr_queued,
+            self.nr_scheduled,
+            self.nr_cpus,
+            self.nr_user_dispatches,
+            self.nr_kernel_dispatches,
+            self.nr_cancel_dispatches,
+            self.nr_bounce_dispatches,
+            self.nr_failed_dispatches,
+            self.nr_sched_congested,
+            self.nr_preempt_kicks,
+            self.nr_idle_kicks,
+            self.nr_wakeups,
+            self.cpu_pct,
+            self.nr_page_faults,
+            self.enq_dispatch_p50_us,
+            self.enq_dispatch_p99_us,
+            self.wake_run_p50_us,
+            self.wake_run_p99_us,
+            self.wake_run_max_us,
+        )
+    }
+}
+
+/// The server's description of the statistics; `counters` are the
+/// dispatcher's own (rounds, overflows), shared with its thread.
+pub fn server_data(counters: Arc<RuntimeCounters>) -> StatsServerData<(), Metrics> {
+    let open: Box<dyn StatsOpener<(), Metrics>> = Box::new(move |_chans| {
+        let counters = counters.clone();
+        let mut prev = Previous {
+            snap: usched::monitor::snapshot()?,
+            rounds: counters.rounds.load(Ordering::Relaxed),
+            at: Instant::now(),
+        };
+        let read: Box<dyn StatsReader<(), Metrics>> = Box::new(move |_args, _chans| {
+            // Re-found on every read: a restarted scheduler has a new map.
+            let cur = Previous {
+                snap: usched::monitor::snapshot()?,
+                rounds: counters.rounds.load(Ordering::Relaxed),
+                at: Instant::now(),
+            };
+            let m = Metrics::between(
+                &cur.snap,
+                &prev.snap,
+                cur.rounds.saturating_sub(prev.rounds),
+                counters.policy_overflows.load(Ordering::Relaxed),
+                cur.at.duration_since(prev.at),
+            );
+            prev = cur;
+            m.to_json()
+        });
+        Ok(read)
+    });
+    StatsServerData::new().add_meta(Metrics::meta()).add_ops("top", StatsOps { open, close: None })
+}
+
+/// Prints the running scheduler's statistics every `intv` until an exit is
+/// requested (SIGINT/SIGTERM or the scheduler's own shutdown).
+pub fn monitor(intv: Duration) -> Result<()> {
+    scx_utils::monitor_stats::<Metrics>(&[], intv, usched::exit_requested, |m| {
+        m.format(&mut std::io::stdout())?;
+        Ok(())
+    })
+}

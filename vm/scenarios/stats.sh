@@ -1,0 +1,26 @@
+# SPDX-License-Identifier: GPL-2.0-only
+# stats: scx_usched serves its statistics through scx_stats. --stats prints
+# them from inside the running scheduler (a client of its own server),
+# --monitor reads the same socket from a second process and loads nothing,
+# --help-stats describes every field.
+. /usched/lib.sh
+scx_usched --help-stats > /tmp/help.txt || fail "--help-stats failed"
+for f in nr_user_dispatches cpu_pct enq_dispatch_p99_us wake_run_p99_us nr_page_faults; do
+    grep -q "^ *$f " /tmp/help.txt || { cat /tmp/help.txt; fail "--help-stats does not describe $f"; }
+done
+start_usched --stats 1
+seq=$(scx_seq)
+stress-ng --cpu 2 --switch 2 -t 6 --quiet
+[ -S /var/run/scx/root/stats ] || fail "no stats socket at /var/run/scx/root/stats"
+timeout 5 scx_usched --monitor 1 > /tmp/mon.txt 2>&1
+cat /tmp/mon.txt
+[ "$(grep -c '^\[scx_usched\] tasks' /tmp/mon.txt)" -ge 2 ] || fail "--monitor printed fewer than 2 lines"
+[ "$(scx_seq)" = "$seq" ] || fail "--monitor changed enable_seq ($seq -> $(scx_seq))"
+[ "$(scx_state)" = enabled ] || fail "not enabled after --monitor"
+grep "^\[scx_usched\] tasks" /tmp/usched.log
+n=$(grep -c '^\[scx_usched\] tasks' /tmp/usched.log)
+[ "$n" -ge 4 ] || { cat /tmp/usched.log; fail "--stats 1 printed $n lines in ~8 s"; }
+grep '^\[scx_usched\] tasks' /tmp/usched.log | grep -qE 'dispatch u [1-9]' || fail "no interval shows user dispatches"
+grep '^\[scx_usched\] tasks' /tmp/usched.log | grep -qE 'wake->run p50/p99/max [0-9]+/[0-9]+/[1-9]' || fail "no interval shows wake-up latency"
+stop_usched
+check_dmesg
