@@ -7,6 +7,7 @@
 #   cyclic cyclictest (SCHED_OTHER) under stress-ng --cpu
 #   hack   hackbench time (median of 3)
 #   cpu    the scheduler process's CPU time during all of the above
+#   idle   the scheduler's CPU use on the idle guest (10 s), % of one CPU
 # Prints one table with absolute figures and each scheduler's ratio to EEVDF.
 . /usched/lib.sh
 n=$(nproc)
@@ -40,14 +41,33 @@ cputime() { # cputime PID -> seconds of CPU used so far
     awk '{ printf "%.2f", ($14 + $15) / 100 }' /proc/$1/stat 2>/dev/null || echo 0
 }
 
+idle_cpu() { # idle_cpu NAME PID: the scheduler's CPU use over 10 s of an idle guest, % of one CPU
+    sleep 2
+    c0=$(awk '{ print $14 + $15 }' /proc/$2/stat)
+    sleep 10
+    c1=$(awk '{ print $14 + $15 }' /proc/$2/stat)
+    rec $1 idle_cpu_pct $(awk "BEGIN { printf \"%.2f\", ($c1 - $c0) / 10 }")   # ticks of 10 ms over 10 s
+}
+
 info "EEVDF (no sched_ext scheduler)"
 workloads eevdf
 
-for mode in busy adaptive blocking; do
-    info "scx_usched --poll $mode"
-    start_usched --poll $mode
-    workloads usched_$mode
-    rec usched_$mode cpu_s $(cputime $USCHED_PID)
+# Variants of scx_usched from the scenario's arguments (default: the three
+# poll modes): MODE[+OPTION=VALUE...], e.g. adaptive+fast-wakeup-us=0 runs
+# `scx_usched --poll adaptive --fast-wakeup-us 0` as usched_adaptive_fast_wakeup_us_0.
+for v in ${*:-busy adaptive blocking}; do
+    mode=${v%%+*}
+    label=usched_$mode
+    set -- --poll "$mode"
+    for kv in $(echo "${v#"$mode"}" | tr '+' ' '); do
+        set -- "$@" "--${kv%%=*}" "${kv#*=}"
+        label="${label}_$(echo "$kv" | tr -c 'a-zA-Z0-9\n' '_')"
+    done
+    info "scx_usched $*"
+    start_usched "$@"
+    idle_cpu $label $USCHED_PID
+    workloads $label
+    rec $label cpu_s $(cputime $USCHED_PID)
     stop_usched
 done
 
@@ -58,6 +78,7 @@ for b in /usched/bin/extra/*; do
     "$b" > /tmp/extra.log 2>&1 &
     pid=$!
     wait_state enabled 30 || { tail /tmp/extra.log; fail "$nm did not attach"; }
+    idle_cpu "$nm" $pid
     workloads "$nm"
     rec "$nm" cpu_s $(cputime $pid)
     kill -INT $pid 2>/dev/null; kill -TERM $pid 2>/dev/null
