@@ -100,11 +100,12 @@ struct usched_counters {
 	u64 nr_preempt_kicks;		/* CPUs kicked to preempt */
 	u64 nr_idle_kicks;		/* idle CPUs kicked */
 	u64 nr_heartbeats;		/* heartbeat timer runs */
+	u64 nr_fast_dispatches;		/* wake-ups that took the fast path */
 };
 
 _Static_assert(sizeof(struct queued_task) == 80, "queued_task ABI");
 _Static_assert(sizeof(struct dispatched_task) == 40, "dispatched_task ABI");
 _Static_assert(sizeof(struct kick_args) == 2 * USCHED_CPU_WORDS * 8, "kick_args ABI");
-_Static_assert(sizeof(struct usched_counters) == 13 * 8, "usched_counters ABI");
+_Static_assert(sizeof(struct usched_counters) == 14 * 8, "usched_counters ABI");
 
 #endif /* __USCHED_INTF_H */

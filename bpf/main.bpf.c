@@ -49,11 +49,13 @@ const volatile u32 poll_mode = USCHED_POLL_ADAPTIVE;
 const volatile u64 heartbeat_ns = 100000000ULL;
 const volatile bool debug;
 /*
- * Fast wake-up path (0 = off): a task that wakes after running less than
- * this since its previous sleep, and is not ahead of its fair share
- * (vruntime within a slice of the highest vruntime decided), is dispatched
+ * Fast wake-up path (0 = off): a task woken by a timer or an interrupt (not
+ * a sync wake-up) after running less than this since its previous sleep,
+ * having slept at least twice as long, is dispatched
  * here without the user-space round trip: to an idle CPU if there is one,
- * else to its previous CPU, preempting the task there.
+ * else cutting in on the allowed CPU whose task has run longest, if that
+ * task is a long runner (see may_cut_in()); otherwise it takes the policy's
+ * path like any other.
  */
 const volatile u64 fast_wakeup_ns;
 
@@ -69,8 +71,15 @@ volatile u64 nr_user_queued;		/* tasks waiting in the user-space policy */
 volatile u64 nr_user_pushed;		/* decisions pushed so far */
 u64 nr_kqueued;				/* decided, inserted, not yet running */
 u64 nr_running;				/* tasks running on a CPU */
-u64 max_vtime;				/* highest vruntime user space decided */
 u8 cpu_idle[USCHED_MAX_CPUS];		/* maintained by ops.update_idle() */
+/*
+ * What each CPU runs, for wake-up preemption: when its current task started
+ * running and how long that task had already run since it last slept (0 and
+ * 0 while no task of ours runs there).
+ */
+u64 cpu_run_start[USCHED_MAX_CPUS];
+u64 cpu_run_base[USCHED_MAX_CPUS];
+u8 cpu_fast[USCHED_MAX_CPUS];		/* it runs a fast waker's short burst */
 u64 hist[USCHED_NR_HIST][USCHED_HIST_BUCKETS];
 
 struct {
@@ -94,10 +103,10 @@ struct task_ctx {
 	u32 in_user;		/* a decision for seq is awaited */
 	u32 in_kq;		/* counted in nr_kqueued */
 	u32 woke;		/* the pending enqueue follows a wake-up */
-	u32 pad;
-	u64 last_burst;		/* runtime between its last two sleeps */
+	u32 async_wake;		/* ops.select_cpu() saw a wake-up that is not sync */
+	u64 last_burst;		/* runtime between its last two sleeps: EWMA, 1/4 weight */
 	u64 stopped_at;		/* when it last went to sleep */
-	u64 last_sleep;		/* how long it slept before this wake-up */
+	u64 last_sleep;		/* how long it sleeps: EWMA, 1/4 weight */
 };
 
 struct {
@@ -128,6 +137,15 @@ static __always_inline struct task_ctx *lookup_task_ctx(struct task_struct *p)
 static __always_inline bool is_usersched(const struct task_struct *p)
 {
 	return p->tgid == usersched_tgid;
+}
+
+/*
+ * Averages of a task's bursts and sleeps, so that one late period (a short
+ * sleep after it) or one long burst does not flip how the task is treated.
+ */
+static __always_inline u64 ewma(u64 avg, u64 v)
+{
+	return avg ? (3 * avg + v) / 4 : v;
 }
 
 /* usched-core's histogram layout: see core/src/histogram.rs. */
@@ -209,20 +227,93 @@ static __always_inline bool rt_runnable_here(void)
 
 /*
  * The task may take the fast wake-up path (see fast_wakeup_ns): it ran
- * briefly, slept at least four times as long (periodic, latency-bound work
- * such as audio, not ping-pong message passing, which would only thrash on
- * preemption), and is not ahead of its fair share.
+ * briefly and slept at least twice as long (periodic, latency-bound work
+ * such as audio or a frame loop). That bounds what the path can give a task
+ * to a third of a CPU, in bursts shorter than fast_wakeup_ns: no more than
+ * its fair share on a loaded machine, where the CPU hogs it cuts in on get
+ * the rest. (An earlier guard compared the task's vruntime with the highest
+ * one user space had decided; that clock stalls while CPU hogs keep running
+ * without a round trip, and it shut the path off after a few seconds.)
  */
-static __always_inline bool fast_wakeup(struct task_ctx *tctx)
+static __always_inline bool fast_waker(struct task_ctx *tctx)
 {
 	return fast_wakeup_ns && tctx && tctx->last_burst < fast_wakeup_ns &&
-	       tctx->last_sleep >= 4 * tctx->last_burst &&
-	       (s64)(tctx->vtime - max_vtime) <= (s64)slice_ns;
+	       tctx->last_sleep >= 2 * tctx->last_burst;
+}
+
+/*
+ * How long the task now running on @cpu has run since it last slept; 0 when
+ * none of ours runs there. A benign race: an estimate read without locks.
+ */
+static __always_inline u64 cpu_curr_run_ns(s32 cpu, u64 now)
+{
+	u64 start;
+
+	if (cpu < 0 || cpu >= USCHED_MAX_CPUS)
+		return 0;
+	cpu &= USCHED_MAX_CPUS - 1;
+	start = cpu_run_start[cpu];
+	if (!start || (s64)(now - start) < 0)
+		return 0;
+	return cpu_run_base[cpu] + (now - start);
+}
+
+/*
+ * A fast waker may cut in on @cpu when the CPU idles or its task is a long
+ * runner: it has run without sleeping for twice the waker's last burst and
+ * at least 1 ms (a CPU hog, a batch job), so preempting it costs it little
+ * and saves the waker up to a whole slice. A short runner there (another
+ * waker, a message-passing task) is left alone, and the waker takes the
+ * ordinary path through the policy.
+ */
+static __always_inline bool may_cut_in(s32 cpu, struct task_ctx *tctx, u64 now)
+{
+	u64 need = 2 * tctx->last_burst;
+
+	if (cpu < 0 || cpu >= USCHED_MAX_CPUS || cpu_reserved(cpu))
+		return false;
+	if (need < 1000000)
+		need = 1000000;
+	/* Masked again: the verifier loses the bound across the inlining. */
+	return cpu_idle[cpu & (USCHED_MAX_CPUS - 1)] || cpu_curr_run_ns(cpu, now) >= need;
+}
+
+/*
+ * @cpu runs a fast waker's short burst (at most fast_wakeup_ns): nothing
+ * preempts it - not a decision asking to, not the dispatcher waking up. A
+ * preempted task loses its slice and would go back through user space, so
+ * one preemption would cost the burst a whole round trip.
+ */
+static __always_inline bool cpu_runs_fast_waker(s32 cpu)
+{
+	return cpu >= 0 && cpu < USCHED_MAX_CPUS && cpu_fast[cpu & (USCHED_MAX_CPUS - 1)];
+}
+
+/* The allowed CPU whose task has run longest without sleeping, or -1. */
+static s32 longest_runner_cpu(struct task_struct *p, u64 now)
+{
+	u32 i, n = scx_bpf_nr_cpu_ids();
+	u64 run, best_run = 0;
+	s32 best = -1;
+
+	bpf_for(i, 0, n) {
+		if (i >= USCHED_MAX_CPUS)
+			break;
+		if (cpu_reserved(i) || !bpf_cpumask_test_cpu(i, p->cpus_ptr))
+			continue;
+		run = cpu_curr_run_ns(i, now);
+		if (run > best_run) {
+			best_run = run;
+			best = i;
+		}
+	}
+	return best;
 }
 
 s32 BPF_STRUCT_OPS(usched_select_cpu, struct task_struct *p, s32 prev_cpu, u64 wake_flags)
 {
-	bool is_idle = false;
+	struct task_ctx *tctx;
+	bool is_idle = false, fast;
 	s32 cpu;
 
 	if (is_usersched(p)) {
@@ -230,13 +321,41 @@ s32 BPF_STRUCT_OPS(usched_select_cpu, struct task_struct *p, s32 prev_cpu, u64 w
 		cpu = scx_bpf_select_cpu_dfl(p, prev_cpu, wake_flags, &is_idle);
 		return is_idle ? cpu : prev_cpu;
 	}
-	if (!builtin_idle && !fast_wakeup(lookup_task_ctx(p)))
+	/*
+	 * The fast path serves wake-ups that come from a timer or an interrupt
+	 * (an audio period, a frame tick). A sync wake-up comes from a task
+	 * about to sleep - message passing - where the waker's CPU frees up
+	 * by itself and cutting in on anyone only costs throughput.
+	 */
+	tctx = lookup_task_ctx(p);
+	fast = fast_waker(tctx) && !(wake_flags & SCX_WAKE_SYNC);
+	if (tctx)
+		tctx->async_wake = fast;
+	if (!builtin_idle && !fast)
 		return prev_cpu;
 
 	cpu = scx_bpf_select_cpu_dfl(p, prev_cpu, wake_flags, &is_idle);
 	if (is_idle && !cpu_reserved(cpu)) {
 		scx_bpf_dsq_insert(p, SCX_DSQ_LOCAL, slice_ns, 0);
 		cnt_inc(nr_kernel_dispatches);
+		if (fast)
+			cnt_inc(nr_fast_dispatches);
+		return cpu;
+	}
+	/*
+	 * No idle CPU: a fast waker cuts in on a long runner - on its previous
+	 * CPU if that runs one (its timer fired there: no IPI, warm cache),
+	 * else on the CPU whose task has run longest.
+	 */
+	if (fast && tctx) {
+		u64 now = bpf_ktime_get_ns();
+		s32 best;
+
+		if (bpf_cpumask_test_cpu(prev_cpu, p->cpus_ptr) && may_cut_in(prev_cpu, tctx, now))
+			return prev_cpu;
+		best = longest_runner_cpu(p, now);
+		if (best >= 0)
+			return best;
 	}
 	return cpu;
 }
@@ -245,10 +364,13 @@ void BPF_STRUCT_OPS(usched_enqueue, struct task_struct *p, u64 enq_flags)
 {
 	struct queued_task *rec;
 	struct task_ctx *tctx;
+	bool fast;
+	s32 cpu;
 
 	/* The scheduler's own threads never wait for themselves. */
 	if (is_usersched(p)) {
-		u64 fl = p->pid == dispatcher_tid ? SCX_ENQ_PREEMPT : 0;
+		u64 fl = p->pid == dispatcher_tid &&
+			 !cpu_runs_fast_waker(scx_bpf_task_cpu(p)) ? SCX_ENQ_PREEMPT : 0;
 
 		scx_bpf_dsq_insert(p, SCX_DSQ_LOCAL, slice_ns, enq_flags | fl);
 		cnt_inc(nr_kernel_dispatches);
@@ -303,11 +425,20 @@ void BPF_STRUCT_OPS(usched_enqueue, struct task_struct *p, u64 enq_flags)
 		return;
 	}
 
-	/* Short-running wakers cut in without the round trip. */
-	if ((enq_flags & SCX_ENQ_WAKEUP) && fast_wakeup(tctx) &&
-	    !cpu_reserved(scx_bpf_task_cpu(p))) {
+	/* Short-running timer/IRQ wakers cut in on long runners without the
+	 * round trip (fast path: see ops.select_cpu()). */
+	fast = tctx->async_wake;
+	tctx->async_wake = 0;
+	cpu = scx_bpf_task_cpu(p);
+	if ((enq_flags & SCX_ENQ_WAKEUP) && fast && fast_waker(tctx) &&
+	    may_cut_in(cpu, tctx, bpf_ktime_get_ns())) {
 		scx_bpf_dsq_insert(p, SCX_DSQ_LOCAL, slice_ns, enq_flags | SCX_ENQ_PREEMPT);
+		/* Claimed: a waker arriving before this one runs looks
+		 * for another long runner (periodic threads wake together). */
+		if (cpu >= 0 && cpu < USCHED_MAX_CPUS)
+			cpu_run_start[cpu] = 0;
 		cnt_inc(nr_kernel_dispatches);
+		cnt_inc(nr_fast_dispatches);
 		return;
 	}
 
@@ -417,11 +548,8 @@ static long handle_decision(struct bpf_dynptr *dynptr, void *data)
 	}
 	tctx->in_user = 0;
 	hist_record(USCHED_HIST_ENQ_TO_DISPATCH, bpf_ktime_get_ns() - tctx->enq_ts);
-	if (d.vtime) {
+	if (d.vtime)
 		tctx->vtime = d.vtime;
-		if ((s64)(d.vtime - max_vtime) > 0)
-			max_vtime = d.vtime;	/* benign race: an estimate */
-	}
 	slice = d.slice_ns ?: slice_ns;
 
 	if (!(d.flags & USCHED_RL_CPU_ANY) && d.cpu >= 0) {
@@ -433,7 +561,7 @@ static long handle_decision(struct bpf_dynptr *dynptr, void *data)
 			cnt_inc(nr_bounce_dispatches);
 		} else {
 			dsq = SCX_DSQ_LOCAL_ON | cpu;
-			if (d.flags & USCHED_RL_PREEMPT)
+			if ((d.flags & USCHED_RL_PREEMPT) && !cpu_runs_fast_waker(cpu))
 				eflags |= SCX_ENQ_PREEMPT;
 		}
 	}
@@ -482,7 +610,7 @@ void BPF_STRUCT_OPS(usched_runnable, struct task_struct *p, u64 enq_flags)
 		return;
 	tctx->runnable_at = bpf_ktime_get_ns();
 	if (tctx->stopped_at)
-		tctx->last_sleep = tctx->runnable_at - tctx->stopped_at;
+		tctx->last_sleep = ewma(tctx->last_sleep, tctx->runnable_at - tctx->stopped_at);
 	/* A new sleep-to-run period starts. */
 	tctx->exec_runtime = 0;
 	tctx->woke = !!(enq_flags & SCX_ENQ_WAKEUP);
@@ -492,11 +620,20 @@ void BPF_STRUCT_OPS(usched_running, struct task_struct *p)
 {
 	struct task_ctx *tctx = lookup_task_ctx(p);
 	u64 now = bpf_ktime_get_ns();
+	s32 cpu;
 
 	__sync_fetch_and_add(&nr_running, 1);
 	if (!tctx)
 		return;
 	tctx->last_run_at = now;
+	/* Our own threads (the dispatcher above all) are never cut in on:
+	 * preempted, the dispatcher would preempt the waker right back. */
+	cpu = scx_bpf_task_cpu(p);
+	if (cpu >= 0 && cpu < USCHED_MAX_CPUS) {
+		cpu_run_base[cpu] = tctx->exec_runtime;
+		cpu_run_start[cpu] = is_usersched(p) ? 0 : now;
+		cpu_fast[cpu] = !is_usersched(p) && fast_waker(tctx);
+	}
 	if (tctx->runnable_at) {
 		hist_record(USCHED_HIST_WAKE_TO_RUN, now - tctx->runnable_at);
 		tctx->runnable_at = 0;
@@ -511,8 +648,14 @@ void BPF_STRUCT_OPS(usched_stopping, struct task_struct *p, bool runnable)
 {
 	struct task_ctx *tctx = lookup_task_ctx(p);
 	u64 delta, weight;
+	s32 cpu;
 
 	__sync_fetch_and_sub(&nr_running, 1);
+	cpu = scx_bpf_task_cpu(p);
+	if (cpu >= 0 && cpu < USCHED_MAX_CPUS) {
+		cpu_run_start[cpu] = 0;
+		cpu_fast[cpu] = 0;
+	}
 	if (!tctx || !tctx->last_run_at)
 		return;
 	delta = bpf_ktime_get_ns() - tctx->last_run_at;
@@ -520,7 +663,7 @@ void BPF_STRUCT_OPS(usched_stopping, struct task_struct *p, bool runnable)
 	tctx->exec_runtime += delta;
 	tctx->vtime += delta * 100 / weight;
 	if (!runnable) {
-		tctx->last_burst = tctx->exec_runtime;
+		tctx->last_burst = ewma(tctx->last_burst, tctx->exec_runtime);
 		tctx->stopped_at = tctx->last_run_at + delta;
 	}
 }
@@ -607,7 +750,7 @@ int usched_kick(struct kick_args *args)
 
 			if (cpu >= n)
 				break;
-			if (pm & (1ULL << b)) {
+			if ((pm & (1ULL << b)) && !cpu_runs_fast_waker(cpu)) {
 				scx_bpf_kick_cpu(cpu, SCX_KICK_PREEMPT);
 				cnt_inc(nr_preempt_kicks);
 			} else if (im & (1ULL << b)) {

@@ -35,6 +35,6 @@ pub mod skel {
 const _: () = assert!(core::mem::size_of::<intf::queued_task>() == 80);
 const _: () = assert!(core::mem::size_of::<intf::dispatched_task>() == 40);
 const _: () = assert!(core::mem::size_of::<intf::kick_args>() == 2 * 16 * 8);
-const _: () = assert!(core::mem::size_of::<intf::usched_counters>() == 13 * 8);
+const _: () = assert!(core::mem::size_of::<intf::usched_counters>() == 14 * 8);
 const _: () =
     assert!(intf::usched_consts_USCHED_HIST_BUCKETS as usize == usched_core::histogram::BUCKETS);

@@ -33,6 +33,9 @@ pub struct Stats {
     pub nr_idle_kicks: u64,
     /// BPF heartbeat timer runs.
     pub nr_heartbeats: u64,
+    /// Wake-ups dispatched by the BPF side's fast path (also counted in
+    /// `nr_kernel_dispatches`).
+    pub nr_fast_dispatches: u64,
     /// Tasks running on a CPU.
     pub nr_running: u64,
     /// Tasks waiting in the user-space policy (last `notify_complete`).
@@ -76,6 +79,7 @@ impl Stats {
             nr_preempt_kicks: c.nr_preempt_kicks,
             nr_idle_kicks: c.nr_idle_kicks,
             nr_heartbeats: c.nr_heartbeats,
+            nr_fast_dispatches: c.nr_fast_dispatches,
             nr_running: b.nr_running,
             nr_queued: b.nr_user_queued,
             nr_scheduled: b.nr_kqueued,
@@ -106,9 +110,10 @@ impl std::fmt::Display for Stats {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         writeln!(
             f,
-            "dispatch: user={} kernel={} cancel={} bounce={} failed={} unknown_pid={} congested={}",
+            "dispatch: user={} kernel={} (fast {}) cancel={} bounce={} failed={} unknown_pid={} congested={}",
             self.nr_user_dispatches,
             self.nr_kernel_dispatches,
+            self.nr_fast_dispatches,
             self.nr_cancel_dispatches,
             self.nr_bounce_dispatches,
             self.nr_failed_dispatches,

@@ -14,9 +14,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use clap::Parser;
+use scx_stats::prelude::StatsServer;
 use usched::core::policy::{Deadline, DeadlineConfig};
 use usched::runtime::{self, RuntimeCounters};
-use scx_stats::prelude::StatsServer;
 use usched::{BpfScheduler, Config, OpenObject, PollMode};
 
 mod stats;
@@ -81,9 +81,8 @@ struct Opts {
 
     /// Fast wake-up threshold, µs: a task waking after running less than
     /// this (and sleeping at least 4x as long) is dispatched by the BPF side
-    /// at once, preempting if needed. 0 = off (the default: it costs
-    /// throughput, see docs/benchmarks.md); 250 suits audio.
-    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=1_000_000))]
+    /// at once, to an idle CPU or cutting in on a long-running task. 0 = off.
+    #[arg(long, default_value_t = 250, value_parser = clap::value_parser!(u64).range(0..=1_000_000))]
     fast_wakeup_us: u64,
 
     /// Do not lock the scheduler's memory (mlockall).

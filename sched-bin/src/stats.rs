@@ -37,15 +37,23 @@ pub struct Metrics {
     pub nr_scheduled: u64,
     #[stat(desc = "Policy decisions inserted into a DSQ in the interval")]
     pub nr_user_dispatches: u64,
-    #[stat(desc = "Tasks the BPF side dispatched itself in the interval (own threads, kthreads, last task, RT-held CPUs, fast wake-ups)")]
+    #[stat(
+        desc = "Tasks the BPF side dispatched itself in the interval (own threads, kthreads, last task, RT-held CPUs, fast wake-ups)"
+    )]
     pub nr_kernel_dispatches: u64,
+    #[stat(
+        desc = "Wake-ups the BPF side's fast path dispatched in the interval (part of nr_kernel_dispatches)"
+    )]
+    pub nr_fast_dispatches: u64,
     #[stat(desc = "Stale decisions dropped in the interval (task dequeued meanwhile)")]
     pub nr_cancel_dispatches: u64,
     #[stat(desc = "Decisions moved off a CPU the task may not use, in the interval")]
     pub nr_bounce_dispatches: u64,
     #[stat(desc = "Decisions the kernel refused in the interval")]
     pub nr_failed_dispatches: u64,
-    #[stat(desc = "Tasks that bypassed user space because the ring buffer was full, in the interval")]
+    #[stat(
+        desc = "Tasks that bypassed user space because the ring buffer was full, in the interval"
+    )]
     pub nr_sched_congested: u64,
     #[stat(desc = "Wake-ups of the sleeping dispatcher in the interval")]
     pub nr_wakeups: u64,
@@ -57,7 +65,9 @@ pub struct Metrics {
     pub nr_rounds: u64,
     #[stat(desc = "Decisions the policy could not hold and sent to any CPU, since start")]
     pub nr_policy_overflows: u64,
-    #[stat(desc = "Page faults of the dispatcher thread since start (constant in steady state when mlocked)")]
+    #[stat(
+        desc = "Page faults of the dispatcher thread since start (constant in steady state when mlocked)"
+    )]
     pub nr_page_faults: u64,
     #[stat(desc = "CPU used by the scheduler process in the interval, % of one CPU")]
     pub cpu_pct: f64,
@@ -113,6 +123,7 @@ impl Metrics {
             nr_scheduled: cur.nr_scheduled,
             nr_user_dispatches: d(cur.nr_user_dispatches, prev.nr_user_dispatches),
             nr_kernel_dispatches: d(cur.nr_kernel_dispatches, prev.nr_kernel_dispatches),
+            nr_fast_dispatches: d(cur.nr_fast_dispatches, prev.nr_fast_dispatches),
             nr_cancel_dispatches: d(cur.nr_cancel_dispatches, prev.nr_cancel_dispatches),
             nr_bounce_dispatches: d(cur.nr_bounce_dispatches, prev.nr_bounce_dispatches),
             nr_failed_dispatches: d(cur.nr_failed_dispatches, prev.nr_failed_dispatches),
@@ -136,7 +147,7 @@ impl Metrics {
     pub fn format<W: Write>(&self, w: &mut W) -> std::io::Result<()> {
         writeln!(
             w,
-            "[scx_usched] tasks r/q/s {}/{}/{} of {} cpus | dispatch u {} k {} c {} b {} f {} cg {} | \
+            "[scx_usched] tasks r/q/s {}/{}/{} of {} cpus | dispatch u {} k {} (fast {}) c {} b {} f {} cg {} | \
              kicks p {} i {} wake {} | cpu {:.2}% pf {} | enq->dsp p50/p99 {:.0}/{:.0} us | \
              wake->run p50/p99/max {:.0}/{:.0}/{:.0} us",
             self.nr_running,
@@ -145,6 +156,7 @@ impl Metrics {
             self.nr_cpus,
             self.nr_user_dispatches,
             self.nr_kernel_dispatches,
+            self.nr_fast_dispatches,
             self.nr_cancel_dispatches,
             self.nr_bounce_dispatches,
             self.nr_failed_dispatches,
