@@ -237,8 +237,9 @@ static __always_inline bool rt_runnable_here(void)
  */
 static __always_inline bool fast_waker(struct task_ctx *tctx)
 {
-	return fast_wakeup_ns && tctx && tctx->last_burst < fast_wakeup_ns &&
-	       tctx->last_sleep >= 2 * tctx->last_burst;
+	/* A task that never slept (a CPU hog) has no burst to judge by. */
+	return fast_wakeup_ns && tctx && tctx->last_burst && tctx->last_sleep &&
+	       tctx->last_burst < fast_wakeup_ns && tctx->last_sleep >= 2 * tctx->last_burst;
 }
 
 /*
@@ -279,14 +280,15 @@ static __always_inline bool may_cut_in(s32 cpu, struct task_ctx *tctx, u64 now)
 }
 
 /*
- * @cpu runs a fast waker's short burst (at most fast_wakeup_ns): nothing
+ * @cpu runs a fast waker's short burst (until it has run fast_wakeup_ns): nothing
  * preempts it - not a decision asking to, not the dispatcher waking up. A
  * preempted task loses its slice and would go back through user space, so
  * one preemption would cost the burst a whole round trip.
  */
 static __always_inline bool cpu_runs_fast_waker(s32 cpu)
 {
-	return cpu >= 0 && cpu < USCHED_MAX_CPUS && cpu_fast[cpu & (USCHED_MAX_CPUS - 1)];
+	return cpu >= 0 && cpu < USCHED_MAX_CPUS && cpu_fast[cpu & (USCHED_MAX_CPUS - 1)] &&
+	       cpu_curr_run_ns(cpu, bpf_ktime_get_ns()) < fast_wakeup_ns;
 }
 
 /* The allowed CPU whose task has run longest without sleeping, or -1. */
@@ -425,21 +427,26 @@ void BPF_STRUCT_OPS(usched_enqueue, struct task_struct *p, u64 enq_flags)
 		return;
 	}
 
-	/* Short-running timer/IRQ wakers cut in on long runners without the
-	 * round trip (fast path: see ops.select_cpu()). */
-	fast = tctx->async_wake;
+	/*
+	 * Short-running timer/IRQ wakers cut in on long runners without the
+	 * round trip (fast path: see ops.select_cpu()). ops.select_cpu() is
+	 * not called for a task that may run on one CPU only: its wake-up's
+	 * kind is unknown there, and it may take the path.
+	 */
+	fast = tctx->async_wake || p->nr_cpus_allowed == 1;
 	tctx->async_wake = 0;
 	cpu = scx_bpf_task_cpu(p);
 	if ((enq_flags & SCX_ENQ_WAKEUP) && fast && fast_waker(tctx) &&
-	    may_cut_in(cpu, tctx, bpf_ktime_get_ns())) {
-		scx_bpf_dsq_insert(p, SCX_DSQ_LOCAL, slice_ns, enq_flags | SCX_ENQ_PREEMPT);
-		/* Claimed: a waker arriving before this one runs looks
-		 * for another long runner (periodic threads wake together). */
-		if (cpu >= 0 && cpu < USCHED_MAX_CPUS)
-			cpu_run_start[cpu] = 0;
-		cnt_inc(nr_kernel_dispatches);
-		cnt_inc(nr_fast_dispatches);
-		return;
+	    cpu >= 0 && cpu < USCHED_MAX_CPUS && !cpu_reserved(cpu)) {
+		if (may_cut_in(cpu, tctx, bpf_ktime_get_ns())) {
+			scx_bpf_dsq_insert(p, SCX_DSQ_LOCAL, slice_ns, enq_flags | SCX_ENQ_PREEMPT);
+			/* Claimed: a waker arriving before this one runs looks
+			 * for another long runner (periodic threads wake together). */
+			cpu_run_start[cpu & (USCHED_MAX_CPUS - 1)] = 0;
+			cnt_inc(nr_kernel_dispatches);
+			cnt_inc(nr_fast_dispatches);
+			return;
+		}
 	}
 
 	/*
