@@ -437,16 +437,14 @@ void BPF_STRUCT_OPS(usched_enqueue, struct task_struct *p, u64 enq_flags)
 	tctx->async_wake = 0;
 	cpu = scx_bpf_task_cpu(p);
 	if ((enq_flags & SCX_ENQ_WAKEUP) && fast && fast_waker(tctx) &&
-	    cpu >= 0 && cpu < USCHED_MAX_CPUS && !cpu_reserved(cpu)) {
-		if (may_cut_in(cpu, tctx, bpf_ktime_get_ns())) {
-			scx_bpf_dsq_insert(p, SCX_DSQ_LOCAL, slice_ns, enq_flags | SCX_ENQ_PREEMPT);
-			/* Claimed: a waker arriving before this one runs looks
-			 * for another long runner (periodic threads wake together). */
-			cpu_run_start[cpu & (USCHED_MAX_CPUS - 1)] = 0;
-			cnt_inc(nr_kernel_dispatches);
-			cnt_inc(nr_fast_dispatches);
-			return;
-		}
+	    may_cut_in(cpu, tctx, bpf_ktime_get_ns())) {
+		scx_bpf_dsq_insert(p, SCX_DSQ_LOCAL, slice_ns, enq_flags | SCX_ENQ_PREEMPT);
+		/* Claimed: a waker arriving before this one runs looks for
+		 * another long runner (periodic threads wake together). */
+		cpu_run_start[cpu & (USCHED_MAX_CPUS - 1)] = 0;
+		cnt_inc(nr_kernel_dispatches);
+		cnt_inc(nr_fast_dispatches);
+		return;
 	}
 
 	/*

@@ -103,15 +103,27 @@ struct Previous {
     at: Instant,
 }
 
+impl Previous {
+    /// The scheduler's state now. The BPF map is found again on every
+    /// read: a restarted scheduler has a new one.
+    fn take(counters: &RuntimeCounters) -> Result<Self> {
+        Ok(Previous {
+            snap: usched::monitor::snapshot()?,
+            rounds: counters.rounds.load(Ordering::Relaxed),
+            at: Instant::now(),
+        })
+    }
+}
+
 impl Metrics {
-    /// The interval from `prev` to `cur`, `elapsed` apart.
-    fn between(
-        cur: &Snapshot,
-        prev: &Snapshot,
-        rounds: u64,
-        overflows: u64,
-        elapsed: Duration,
-    ) -> Self {
+    /// The interval from `prev` to `now`; `overflows` is a running total.
+    fn between(now: &Previous, prev: &Previous, overflows: u64) -> Self {
+        let (cur, prev, rounds, elapsed) = (
+            &now.snap,
+            &prev.snap,
+            now.rounds.saturating_sub(prev.rounds),
+            now.at.duration_since(prev.at),
+        );
         let d = |c: u64, p: u64| c.saturating_sub(p);
         let enq = hist_delta(&cur.enq_to_dispatch, &prev.enq_to_dispatch);
         let wake = hist_delta(&cur.wake_to_run, &prev.wake_to_run);
@@ -180,26 +192,12 @@ impl Metrics {
 pub fn server_data(counters: Arc<RuntimeCounters>) -> StatsServerData<(), Metrics> {
     let open: Box<dyn StatsOpener<(), Metrics>> = Box::new(move |_chans| {
         let counters = counters.clone();
-        let mut prev = Previous {
-            snap: usched::monitor::snapshot()?,
-            rounds: counters.rounds.load(Ordering::Relaxed),
-            at: Instant::now(),
-        };
+        let mut prev = Previous::take(&counters)?;
         let read: Box<dyn StatsReader<(), Metrics>> = Box::new(move |_args, _chans| {
-            // Re-found on every read: a restarted scheduler has a new map.
-            let cur = Previous {
-                snap: usched::monitor::snapshot()?,
-                rounds: counters.rounds.load(Ordering::Relaxed),
-                at: Instant::now(),
-            };
-            let m = Metrics::between(
-                &cur.snap,
-                &prev.snap,
-                cur.rounds.saturating_sub(prev.rounds),
-                counters.policy_overflows.load(Ordering::Relaxed),
-                cur.at.duration_since(prev.at),
-            );
-            prev = cur;
+            let now = Previous::take(&counters)?;
+            let m =
+                Metrics::between(&now, &prev, counters.policy_overflows.load(Ordering::Relaxed));
+            prev = now;
             m.to_json()
         });
         Ok(read)
