@@ -86,11 +86,12 @@ pub struct Config {
     pub watchdog: Duration,
     /// Period of the BPF heartbeat timer.
     pub heartbeat: Duration,
-    /// Fast wake-up path: a task that wakes after running less than this
-    /// since its previous sleep, and is not ahead of its fair share, is
-    /// dispatched by the BPF side at once (idle CPU, else preempting its
-    /// previous CPU) instead of waiting for the user-space round trip.
-    /// `None`: every task goes through the policy.
+    /// Fast wake-up path: a task woken by a timer or an interrupt whose
+    /// bursts average less than this, and whose sleeps average at least
+    /// twice its bursts, is dispatched by the BPF side at once (to an idle
+    /// CPU, else cutting in on a long-running task; see
+    /// docs/architecture.md) instead of waiting for the user-space round
+    /// trip. `None`: every task goes through the policy.
     pub fast_wakeup: Option<Duration>,
     /// Size of the ring buffer that carries runnable tasks to user space, in
     /// bytes (a power of two, at least one page; 88 bytes a task). When it is

@@ -79,9 +79,10 @@ struct Opts {
     #[arg(long)]
     builtin_idle: bool,
 
-    /// Fast wake-up threshold, µs: a task waking after running less than
-    /// this (and sleeping at least 4x as long) is dispatched by the BPF side
-    /// at once, to an idle CPU or cutting in on a long-running task. 0 = off.
+    /// Fast wake-up threshold, µs: a task woken by a timer or an interrupt
+    /// whose bursts average less than this (and whose sleeps average at
+    /// least twice its bursts) is dispatched by the BPF side at once, to an
+    /// idle CPU or cutting in on a long-running task. 0 = off.
     #[arg(long, default_value_t = 250, value_parser = clap::value_parser!(u64).range(0..=1_000_000))]
     fast_wakeup_us: u64,
 
