@@ -80,6 +80,8 @@ u8 cpu_idle[USCHED_MAX_CPUS];		/* maintained by ops.update_idle() */
 u64 cpu_run_start[USCHED_MAX_CPUS];
 u64 cpu_run_base[USCHED_MAX_CPUS];
 u8 cpu_fast[USCHED_MAX_CPUS];		/* it runs a fast waker's short burst */
+u8 cpu_cut_in[USCHED_MAX_CPUS];		/* a fast waker preempted its task */
+u8 cpu_preempt_pending[USCHED_MAX_CPUS];	/* a preemption waits for a fast burst's end */
 u64 hist[USCHED_NR_HIST][USCHED_HIST_BUCKETS];
 
 struct {
@@ -107,6 +109,8 @@ struct task_ctx {
 	u64 last_burst;		/* runtime between its last two sleeps: EWMA, 1/4 weight */
 	u64 stopped_at;		/* when it last went to sleep */
 	u64 last_sleep;		/* how long it sleeps: EWMA, 1/4 weight */
+	u64 run_slice;		/* its slice when it last started running */
+	u64 resume_slice;	/* slice left when a fast waker cut in on it */
 };
 
 struct {
@@ -228,10 +232,11 @@ static __always_inline bool rt_runnable_here(void)
 /*
  * The task may take the fast wake-up path (see fast_wakeup_ns): it ran
  * briefly and slept at least twice as long (periodic, latency-bound work
- * such as audio or a frame loop). That bounds what the path can give a task
- * to a third of a CPU, in bursts shorter than fast_wakeup_ns: no more than
- * its fair share on a loaded machine, where the CPU hogs it cuts in on get
- * the rest. (An earlier guard compared the task's vruntime with the highest
+ * such as audio or a frame loop). On average that is at most a third of a
+ * CPU in bursts shorter than fast_wakeup_ns (single bursts enter the
+ * average capped, see ops.stopping()), and the path only decides where
+ * the wake-up runs: the slice still ends, and after fast_wakeup_ns the task
+ * may be preempted like any other. (An earlier guard compared the task's vruntime with the highest
  * one user space had decided; that clock stalls while CPU hogs keep running
  * without a round trip, and it shut the path off after a few seconds.)
  */
@@ -289,6 +294,15 @@ static __always_inline bool cpu_runs_fast_waker(s32 cpu)
 {
 	return cpu >= 0 && cpu < USCHED_MAX_CPUS && cpu_fast[cpu & (USCHED_MAX_CPUS - 1)] &&
 	       cpu_curr_run_ns(cpu, bpf_ktime_get_ns()) < fast_wakeup_ns;
+}
+
+/* No task waits anywhere: not in user space, not in a decision on its way
+ * back, not in a DSQ. */
+static __always_inline bool nobody_waits(void)
+{
+	return !nr_user_queued && !nr_kqueued && nr_user_pushed == counters.nr_drained &&
+	       !bpf_ringbuf_query(&queued, BPF_RB_AVAIL_DATA) &&
+	       !scx_bpf_dsq_nr_queued(USCHED_SHARED_DSQ);
 }
 
 /* The allowed CPU whose task has run longest without sleeping, or -1. */
@@ -371,8 +385,12 @@ void BPF_STRUCT_OPS(usched_enqueue, struct task_struct *p, u64 enq_flags)
 
 	/* The scheduler's own threads never wait for themselves. */
 	if (is_usersched(p)) {
-		u64 fl = p->pid == dispatcher_tid &&
-			 !cpu_runs_fast_waker(scx_bpf_task_cpu(p)) ? SCX_ENQ_PREEMPT : 0;
+		u64 fl = 0;
+
+		/* The dispatcher goes first; it preempts unless a fast
+		 * waker's burst runs there. */
+		if (p->pid == dispatcher_tid)
+			fl = cpu_runs_fast_waker(scx_bpf_task_cpu(p)) ? SCX_ENQ_HEAD : SCX_ENQ_PREEMPT;
 
 		scx_bpf_dsq_insert(p, SCX_DSQ_LOCAL, slice_ns, enq_flags | fl);
 		cnt_inc(nr_kernel_dispatches);
@@ -440,7 +458,10 @@ void BPF_STRUCT_OPS(usched_enqueue, struct task_struct *p, u64 enq_flags)
 	    may_cut_in(cpu, tctx, bpf_ktime_get_ns())) {
 		scx_bpf_dsq_insert(p, SCX_DSQ_LOCAL, slice_ns, enq_flags | SCX_ENQ_PREEMPT);
 		/* Claimed: a waker arriving before this one runs looks for
-		 * another long runner (periodic threads wake together). */
+		 * another long runner (periodic threads wake together). The
+		 * task it preempts resumes here after it (see ops.stopping()). */
+		if (!cpu_idle[cpu & (USCHED_MAX_CPUS - 1)])
+			cpu_cut_in[cpu & (USCHED_MAX_CPUS - 1)] = 1;
 		cpu_run_start[cpu & (USCHED_MAX_CPUS - 1)] = 0;
 		cnt_inc(nr_kernel_dispatches);
 		cnt_inc(nr_fast_dispatches);
@@ -448,13 +469,30 @@ void BPF_STRUCT_OPS(usched_enqueue, struct task_struct *p, u64 enq_flags)
 	}
 
 	/*
+	 * A fast waker cut in on this task: it goes on with the rest of its
+	 * slice once the waker's short burst is over, right here and without
+	 * a round trip. It lost the CPU for a fraction of a millisecond, not
+	 * its turn; sending it to user space would cost a decision per
+	 * cut-in and put the dispatcher's wake-up on the waker's path. Only
+	 * while no other task waits: those the policy orders first.
+	 */
+	if (tctx->resume_slice) {
+		u64 rest = tctx->resume_slice;
+
+		tctx->resume_slice = 0;
+		if (!(enq_flags & SCX_ENQ_WAKEUP) && nobody_waits()) {
+			scx_bpf_dsq_insert(p, SCX_DSQ_LOCAL, rest, enq_flags);
+			cnt_inc(nr_kernel_dispatches);
+			return;
+		}
+	}
+
+	/*
 	 * The slice of the last task on a CPU ran out and nobody waits,
 	 * neither in user space nor in the kernel: let it go on without a
 	 * round trip.
 	 */
-	if ((enq_flags & SCX_ENQ_LAST) && !nr_user_queued && !nr_kqueued &&
-	    nr_user_pushed == counters.nr_drained &&
-	    !bpf_ringbuf_query(&queued, BPF_RB_AVAIL_DATA)) {
+	if ((enq_flags & SCX_ENQ_LAST) && nobody_waits()) {
 		scx_bpf_dsq_insert(p, SCX_DSQ_LOCAL, slice_ns, enq_flags);
 		cnt_inc(nr_kernel_dispatches);
 		return;
@@ -566,8 +604,10 @@ static long handle_decision(struct bpf_dynptr *dynptr, void *data)
 			cnt_inc(nr_bounce_dispatches);
 		} else {
 			dsq = SCX_DSQ_LOCAL_ON | cpu;
-			if ((d.flags & USCHED_RL_PREEMPT) && !cpu_runs_fast_waker(cpu))
-				eflags |= SCX_ENQ_PREEMPT;
+			/* A latency-critical decision goes first in line;
+			 * it preempts unless a fast waker's burst runs. */
+			if (d.flags & USCHED_RL_PREEMPT)
+				eflags |= cpu_runs_fast_waker(cpu) ? SCX_ENQ_HEAD : SCX_ENQ_PREEMPT;
 		}
 	}
 
@@ -631,6 +671,7 @@ void BPF_STRUCT_OPS(usched_running, struct task_struct *p)
 	if (!tctx)
 		return;
 	tctx->last_run_at = now;
+	tctx->run_slice = p->scx.slice;
 	/* Our own threads (the dispatcher above all) are never cut in on:
 	 * preempted, the dispatcher would preempt the waker right back. */
 	cpu = scx_bpf_task_cpu(p);
@@ -638,6 +679,18 @@ void BPF_STRUCT_OPS(usched_running, struct task_struct *p)
 		cpu_run_base[cpu] = tctx->exec_runtime;
 		cpu_run_start[cpu] = is_usersched(p) ? 0 : now;
 		cpu_fast[cpu] = !is_usersched(p) && fast_waker(tctx);
+		/*
+		 * A preemption asked for while a fast waker's burst ran here
+		 * was held back; the task after the burst (a long runner
+		 * resuming its slice, say) gives way now if work waits.
+		 */
+		if (cpu_preempt_pending[cpu] && !cpu_fast[cpu]) {
+			cpu_preempt_pending[cpu] = 0;
+			if (!is_usersched(p) && scx_bpf_dsq_nr_queued(USCHED_SHARED_DSQ)) {
+				scx_bpf_kick_cpu(cpu, SCX_KICK_PREEMPT);
+				cnt_inc(nr_preempt_kicks);
+			}
+		}
 	}
 	if (tctx->runnable_at) {
 		hist_record(USCHED_HIST_WAKE_TO_RUN, now - tctx->runnable_at);
@@ -653,6 +706,7 @@ void BPF_STRUCT_OPS(usched_stopping, struct task_struct *p, bool runnable)
 {
 	struct task_ctx *tctx = lookup_task_ctx(p);
 	u64 delta, weight;
+	bool cut_in = false;
 	s32 cpu;
 
 	__sync_fetch_and_sub(&nr_running, 1);
@@ -660,15 +714,32 @@ void BPF_STRUCT_OPS(usched_stopping, struct task_struct *p, bool runnable)
 	if (cpu >= 0 && cpu < USCHED_MAX_CPUS) {
 		cpu_run_start[cpu] = 0;
 		cpu_fast[cpu] = 0;
+		cut_in = cpu_cut_in[cpu];
+		cpu_cut_in[cpu] = 0;
 	}
 	if (!tctx || !tctx->last_run_at)
 		return;
 	delta = bpf_ktime_get_ns() - tctx->last_run_at;
+	/* Preempted by a fast waker with at least 100 us of its slice left:
+	 * ops.enqueue() puts it back here with what is left. */
+	if (cut_in && runnable && tctx->run_slice > delta + 100000)
+		tctx->resume_slice = tctx->run_slice - delta;
 	weight = p->scx.weight ?: 1;
 	tctx->exec_runtime += delta;
 	tctx->vtime += delta * 100 / weight;
 	if (!runnable) {
-		tctx->last_burst = ewma(tctx->last_burst, tctx->exec_runtime);
+		/*
+		 * One burst stretched by an interrupt storm or a stalled
+		 * (virtual) CPU counts as at most twice the fast path's bound:
+		 * it must not shut a periodic task out of the path for the
+		 * next several periods. A task that keeps running long still
+		 * averages out above the bound.
+		 */
+		u64 burst = tctx->exec_runtime;
+
+		if (fast_wakeup_ns && burst > 2 * fast_wakeup_ns)
+			burst = 2 * fast_wakeup_ns;
+		tctx->last_burst = ewma(tctx->last_burst, burst);
 		tctx->stopped_at = tctx->last_run_at + delta;
 	}
 }
@@ -755,7 +826,10 @@ int usched_kick(struct kick_args *args)
 
 			if (cpu >= n)
 				break;
-			if ((pm & (1ULL << b)) && !cpu_runs_fast_waker(cpu)) {
+			if ((pm & (1ULL << b)) && cpu_runs_fast_waker(cpu)) {
+				/* Deferred to the burst's end: ops.running(). */
+				cpu_preempt_pending[cpu & (USCHED_MAX_CPUS - 1)] = 1;
+			} else if (pm & (1ULL << b)) {
 				scx_bpf_kick_cpu(cpu, SCX_KICK_PREEMPT);
 				cnt_inc(nr_preempt_kicks);
 			} else if (im & (1ULL << b)) {
