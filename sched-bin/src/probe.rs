@@ -43,6 +43,28 @@ fn spin_for(ns: u64) {
     }
 }
 
+/// The calling thread's `/proc/thread-self/schedstat`: its second field is
+/// the time the thread has spent runnable but waiting for a CPU (ns), kept by
+/// the kernel's core for every scheduling class alike.
+struct RunDelay(std::fs::File);
+
+impl RunDelay {
+    fn open() -> Option<Self> {
+        std::fs::File::open("/proc/thread-self/schedstat").ok().map(Self)
+    }
+
+    fn read(&self) -> u64 {
+        use std::os::unix::fs::FileExt;
+        let mut buf = [0u8; 96];
+        let n = self.0.read_at(&mut buf, 0).unwrap_or(0);
+        std::str::from_utf8(&buf[..n])
+            .ok()
+            .and_then(|s| s.split_whitespace().nth(1))
+            .and_then(|f| f.parse().ok())
+            .unwrap_or(0)
+    }
+}
+
 fn ext(args: &[String]) -> Result<()> {
     let Some(cmd) = args.first() else { bail!("ext: missing command") };
     let param = libc::sched_param { sched_priority: 0 };
@@ -93,14 +115,30 @@ fn periodic(args: &[String]) -> Result<()> {
         .map(|_| {
             std::thread::spawn(move || {
                 let mut late = Histogram::new();
+                let mut wait = Histogram::new();
+                let mut timer = Histogram::new();
                 let mut misses = 0u64;
+                let stat = RunDelay::open();
+                let mut delay = stat.as_ref().map_or(0, RunDelay::read);
                 let mut next = now_ns() + period;
                 while Instant::now() < end {
                     sleep_until(next);
                     let woke = now_ns();
-                    late.record(woke.saturating_sub(next));
+                    let lateness = woke.saturating_sub(next);
+                    late.record(lateness);
                     spin_for(work_us * 1000);
                     let done = now_ns();
+                    if let Some(s) = &stat {
+                        // Time spent runnable but not running this period
+                        // (after the wake-up and during the work): the
+                        // scheduler's share of the lateness; the rest is
+                        // timer delivery (and, in a VM, the emulator).
+                        let d = s.read();
+                        let w = d.saturating_sub(delay);
+                        delay = d;
+                        wait.record(w);
+                        timer.record(lateness.saturating_sub(w));
+                    }
                     next += period;
                     if done > next {
                         // Missed: skip the periods we overran.
@@ -110,26 +148,42 @@ fn periodic(args: &[String]) -> Result<()> {
                         }
                     }
                 }
-                (late, misses)
+                (late, wait, timer, misses)
             })
         })
         .collect();
     let mut all = Histogram::new();
+    let mut all_wait = Histogram::new();
+    let mut all_timer = Histogram::new();
     let mut misses = 0;
     for h in handles {
-        let (l, m) = h.join().map_err(|_| anyhow::anyhow!("probe thread panicked"))?;
+        let (l, w, t, m) = h.join().map_err(|_| anyhow::anyhow!("probe thread panicked"))?;
         all.merge(&l);
+        all_wait.merge(&w);
+        all_timer.merge(&t);
         misses += m;
     }
-    println!(
+    let us = |h: &Histogram, p: f64| h.percentile(p) as f64 / 1000.0;
+    print!(
         "PROBE {label} n={} late_p50_us={:.1} late_p99_us={:.1} late_max_us={:.1} misses={} miss_pct={:.2}",
         all.count(),
-        all.percentile(50.0) as f64 / 1000.0,
-        all.percentile(99.0) as f64 / 1000.0,
+        us(&all, 50.0),
+        us(&all, 99.0),
         all.max() as f64 / 1000.0,
         misses,
         100.0 * misses as f64 / all.count().max(1) as f64
     );
+    if all_wait.count() > 0 {
+        print!(
+            " rqwait_p50_us={:.1} rqwait_p99_us={:.1} rqwait_max_us={:.1} timer_p50_us={:.1} timer_p99_us={:.1}",
+            us(&all_wait, 50.0),
+            us(&all_wait, 99.0),
+            all_wait.max() as f64 / 1000.0,
+            us(&all_timer, 50.0),
+            us(&all_timer, 99.0)
+        );
+    }
+    println!();
     Ok(())
 }
 
