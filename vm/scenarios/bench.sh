@@ -8,13 +8,19 @@
 #   hack   hackbench time (median of 3)
 #   cpu    the scheduler process's CPU time during all of the above
 #   idle   the scheduler's CPU use on the idle guest (10 s), % of one CPU
+# Arguments: [rounds=N] VARIANT... (see below). The schedulers take turns,
+# round after round (N rounds, default 3), so that the emulator's slow spells
+# hit them alike; the table gives each figure's median over the rounds.
 # Prints one table with absolute figures and each scheduler's ratio to EEVDF.
 . /usched/lib.sh
 n=$(nproc)
 secs=${BENCH_SECS:-10}
+rounds=3
+case ${1:-} in rounds=*) rounds=${1#rounds=}; shift;; esac
+variants=${*:-busy adaptive blocking}
 out=/tmp/bench.txt
 : > $out
-rec() { echo "BENCH $1 $2 $3" | tee -a $out; }   # rec SCHED METRIC VALUE
+rec() { echo "BENCH $1 $2 $3 $round" | tee -a $out; }   # rec SCHED METRIC VALUE
 
 hogs() { stress-ng --cpu "$n" -t $((secs + 3)) --quiet & HOGS=$!; sleep 1; }
 
@@ -49,55 +55,65 @@ idle_cpu() { # idle_cpu NAME PID: the scheduler's CPU use over 10 s of an idle g
     rec $1 idle_cpu_pct $(awk "BEGIN { printf \"%.2f\", ($c1 - $c0) / 10 }")   # ticks of 10 ms over 10 s
 }
 
-info "EEVDF (no sched_ext scheduler)"
-workloads eevdf
+for round in $(seq $rounds); do
+    info "EEVDF (no sched_ext scheduler)"
+    workloads eevdf
 
-# Variants of scx_usched from the scenario's arguments (default: the three
-# poll modes): MODE[+OPTION=VALUE...], e.g. adaptive+fast-wakeup-us=0 runs
-# `scx_usched --poll adaptive --fast-wakeup-us 0` as usched_adaptive_fast_wakeup_us_0.
-for v in ${*:-busy adaptive blocking}; do
-    mode=${v%%+*}
-    label=usched_$mode
-    set -- --poll "$mode"
-    for kv in $(echo "${v#"$mode"}" | tr '+' ' '); do
-        set -- "$@" "--${kv%%=*}" "${kv#*=}"
-        label="${label}_$(echo "$kv" | tr -c 'a-zA-Z0-9\n' '_')"
+    # Variants of scx_usched from the scenario's arguments (default: the three
+    # poll modes): MODE[+OPTION=VALUE...], e.g. adaptive+fast-wakeup-us=0 runs
+    # `scx_usched --poll adaptive --fast-wakeup-us 0` as usched_adaptive_fast_wakeup_us_0.
+    for v in $variants; do
+        mode=${v%%+*}
+        label=usched_$mode
+        set -- --poll "$mode"
+        for kv in $(echo "${v#"$mode"}" | tr '+' ' '); do
+            set -- "$@" "--${kv%%=*}" "${kv#*=}"
+            label="${label}_$(echo "$kv" | tr -c 'a-zA-Z0-9\n' '_')"
+        done
+        info "scx_usched $*"
+        start_usched "$@"
+        idle_cpu $label $USCHED_PID
+        workloads $label
+        rec $label cpu_s $(cputime $USCHED_PID)
+        stop_usched
     done
-    info "scx_usched $*"
-    start_usched "$@"
-    idle_cpu $label $USCHED_PID
-    workloads $label
-    rec $label cpu_s $(cputime $USCHED_PID)
-    stop_usched
-done
 
-for b in /usched/bin/extra/*; do
-    [ -x "$b" ] || continue
-    nm=$(basename "$b")
-    info "$nm"
-    "$b" > /tmp/extra.log 2>&1 &
-    pid=$!
-    wait_state enabled 30 || { tail /tmp/extra.log; fail "$nm did not attach"; }
-    idle_cpu "$nm" $pid
-    workloads "$nm"
-    rec "$nm" cpu_s $(cputime $pid)
-    kill -INT $pid 2>/dev/null; kill -TERM $pid 2>/dev/null
-    wait_state disabled 15 || fail "$nm did not detach"
-    wait $pid
+    for b in /usched/bin/extra/*; do
+        [ -x "$b" ] || continue
+        nm=$(basename "$b")
+        info "$nm"
+        "$b" > /tmp/extra.log 2>&1 &
+        pid=$!
+        wait_state enabled 30 || { tail /tmp/extra.log; fail "$nm did not attach"; }
+        idle_cpu "$nm" $pid
+        workloads "$nm"
+        rec "$nm" cpu_s $(cputime $pid)
+        kill -INT $pid 2>/dev/null; kill -TERM $pid 2>/dev/null
+        wait_state disabled 15 || fail "$nm did not detach"
+        wait $pid
+    done
 done
 
 echo
-echo "BENCH-TABLE ($n vCPUs, TCG; ratio = value / EEVDF's; lower is better)"
-awk '$1 == "BENCH" { v[$2","$3] = $4; if (!($2 in seen)) { seen[$2]; order[++ns] = $2 }; if (!($3 in mseen)) { mseen[$3]; m[++nm] = $3 } }
+echo "BENCH-TABLE ($n vCPUs, TCG, median of $rounds rounds; ratio = value / EEVDF's; lower is better)"
+awk '$1 == "BENCH" { k = $2","$3; nv[k]++; v[k, nv[k]] = $4
+                     if (!($2 in seen)) { seen[$2]; order[++ns] = $2 }
+                     if (!($3 in mseen)) { mseen[$3]; m[++nm] = $3 } }
+     function median(k,   i, j, t, a, c) {
+        c = nv[k]; for (i = 1; i <= c; i++) a[i] = v[k, i]
+        for (i = 2; i <= c; i++) { t = a[i]; for (j = i - 1; j >= 1 && a[j] > t; j--) a[j + 1] = a[j]; a[j + 1] = t }
+        return c % 2 ? a[(c + 1) / 2] : (a[c / 2] + a[c / 2 + 1]) / 2
+     }
      END {
         printf "BENCH-TABLE %-22s", "metric"; for (s = 1; s <= ns; s++) printf " %20s", order[s]; printf "\n"
         for (i = 1; i <= nm; i++) {
             printf "BENCH-TABLE %-22s", m[i]
             for (s = 1; s <= ns; s++) {
                 k = order[s]","m[i]; b = "eevdf,"m[i]
-                if (!(k in v)) { printf " %20s", "-"; continue }
-                if ((b in v) && v[b] > 0 && order[s] != "eevdf") printf " %11s (%5.2fx)", v[k], v[k] / v[b]
-                else printf " %20s", v[k]
+                if (!(k in nv)) { printf " %20s", "-"; continue }
+                x = median(k)
+                if ((b in nv) && median(b) > 0 && order[s] != "eevdf") printf " %11.5g (%5.2fx)", x, x / median(b)
+                else printf " %20.5g", x
             }
             printf "\n"
         }
