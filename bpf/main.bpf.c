@@ -305,6 +305,27 @@ static __always_inline bool nobody_waits(void)
 	       !scx_bpf_dsq_nr_queued(USCHED_SHARED_DSQ);
 }
 
+/*
+ * Busy mode keeps the dispatcher's CPU out of the shared DSQ. A task that
+ * may run on that CPU only (pinned there, or migration-disabled there) must
+ * therefore never wait in the shared DSQ: nobody would take it out.
+ */
+static __always_inline bool runs_only_on_reserved(struct task_struct *p)
+{
+	if (poll_mode != USCHED_POLL_BUSY || dispatcher_cpu < 0)
+		return false;
+	if (p->migration_disabled)
+		return scx_bpf_task_cpu(p) == dispatcher_cpu;
+	return p->nr_cpus_allowed == 1 && bpf_cpumask_test_cpu(dispatcher_cpu, p->cpus_ptr);
+}
+
+/* The DSQ for a task that goes to "any CPU": the shared one, or the reserved
+ * CPU's local DSQ for a task that may run nowhere else. */
+static __always_inline u64 shared_dsq_for(struct task_struct *p)
+{
+	return runs_only_on_reserved(p) ? SCX_DSQ_LOCAL_ON | dispatcher_cpu : USCHED_SHARED_DSQ;
+}
+
 /* The allowed CPU whose task has run longest without sleeping, or -1. */
 static s32 longest_runner_cpu(struct task_struct *p, u64 now)
 {
@@ -411,7 +432,7 @@ void BPF_STRUCT_OPS(usched_enqueue, struct task_struct *p, u64 enq_flags)
 		if (p->nr_cpus_allowed == 1) {
 			scx_bpf_dsq_insert(p, SCX_DSQ_LOCAL, slice_ns, enq_flags);
 		} else {
-			scx_bpf_dsq_insert(p, USCHED_SHARED_DSQ, slice_ns, enq_flags | SCX_ENQ_HEAD);
+			scx_bpf_dsq_insert(p, shared_dsq_for(p), slice_ns, enq_flags | SCX_ENQ_HEAD);
 			kick_one_idle_cpu();
 		}
 		cnt_inc(nr_kernel_dispatches);
@@ -420,7 +441,7 @@ void BPF_STRUCT_OPS(usched_enqueue, struct task_struct *p, u64 enq_flags)
 
 	tctx = lookup_task_ctx(p);
 	if (!tctx) {
-		scx_bpf_dsq_insert(p, USCHED_SHARED_DSQ, slice_ns, enq_flags);
+		scx_bpf_dsq_insert(p, shared_dsq_for(p), slice_ns, enq_flags);
 		cnt_inc(nr_kernel_dispatches);
 		return;
 	}
@@ -501,7 +522,7 @@ void BPF_STRUCT_OPS(usched_enqueue, struct task_struct *p, u64 enq_flags)
 	rec = bpf_ringbuf_reserve(&queued, sizeof(*rec), 0);
 	if (!rec) {
 		/* User space is behind: keep the task moving without it. */
-		scx_bpf_dsq_insert(p, USCHED_SHARED_DSQ, slice_ns, enq_flags);
+		scx_bpf_dsq_insert(p, shared_dsq_for(p), slice_ns, enq_flags);
 		cnt_inc(nr_sched_congested);
 		kick_one_idle_cpu();
 		return;
@@ -611,6 +632,8 @@ static long handle_decision(struct bpf_dynptr *dynptr, void *data)
 		}
 	}
 
+	if (dsq == USCHED_SHARED_DSQ)
+		dsq = shared_dsq_for(p);
 	if (scx_bpf_dsq_insert(p, dsq, slice, eflags)) {
 		cnt_inc(nr_user_dispatches);
 		tctx->in_kq = 1;
@@ -769,7 +792,23 @@ s32 BPF_STRUCT_OPS(usched_init_task, struct task_struct *p, struct scx_init_task
  * could drain it is idle, and a sleeping dispatcher from missing records. */
 static int heartbeat_fn(void *map, int *key, struct bpf_timer *timer)
 {
+	struct task_struct *p;
+
 	cnt_inc(nr_heartbeats);
+	/*
+	 * Safety net for busy mode: a task that came to the shared DSQ while
+	 * it could still run elsewhere and was then confined to the reserved
+	 * CPU (affinity changed, migration disabled) moves to that CPU's
+	 * local DSQ, where it runs when the dispatcher's slice ends.
+	 */
+	if (poll_mode == USCHED_POLL_BUSY && dispatcher_cpu >= 0 &&
+	    scx_bpf_dsq_nr_queued(USCHED_SHARED_DSQ)) {
+		bpf_for_each(scx_dsq, p, USCHED_SHARED_DSQ, 0) {
+			if (runs_only_on_reserved(p) &&
+			    scx_bpf_dsq_move(BPF_FOR_EACH_ITER, p, SCX_DSQ_LOCAL_ON | dispatcher_cpu, 0))
+				cnt_inc(nr_bounce_dispatches);
+		}
+	}
 	if (nr_user_pushed != counters.nr_drained)
 		kick_one_idle_cpu();
 	if (usersched_sleeping && bpf_ringbuf_query(&queued, BPF_RB_AVAIL_DATA))

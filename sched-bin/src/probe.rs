@@ -45,7 +45,11 @@ fn spin_for(ns: u64) {
 
 /// The calling thread's `/proc/thread-self/schedstat`: its second field is
 /// the time the thread has spent runnable but waiting for a CPU (ns), kept by
-/// the kernel's core for every scheduling class alike.
+/// the kernel's core for every scheduling class alike. It reads the run
+/// queue's clock, which the core does not advance between a wake-up that
+/// preempts the running task and the switch that follows
+/// (`rq_clock_skip_update()`): such a wait counts as 0, so the split
+/// under-counts the scheduler's share where wake-ups preempt at once.
 struct RunDelay(std::fs::File);
 
 impl RunDelay {

@@ -6,11 +6,13 @@
 #   game   periodic threads at 60 Hz doing 4 ms of work, vs CPU hogs
 #   cyclic cyclictest (SCHED_OTHER) under stress-ng --cpu
 #   hack   hackbench time (median of 3)
-#   cpu    the scheduler process's CPU time during all of the above
+#   cpu    the scheduler process's CPU time per round of the above
 #   idle   the scheduler's CPU use on the idle guest (10 s), % of one CPU
-# Arguments: [rounds=N] VARIANT... (see below). The schedulers take turns,
-# round after round (N rounds, default 3), so that the emulator's slow spells
-# hit them alike; the table gives each figure's median over the rounds.
+# Arguments: [rounds=N] VARIANT... (see below). Each scheduler runs the
+# workloads N times (default 3) in one attachment and the table gives each
+# figure's median. (Not in turns, round after round: every attach and detach
+# flips the kernel's static keys, and multi-threaded TCG breaks that text
+# patching now and then - `Oops: int3`; taking turns, two boots of two hit it.)
 # Prints one table with absolute figures and each scheduler's ratio to EEVDF.
 . /usched/lib.sh
 n=$(nproc)
@@ -55,43 +57,55 @@ idle_cpu() { # idle_cpu NAME PID: the scheduler's CPU use over 10 s of an idle g
     rec $1 idle_cpu_pct $(awk "BEGIN { printf \"%.2f\", ($c1 - $c0) / 10 }")   # ticks of 10 ms over 10 s
 }
 
-for round in $(seq $rounds); do
-    info "EEVDF (no sched_ext scheduler)"
-    workloads eevdf
-
-    # Variants of scx_usched from the scenario's arguments (default: the three
-    # poll modes): MODE[+OPTION=VALUE...], e.g. adaptive+fast-wakeup-us=0 runs
-    # `scx_usched --poll adaptive --fast-wakeup-us 0` as usched_adaptive_fast_wakeup_us_0.
-    for v in $variants; do
-        mode=${v%%+*}
-        label=usched_$mode
-        set -- --poll "$mode"
-        for kv in $(echo "${v#"$mode"}" | tr '+' ' '); do
-            set -- "$@" "--${kv%%=*}" "${kv#*=}"
-            label="${label}_$(echo "$kv" | tr -c 'a-zA-Z0-9\n' '_')"
-        done
-        info "scx_usched $*"
-        start_usched "$@"
-        idle_cpu $label $USCHED_PID
-        workloads $label
-        rec $label cpu_s $(cputime $USCHED_PID)
-        stop_usched
+# rounds NAME: the workloads $rounds times under the scheduler now loaded.
+rounds() {
+    for round in $(seq $rounds); do
+        workloads "$1"
     done
+}
 
-    for b in /usched/bin/extra/*; do
-        [ -x "$b" ] || continue
-        nm=$(basename "$b")
-        info "$nm"
-        "$b" > /tmp/extra.log 2>&1 &
-        pid=$!
-        wait_state enabled 30 || { tail /tmp/extra.log; fail "$nm did not attach"; }
-        idle_cpu "$nm" $pid
-        workloads "$nm"
-        rec "$nm" cpu_s $(cputime $pid)
-        kill -INT $pid 2>/dev/null; kill -TERM $pid 2>/dev/null
-        wait_state disabled 15 || fail "$nm did not detach"
-        wait $pid
+round=0
+info "EEVDF (no sched_ext scheduler)"
+rounds eevdf
+
+# Variants of scx_usched from the scenario's arguments (default: the three
+# poll modes): MODE[+OPTION=VALUE...], e.g. adaptive+fast-wakeup-us=0 runs
+# `scx_usched --poll adaptive --fast-wakeup-us 0` as usched_adaptive_fast_wakeup_us_0.
+for v in $variants; do
+    mode=${v%%+*}
+    label=usched_$mode
+    set -- --poll "$mode"
+    for kv in $(echo "${v#"$mode"}" | tr '+' ' '); do
+        set -- "$@" "--${kv%%=*}" "${kv#*=}"
+        label="${label}_$(echo "$kv" | tr -c 'a-zA-Z0-9\n' '_')"
     done
+    info "scx_usched $*"
+    start_usched "$@"
+    round=0
+    idle_cpu $label $USCHED_PID
+    c0=$(cputime $USCHED_PID)
+    rounds $label
+    round=0
+    rec $label cpu_s $(awk "BEGIN { printf \"%.2f\", ($(cputime $USCHED_PID) - $c0) / $rounds }")
+    stop_usched
+done
+
+for b in /usched/bin/extra/*; do
+    [ -x "$b" ] || continue
+    nm=$(basename "$b")
+    info "$nm"
+    "$b" > /tmp/extra.log 2>&1 &
+    pid=$!
+    wait_state enabled 30 || { tail /tmp/extra.log; fail "$nm did not attach"; }
+    round=0
+    idle_cpu "$nm" $pid
+    c0=$(cputime $pid)
+    rounds "$nm"
+    round=0
+    rec "$nm" cpu_s $(awk "BEGIN { printf \"%.2f\", ($(cputime $pid) - $c0) / $rounds }")
+    kill -INT $pid 2>/dev/null; kill -TERM $pid 2>/dev/null
+    wait_state disabled 15 || fail "$nm did not detach"
+    wait $pid
 done
 
 echo
