@@ -326,6 +326,18 @@ static __always_inline u64 shared_dsq_for(struct task_struct *p)
 	return runs_only_on_reserved(p) ? SCX_DSQ_LOCAL_ON | dispatcher_cpu : USCHED_SHARED_DSQ;
 }
 
+/*
+ * @cpu runs a fast waker's short burst, or is claimed by one about to run:
+ * a fast waker that finds no long runner to cut in on waits there, at the
+ * head of the queue, for at most that burst instead of a round trip.
+ */
+static __always_inline bool cpu_short_burst(s32 cpu)
+{
+	if (cpu < 0 || cpu >= USCHED_MAX_CPUS || cpu_reserved(cpu))
+		return false;
+	return cpu_cut_in[cpu & (USCHED_MAX_CPUS - 1)] || cpu_runs_fast_waker(cpu);
+}
+
 /* The allowed CPU whose task has run longest without sleeping, or -1. */
 static s32 longest_runner_cpu(struct task_struct *p, u64 now)
 {
@@ -393,6 +405,11 @@ s32 BPF_STRUCT_OPS(usched_select_cpu, struct task_struct *p, s32 prev_cpu, u64 w
 		best = longest_runner_cpu(p, now);
 		if (best >= 0)
 			return best;
+		/* No long runner: queue behind a short burst (ops.enqueue()). */
+		if (bpf_cpumask_test_cpu(prev_cpu, p->cpus_ptr) && cpu_short_burst(prev_cpu))
+			return prev_cpu;
+		if (bpf_cpumask_test_cpu(cpu, p->cpus_ptr) && cpu_short_burst(cpu))
+			return cpu;
 	}
 	return cpu;
 }
@@ -475,8 +492,8 @@ void BPF_STRUCT_OPS(usched_enqueue, struct task_struct *p, u64 enq_flags)
 	fast = tctx->async_wake || p->nr_cpus_allowed == 1;
 	tctx->async_wake = 0;
 	cpu = scx_bpf_task_cpu(p);
-	if ((enq_flags & SCX_ENQ_WAKEUP) && fast && fast_waker(tctx) &&
-	    may_cut_in(cpu, tctx, bpf_ktime_get_ns())) {
+	fast = fast && (enq_flags & SCX_ENQ_WAKEUP) && fast_waker(tctx);
+	if (fast && may_cut_in(cpu, tctx, bpf_ktime_get_ns())) {
 		scx_bpf_dsq_insert(p, SCX_DSQ_LOCAL, slice_ns, enq_flags | SCX_ENQ_PREEMPT);
 		/* Claimed: a waker arriving before this one runs looks for
 		 * another long runner (periodic threads wake together). The
@@ -484,6 +501,17 @@ void BPF_STRUCT_OPS(usched_enqueue, struct task_struct *p, u64 enq_flags)
 		if (!cpu_idle[cpu & (USCHED_MAX_CPUS - 1)])
 			cpu_cut_in[cpu & (USCHED_MAX_CPUS - 1)] = 1;
 		cpu_run_start[cpu & (USCHED_MAX_CPUS - 1)] = 0;
+		cnt_inc(nr_kernel_dispatches);
+		cnt_inc(nr_fast_dispatches);
+		return;
+	}
+	/*
+	 * No long runner to cut in on, but this CPU runs another fast
+	 * waker's burst (or one is about to): wait right behind it, at the
+	 * head of the local DSQ - a bounded wait, shorter than a round trip.
+	 */
+	if (fast && cpu_short_burst(cpu)) {
+		scx_bpf_dsq_insert(p, SCX_DSQ_LOCAL, slice_ns, enq_flags | SCX_ENQ_HEAD);
 		cnt_inc(nr_kernel_dispatches);
 		cnt_inc(nr_fast_dispatches);
 		return;
