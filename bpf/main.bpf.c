@@ -296,6 +296,15 @@ static __always_inline bool cpu_runs_fast_waker(s32 cpu)
 	       cpu_curr_run_ns(cpu, bpf_ktime_get_ns()) < fast_wakeup_ns;
 }
 
+/*
+ * Flags for a task that should run next on @cpu: preempt what runs there,
+ * or - while a fast waker's burst runs - wait at the head of the queue.
+ */
+static __always_inline u64 run_next_flags(s32 cpu)
+{
+	return cpu_runs_fast_waker(cpu) ? SCX_ENQ_HEAD : SCX_ENQ_PREEMPT;
+}
+
 /* No task waits anywhere: not in user space, not in a decision on its way
  * back, not in a DSQ. */
 static __always_inline bool nobody_waits(void)
@@ -425,10 +434,9 @@ void BPF_STRUCT_OPS(usched_enqueue, struct task_struct *p, u64 enq_flags)
 	if (is_usersched(p)) {
 		u64 fl = 0;
 
-		/* The dispatcher goes first; it preempts unless a fast
-		 * waker's burst runs there. */
+		/* The dispatcher goes first. */
 		if (p->pid == dispatcher_tid)
-			fl = cpu_runs_fast_waker(scx_bpf_task_cpu(p)) ? SCX_ENQ_HEAD : SCX_ENQ_PREEMPT;
+			fl = run_next_flags(scx_bpf_task_cpu(p));
 
 		scx_bpf_dsq_insert(p, SCX_DSQ_LOCAL, slice_ns, enq_flags | fl);
 		cnt_inc(nr_kernel_dispatches);
@@ -489,10 +497,10 @@ void BPF_STRUCT_OPS(usched_enqueue, struct task_struct *p, u64 enq_flags)
 	 * not called for a task that may run on one CPU only: its wake-up's
 	 * kind is unknown there, and it may take the path.
 	 */
-	fast = tctx->async_wake || p->nr_cpus_allowed == 1;
+	fast = (tctx->async_wake || p->nr_cpus_allowed == 1) &&
+	       (enq_flags & SCX_ENQ_WAKEUP) && fast_waker(tctx);
 	tctx->async_wake = 0;
 	cpu = scx_bpf_task_cpu(p);
-	fast = fast && (enq_flags & SCX_ENQ_WAKEUP) && fast_waker(tctx);
 	if (fast && may_cut_in(cpu, tctx, bpf_ktime_get_ns())) {
 		scx_bpf_dsq_insert(p, SCX_DSQ_LOCAL, slice_ns, enq_flags | SCX_ENQ_PREEMPT);
 		/* Claimed: a waker arriving before this one runs looks for
@@ -653,10 +661,9 @@ static long handle_decision(struct bpf_dynptr *dynptr, void *data)
 			cnt_inc(nr_bounce_dispatches);
 		} else {
 			dsq = SCX_DSQ_LOCAL_ON | cpu;
-			/* A latency-critical decision goes first in line;
-			 * it preempts unless a fast waker's burst runs. */
+			/* A latency-critical decision goes first in line. */
 			if (d.flags & USCHED_RL_PREEMPT)
-				eflags |= cpu_runs_fast_waker(cpu) ? SCX_ENQ_HEAD : SCX_ENQ_PREEMPT;
+				eflags |= run_next_flags(cpu);
 		}
 	}
 

@@ -64,6 +64,17 @@ rounds() {
     done
 }
 
+# measure NAME PID: under the loaded scheduler (process PID), its idle CPU
+# use, the workloads' rounds and its CPU time per round.
+measure() {
+    round=0
+    idle_cpu "$1" $2
+    t0=$(cputime $2)
+    rounds "$1"
+    round=0
+    rec "$1" cpu_s $(awk "BEGIN { printf \"%.2f\", ($(cputime $2) - $t0) / $rounds }")
+}
+
 round=0
 info "EEVDF (no sched_ext scheduler)"
 rounds eevdf
@@ -81,12 +92,7 @@ for v in $variants; do
     done
     info "scx_usched $*"
     start_usched "$@"
-    round=0
-    idle_cpu $label $USCHED_PID
-    c0=$(cputime $USCHED_PID)
-    rounds $label
-    round=0
-    rec $label cpu_s $(awk "BEGIN { printf \"%.2f\", ($(cputime $USCHED_PID) - $c0) / $rounds }")
+    measure $label $USCHED_PID
     stop_usched
 done
 
@@ -97,12 +103,7 @@ for b in /usched/bin/extra/*; do
     "$b" > /tmp/extra.log 2>&1 &
     pid=$!
     wait_state enabled 30 || { tail /tmp/extra.log; fail "$nm did not attach"; }
-    round=0
-    idle_cpu "$nm" $pid
-    c0=$(cputime $pid)
-    rounds "$nm"
-    round=0
-    rec "$nm" cpu_s $(awk "BEGIN { printf \"%.2f\", ($(cputime $pid) - $c0) / $rounds }")
+    measure "$nm" $pid
     kill -INT $pid 2>/dev/null; kill -TERM $pid 2>/dev/null
     wait_state disabled 15 || fail "$nm did not detach"
     wait $pid
