@@ -9,6 +9,15 @@
 //!     N periodic SCHED_OTHER threads: sleep until the next period (absolute
 //!     clock), then work W µs. Prints wake-up lateness p50/p99/max (µs) and
 //!     deadline misses (work not done before the next period).
+//! usched-probe hogs --spec 0,0,19,idle [--secs S] [--pin CPU]
+//!     one CPU-bound thread per entry, at that nice level (or SCHED_IDLE):
+//!     prints each one's CPU time, its share against what the kernel's
+//!     weights give it among the others, and the longest time it waited
+//!     off-CPU (the largest gap between two clock reads of its spin loop).
+//! usched-probe classflip [--hogs N] [--rounds R] [--ext]
+//!     N CPU-bound threads whose scheduling class another thread flips R
+//!     times between SCHED_FIFO, SCHED_IDLE and SCHED_OTHER (or SCHED_EXT
+//!     with --ext, for partial mode) while they are queued.
 use std::ffi::CString;
 use std::time::{Duration, Instant};
 
@@ -222,12 +231,226 @@ fn burst(args: &[String]) -> Result<()> {
     Ok(())
 }
 
+/// The kernel's `sched_prio_to_weight` (nice -20..=19) and SCHED_IDLE's weight.
+const NICE_WEIGHT: [u64; 40] = [
+    88761, 71755, 56483, 46273, 36291, 29154, 23254, 18705, 14949, 11916, 9548, 7620, 6100, 4904,
+    3906, 3121, 2501, 1991, 1586, 1277, 1024, 820, 655, 526, 423, 335, 272, 215, 172, 137, 110, 87,
+    70, 56, 45, 36, 29, 23, 18, 15,
+];
+const IDLE_WEIGHT: u64 = 3;
+
+/// A hog's class: a nice level, or SCHED_IDLE.
+#[derive(Clone, Copy)]
+enum HogClass {
+    Nice(i32),
+    Idle,
+}
+
+impl HogClass {
+    fn parse(s: &str) -> Result<Self> {
+        if s == "idle" {
+            return Ok(Self::Idle);
+        }
+        match s.parse::<i32>() {
+            Ok(n) if (-20..=19).contains(&n) => Ok(Self::Nice(n)),
+            _ => bail!("hog class '{s}' is neither a nice level in -20..=19 nor 'idle'"),
+        }
+    }
+
+    fn weight(self) -> u64 {
+        match self {
+            Self::Nice(n) => NICE_WEIGHT[(n + 20) as usize],
+            Self::Idle => IDLE_WEIGHT,
+        }
+    }
+
+    fn label(self) -> String {
+        match self {
+            Self::Nice(n) => format!("nice{n}"),
+            Self::Idle => "idle".into(),
+        }
+    }
+
+    /// Applies the class to the calling thread.
+    fn apply(self) -> Result<()> {
+        // SAFETY: gettid has no preconditions.
+        let tid = unsafe { libc::gettid() };
+        match self {
+            Self::Nice(n) => {
+                // SAFETY: plain syscall on the calling thread's id.
+                if unsafe { libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, n) } != 0 {
+                    bail!("setpriority({n}): {}", std::io::Error::last_os_error());
+                }
+            }
+            Self::Idle => set_policy(0, libc::SCHED_IDLE, 0)?,
+        }
+        Ok(())
+    }
+}
+
+fn set_policy(tid: i32, policy: libc::c_int, prio: i32) -> Result<()> {
+    let param = libc::sched_param { sched_priority: prio };
+    // SAFETY: valid param pointer; tid 0 is the calling thread.
+    if unsafe { libc::sched_setscheduler(tid, policy, &param) } != 0 {
+        bail!("sched_setscheduler({tid}, {policy}): {}", std::io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+fn thread_cpu_ns() -> u64 {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: `ts` is a valid out-pointer.
+    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+}
+
+fn pin_self(cpu: usize) -> Result<()> {
+    // SAFETY: an all-zero cpu_set_t is a valid empty set.
+    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+    // SAFETY: CPU_SET writes inside `set`; cpu is checked against its size.
+    unsafe { libc::CPU_SET(cpu, &mut set) };
+    // SAFETY: valid set of the right size; 0 is the calling thread.
+    if unsafe { libc::sched_setaffinity(0, std::mem::size_of_val(&set), &set) } != 0 {
+        bail!("sched_setaffinity({cpu}): {}", std::io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// CPU-bound threads of the given classes, started together; after a
+/// one-second warm-up each measures its CPU time and its longest wait.
+fn hogs(args: &[String]) -> Result<()> {
+    let spec: String = arg(args, "--spec", "0,0,19".to_string())?;
+    let secs: f64 = arg(args, "--secs", 10.0)?;
+    let pin: i64 = arg(args, "--pin", -1)?;
+    let classes = spec.split(',').map(HogClass::parse).collect::<Result<Vec<_>>>()?;
+    if classes.is_empty() || classes.len() > 256 || !(secs > 0.0 && secs <= 3600.0) {
+        bail!("need 1..=256 hogs and 0 < secs <= 3600");
+    }
+    let start = now_ns() + 1_000_000_000;
+    let end = start + (secs * 1e9) as u64;
+    let handles: Vec<_> = classes
+        .iter()
+        .map(|&c| {
+            std::thread::spawn(move || -> Result<(u64, u64)> {
+                if pin >= 0 {
+                    pin_self(pin as usize)?;
+                }
+                c.apply()?;
+                while now_ns() < start {
+                    std::hint::spin_loop();
+                }
+                let cpu0 = thread_cpu_ns();
+                let (mut last, mut max_gap) = (now_ns(), 0);
+                while last < end {
+                    let t = now_ns();
+                    max_gap = max_gap.max(t - last);
+                    last = t;
+                }
+                Ok((thread_cpu_ns() - cpu0, max_gap))
+            })
+        })
+        .collect();
+    let mut res = Vec::with_capacity(handles.len());
+    for h in handles {
+        res.push(h.join().map_err(|_| anyhow::anyhow!("hog thread panicked"))??);
+    }
+    let total: u64 = res.iter().map(|r| r.0).sum();
+    let wsum: u64 = classes.iter().map(|c| c.weight()).sum();
+    let (mut lo, mut hi, mut gap) = (f64::MAX, 0f64, 0u64);
+    for (i, (c, (cpu, g))) in classes.iter().zip(&res).enumerate() {
+        let expect = total as f64 * c.weight() as f64 / wsum as f64;
+        let ratio = *cpu as f64 / expect.max(1.0);
+        lo = lo.min(ratio);
+        hi = hi.max(ratio);
+        gap = gap.max(*g);
+        println!(
+            "HOG {i} {} cpu_ms={:.1} expect_ms={:.1} ratio={ratio:.2} max_wait_ms={:.1}",
+            c.label(),
+            *cpu as f64 / 1e6,
+            expect / 1e6,
+            *g as f64 / 1e6
+        );
+    }
+    println!(
+        "HOGS n={} total_cpu_ms={:.1} ratio_min={lo:.2} ratio_max={hi:.2} max_wait_ms={:.1}",
+        res.len(),
+        total as f64 / 1e6,
+        gap as f64 / 1e6
+    );
+    Ok(())
+}
+
+/// CPU-bound threads whose class the main thread (SCHED_FIFO, above them)
+/// flips while they are queued: into SCHED_FIFO and out, into SCHED_IDLE
+/// and back to SCHED_OTHER (or SCHED_EXT with --ext).
+fn classflip(args: &[String]) -> Result<()> {
+    use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+    use std::sync::Arc;
+    let nhogs: usize = arg(args, "--hogs", 4)?;
+    let rounds: usize = arg(args, "--rounds", 200)?;
+    let home = if args.iter().any(|a| a == "--ext") { SCHED_EXT } else { libc::SCHED_OTHER };
+    let only_fifo = args.iter().any(|a| a == "--only-fifo");
+    if nhogs == 0 || nhogs > 64 || rounds == 0 {
+        bail!("need 1..=64 hogs and at least one round");
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    let tids: Arc<Vec<AtomicI32>> = Arc::new((0..nhogs).map(|_| AtomicI32::new(0)).collect());
+    let handles: Vec<_> = (0..nhogs)
+        .map(|i| {
+            let (stop, tids) = (stop.clone(), tids.clone());
+            std::thread::spawn(move || -> Result<()> {
+                set_policy(0, home, 0)?;
+                // SAFETY: gettid has no preconditions.
+                tids[i].store(unsafe { libc::gettid() }, Ordering::Release);
+                while !stop.load(Ordering::Relaxed) {
+                    std::hint::spin_loop();
+                }
+                Ok(())
+            })
+        })
+        .collect();
+    while tids.iter().any(|t| t.load(Ordering::Acquire) == 0) {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    // Above the hogs while they are SCHED_FIFO, so the flips go on.
+    set_policy(0, libc::SCHED_FIFO, 2)?;
+    let mut flips = 0u64;
+    let mut result = Ok(());
+    'rounds: for r in 0..rounds {
+        let (policy, prio) = match if only_fifo { 0 } else { r % 3 } {
+            0 => (libc::SCHED_FIFO, 1),
+            1 => (libc::SCHED_IDLE, 0),
+            _ => (home, 0),
+        };
+        for t in tids.iter() {
+            let tid = t.load(Ordering::Acquire);
+            for (p, pr) in [(policy, prio), (home, 0)] {
+                if let Err(e) = set_policy(tid, p, pr) {
+                    result = Err(e);
+                    break 'rounds;
+                }
+                flips += 1;
+                std::thread::sleep(Duration::from_micros(500));
+            }
+        }
+    }
+    stop.store(true, Ordering::Relaxed);
+    for h in handles {
+        h.join().map_err(|_| anyhow::anyhow!("hog thread panicked"))??;
+    }
+    result?;
+    println!("CLASSFLIP hogs={nhogs} rounds={rounds} flips={flips}");
+    Ok(())
+}
+
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         Some("ext") => ext(&args[1..]),
         Some("periodic") => periodic(&args[1..]),
         Some("burst") => burst(&args[1..]),
-        _ => bail!("usage: usched-probe {{ext CMD [ARGS...] | burst [--threads N] [--spin-ms M] | periodic [--threads N] [--period-us P] [--work-us W] [--secs S] [--label L]}}"),
+        Some("hogs") => hogs(&args[1..]),
+        Some("classflip") => classflip(&args[1..]),
+        _ => bail!("usage: usched-probe {{ext CMD [ARGS...] | burst [--threads N] [--spin-ms M] | periodic [--threads N] [--period-us P] [--work-us W] [--secs S] [--label L] | hogs --spec 0,19,idle [--secs S] [--pin CPU] | classflip [--hogs N] [--rounds R] [--ext]}}"),
     }
 }
