@@ -20,8 +20,12 @@ enum usched_consts {
 	/* Largest CPU id + 1 the scheduler supports. */
 	USCHED_MAX_CPUS		= 1024,
 	USCHED_CPU_WORDS	= USCHED_MAX_CPUS / 64,
-	/* DSQ of tasks that may run on any CPU (RL_CPU_ANY). */
+	/* DSQ of tasks that may run on any CPU (RL_CPU_ANY), ordered by key. */
 	USCHED_SHARED_DSQ	= 0,
+	/* DSQ of the tasks decided for one CPU: USCHED_CPU_DSQ_BASE + cpu,
+	 * ordered by key; each CPU serves the earlier of its own and the
+	 * shared DSQ's head. */
+	USCHED_CPU_DSQ_BASE	= 1,
 	/* Records the BPF side sends to user space, and decisions back. */
 	USCHED_QUEUED_RB_BYTES	= 1 << 20,	/* ~13k records */
 	USCHED_DISPATCH_RB_BYTES = 1 << 15,	/* ~680 decisions */
@@ -38,6 +42,26 @@ enum usched_consts {
 	USCHED_POLL_BUSY	= 0,
 	USCHED_POLL_ADAPTIVE	= 1,
 	USCHED_POLL_BLOCKING	= 2,
+	/* Weight of a nice-0 task as sched_ext reports it (p->scx.weight). */
+	USCHED_WEIGHT_NICE0	= 100,
+};
+
+/*
+ * Bounds on what user space may send, enforced by the BPF side (decisions
+ * outside are clamped and counted in nr_clamped), and other limits in ns.
+ */
+enum usched_limits {
+	USCHED_SLICE_MIN_NS	= 10ULL * 1000,			/* 10 us */
+	USCHED_SLICE_MAX_NS	= 1000ULL * 1000 * 1000,	/* 1 s */
+	/* A decision's vtime or key lies within this of the scheduler's
+	 * vtime clock (the latest key that ran). */
+	USCHED_VTIME_MAX_LAG	= 10ULL * 1000 * 1000 * 1000,	/* 10 s of vtime */
+	/* Range of the kernel watchdog (ops.timeout_ms), ms. */
+	USCHED_WATCHDOG_MIN_MS	= 1000,
+	USCHED_WATCHDOG_MAX_MS	= 30000,
+	/* A task waiting in a DSQ longer than the watchdog / this is moved to
+	 * the head of an allowed CPU's local DSQ (the starvation guard). */
+	USCHED_STARVE_DIV	= 10,
 };
 
 /* queued_task.flags */
@@ -77,6 +101,7 @@ struct dispatched_task {
 	u64 slice_ns;		/* 0 = default slice */
 	u64 vtime;		/* vruntime to store for the task (0 = keep) */
 	u64 seq;		/* queued_task.seq it answers */
+	u64 deadline;		/* order among waiting tasks (0 = vtime) */
 };
 
 /* Context of the usched_kick syscall program: CPUs to kick after a batch. */
@@ -101,11 +126,14 @@ struct usched_counters {
 	u64 nr_idle_kicks;		/* idle CPUs kicked */
 	u64 nr_heartbeats;		/* heartbeat timer runs */
 	u64 nr_fast_dispatches;		/* wake-ups that took the fast path */
+	u64 nr_clamped;			/* decisions with slice or vtime out of range */
+	u64 nr_starved;			/* tasks the starvation guard moved ahead */
+	u64 nr_wakeups_lost;		/* dispatcher wake-ups retried (ring full) */
 };
 
 _Static_assert(sizeof(struct queued_task) == 80, "queued_task ABI");
-_Static_assert(sizeof(struct dispatched_task) == 40, "dispatched_task ABI");
+_Static_assert(sizeof(struct dispatched_task) == 48, "dispatched_task ABI");
 _Static_assert(sizeof(struct kick_args) == 2 * USCHED_CPU_WORDS * 8, "kick_args ABI");
-_Static_assert(sizeof(struct usched_counters) == 14 * 8, "usched_counters ABI");
+_Static_assert(sizeof(struct usched_counters) == 17 * 8, "usched_counters ABI");
 
 #endif /* __USCHED_INTF_H */

@@ -9,11 +9,18 @@
  *
  * A task that becomes runnable is described in a struct queued_task and sent
  * to user space, where a policy orders it and answers with a struct
- * dispatched_task: target CPU (or any), slice, vruntime and flags. Whichever
- * CPU next runs ops.dispatch() drains the decisions and inserts the tasks:
- * into the target CPU's local DSQ (SCX_DSQ_LOCAL_ON | cpu, optionally
- * preempting the task running there), or into the shared DSQ that every CPU
- * consumes (RL_CPU_ANY).
+ * dispatched_task: target CPU (or any), slice, vruntime, ordering key
+ * (deadline) and flags. Whichever CPU next runs ops.dispatch() drains the
+ * decisions and inserts the tasks by key: into the target CPU's own DSQ, or
+ * into the shared DSQ (RL_CPU_ANY; a task allowed on one CPU only always
+ * goes to that CPU's DSQ). Each CPU runs the earlier of the two heads, so the
+ * policy's order holds across both, whatever the order in which decisions
+ * arrive, and a CPU whose local DSQ is refilled by its own tasks still
+ * serves the shared DSQ.
+ *
+ * Waiting is bounded: the heartbeat moves a task that has waited in a DSQ for
+ * longer than the watchdog / USCHED_STARVE_DIV to the head of an allowed
+ * CPU and preempts it (the starvation guard, counted in nr_starved).
  *
  * The kernel does not call ops.dispatch() on a busy CPU until its task's
  * slice runs out (checked at the tick), so after each batch of decisions the
@@ -47,6 +54,7 @@ const volatile bool builtin_idle;		/* dispatch to idle CPUs directly */
 const volatile s32 dispatcher_cpu = -1;		/* CPU reserved in busy mode */
 const volatile u32 poll_mode = USCHED_POLL_ADAPTIVE;
 const volatile u64 heartbeat_ns = 100000000ULL;
+const volatile u64 starve_ns = 500000000ULL;	/* starvation guard's threshold */
 const volatile bool debug;
 /*
  * Fast wake-up path (0 = off): a task woken by a timer or an interrupt (not
@@ -70,6 +78,8 @@ volatile s32 dispatcher_tid;		/* the dispatching thread */
 volatile u64 nr_user_queued;		/* tasks waiting in the user-space policy */
 volatile u64 nr_user_pushed;		/* decisions pushed so far */
 u64 nr_kqueued;				/* decided, inserted, not yet running */
+u64 vtime_now;				/* the latest ordering key that ran */
+u64 task_seq;				/* last enqueue sequence handed out */
 u64 nr_running;				/* tasks running on a CPU */
 u8 cpu_idle[USCHED_MAX_CPUS];		/* maintained by ops.update_idle() */
 /*
@@ -94,6 +104,18 @@ struct {
 	__uint(max_entries, USCHED_DISPATCH_RB_BYTES);
 } dispatched SEC(".maps");
 
+/*
+ * Where a task stands with us. Every change is one atomic exchange or
+ * compare-and-swap, so ops.dispatch() deciding a task on one CPU and the
+ * kernel taking the task back (class or affinity change, exit) on another
+ * agree on who counts it in nr_kqueued, and nothing leaks.
+ */
+enum task_state {
+	TASK_IDLE	= 0,	/* running, asleep, or dispatched by the BPF side */
+	TASK_IN_USER	= 1,	/* sent to user space: a decision for seq is awaited */
+	TASK_IN_KQ	= 2,	/* decided and inserted, not yet running: counted in nr_kqueued */
+};
+
 /* Per-task state. */
 struct task_ctx {
 	u64 vtime;		/* vruntime: decided by user space, charged here */
@@ -101,9 +123,9 @@ struct task_ctx {
 	u64 last_run_at;	/* when it last started running */
 	u64 runnable_at;	/* when it woke up (0 once it ran) */
 	u64 enq_ts;		/* when it was sent to user space */
-	u64 seq;		/* bumped at every enqueue and dequeue */
-	u32 in_user;		/* a decision for seq is awaited */
-	u32 in_kq;		/* counted in nr_kqueued */
+	u64 seq;		/* enqueue sequence: unique across all tasks */
+	u32 state;		/* TASK_IDLE, TASK_IN_USER, TASK_IN_KQ: changed atomically */
+	u32 __pad;
 	u32 woke;		/* the pending enqueue follows a wake-up */
 	u32 async_wake;		/* ops.select_cpu() saw a wake-up that is not sync */
 	u64 last_burst;		/* runtime between its last two sleeps: EWMA, 1/4 weight */
@@ -111,6 +133,7 @@ struct task_ctx {
 	u64 last_sleep;		/* how long it sleeps: EWMA, 1/4 weight */
 	u64 run_slice;		/* its slice when it last started running */
 	u64 resume_slice;	/* slice left when a fast waker cut in on it */
+	u64 wait_since;		/* runnable and not running since (0 = running or asleep) */
 };
 
 struct {
@@ -132,6 +155,51 @@ struct {
 } heartbeat_map SEC(".maps");
 
 #define cnt_inc(field) __sync_fetch_and_add(&counters.field, 1)
+
+static __always_inline bool vtime_before(u64 a, u64 b)
+{
+	return (s64)(a - b) < 0;
+}
+
+/* The DSQ of the tasks decided for @cpu. */
+static __always_inline u64 cpu_dsq(s32 cpu)
+{
+	return USCHED_CPU_DSQ_BASE + (u64)cpu;
+}
+
+/* @v brought within USCHED_VTIME_MAX_LAG of the vtime clock. */
+static __always_inline u64 vtime_clamp(u64 v, bool *clamped)
+{
+	u64 now = vtime_now;
+
+	if ((s64)(v - now) > (s64)USCHED_VTIME_MAX_LAG) {
+		*clamped = true;
+		return now + USCHED_VTIME_MAX_LAG;
+	}
+	if ((s64)(now - v) > (s64)USCHED_VTIME_MAX_LAG) {
+		*clamped = true;
+		return now - USCHED_VTIME_MAX_LAG;
+	}
+	return v;
+}
+
+/* The key that puts a task ahead of every decision (unbound kthreads). */
+static __always_inline u64 front_key(void)
+{
+	return vtime_now - USCHED_VTIME_MAX_LAG - 1;
+}
+
+/*
+ * The task's weight relative to nice 0 = 1024, as the kernel's fair class
+ * has it (se.load.weight, scaled by 1024 on 64-bit): sched_ext's own weight
+ * rounds nice 19 (15/1024) and SCHED_IDLE (3/1024) both to 1/100.
+ */
+static __always_inline u64 task_load_weight(const struct task_struct *p)
+{
+	u64 w = p->se.load.weight >> 10;
+
+	return w ?: (p->scx.weight ?: 1) * 1024 / USCHED_WEIGHT_NICE0;
+}
 
 static __always_inline struct task_ctx *lookup_task_ctx(struct task_struct *p)
 {
@@ -198,8 +266,13 @@ static void wake_dispatcher(void)
 	    !__sync_bool_compare_and_swap(&usersched_sleeping, 1, 0))
 		return;
 	rec = bpf_ringbuf_reserve(&queued, sizeof(*rec), 0);
-	if (!rec)
-		return;		/* full: the dispatcher has work and a wake-up pending */
+	if (!rec) {
+		/* Cannot happen while ring_has_room() keeps room for it; if it
+		 * does, the heartbeat sends the wake-up again. */
+		usersched_sleeping = 1;
+		cnt_inc(nr_wakeups_lost);
+		return;
+	}
 	__builtin_memset(rec, 0, sizeof(*rec));
 	rec->flags = USCHED_TASK_WAKE_ONLY;
 	bpf_ringbuf_submit(rec, BPF_RB_FORCE_WAKEUP);
@@ -219,6 +292,19 @@ static void kick_one_idle_cpu(void)
 			return;
 		}
 	}
+}
+
+/*
+ * Room for a task record, keeping enough for the dispatcher's wake-up record:
+ * a full ring must never swallow the wake-up of a sleeping dispatcher.
+ */
+static __always_inline bool ring_has_room(void)
+{
+	u64 size = bpf_ringbuf_query(&queued, BPF_RB_RING_SIZE);
+	u64 used = bpf_ringbuf_query(&queued, BPF_RB_AVAIL_DATA);
+	u64 rec = sizeof(struct queued_task) + 8;	/* + ring buffer header */
+
+	return used + 4 * rec <= size;
 }
 
 /* RT tasks are runnable on the CPU whose rq this callback holds locked. */
@@ -307,11 +393,21 @@ static __always_inline u64 run_next_flags(s32 cpu)
 
 /* No task waits anywhere: not in user space, not in a decision on its way
  * back, not in a DSQ. */
-static __always_inline bool nobody_waits(void)
+static __always_inline bool nobody_waits(s32 cpu)
 {
 	return !nr_user_queued && !nr_kqueued && nr_user_pushed == counters.nr_drained &&
 	       !bpf_ringbuf_query(&queued, BPF_RB_AVAIL_DATA) &&
-	       !scx_bpf_dsq_nr_queued(USCHED_SHARED_DSQ);
+	       !scx_bpf_dsq_nr_queued(USCHED_SHARED_DSQ) &&
+	       !scx_bpf_dsq_nr_queued(cpu_dsq(cpu));
+}
+
+/* The task is neither awaited from user space nor decided-and-waiting any
+ * more (it runs, left, or is being queued anew). */
+static __always_inline void task_settle(struct task_ctx *tctx)
+{
+	if (tctx->state != TASK_IDLE &&
+	    __sync_lock_test_and_set(&tctx->state, TASK_IDLE) == TASK_IN_KQ)
+		__sync_fetch_and_sub(&nr_kqueued, 1);
 }
 
 /*
@@ -328,11 +424,33 @@ static __always_inline bool runs_only_on_reserved(struct task_struct *p)
 	return p->nr_cpus_allowed == 1 && bpf_cpumask_test_cpu(dispatcher_cpu, p->cpus_ptr);
 }
 
-/* The DSQ for a task that goes to "any CPU": the shared one, or the reserved
- * CPU's local DSQ for a task that may run nowhere else. */
+/*
+ * The DSQ for a task that goes to "any CPU": the shared one, unless it may
+ * run on one CPU only (pinned, or migration-disabled): then that CPU's own
+ * DSQ, which no other CPU's local work can keep it out of.
+ */
 static __always_inline u64 shared_dsq_for(struct task_struct *p)
 {
-	return runs_only_on_reserved(p) ? SCX_DSQ_LOCAL_ON | dispatcher_cpu : USCHED_SHARED_DSQ;
+	if (p->migration_disabled)
+		return cpu_dsq(scx_bpf_task_cpu(p));
+	if (p->nr_cpus_allowed == 1)
+		return cpu_dsq(bpf_cpumask_first(p->cpus_ptr));
+	return USCHED_SHARED_DSQ;
+}
+
+/* Inserts @p by @key into the DSQ for "any CPU" (see shared_dsq_for()). */
+static __always_inline void insert_any(struct task_struct *p, u64 slice, u64 key, u64 enq_flags)
+{
+	scx_bpf_dsq_insert_vtime(p, shared_dsq_for(p), slice, key,
+				 enq_flags & ~(SCX_ENQ_HEAD | SCX_ENQ_PREEMPT));
+}
+
+/* The key of a task that bypasses the policy (no decision to order it). */
+static __always_inline u64 fallback_key(struct task_ctx *tctx)
+{
+	bool clamped = false;
+
+	return tctx ? vtime_clamp(tctx->vtime, &clamped) : vtime_now;
 }
 
 /*
@@ -457,7 +575,7 @@ void BPF_STRUCT_OPS(usched_enqueue, struct task_struct *p, u64 enq_flags)
 		if (p->nr_cpus_allowed == 1) {
 			scx_bpf_dsq_insert(p, SCX_DSQ_LOCAL, slice_ns, enq_flags);
 		} else {
-			scx_bpf_dsq_insert(p, shared_dsq_for(p), slice_ns, enq_flags | SCX_ENQ_HEAD);
+			insert_any(p, slice_ns, front_key(), enq_flags);
 			kick_one_idle_cpu();
 		}
 		cnt_inc(nr_kernel_dispatches);
@@ -466,15 +584,12 @@ void BPF_STRUCT_OPS(usched_enqueue, struct task_struct *p, u64 enq_flags)
 
 	tctx = lookup_task_ctx(p);
 	if (!tctx) {
-		scx_bpf_dsq_insert(p, shared_dsq_for(p), slice_ns, enq_flags);
+		insert_any(p, slice_ns, fallback_key(NULL), enq_flags);
 		cnt_inc(nr_kernel_dispatches);
 		return;
 	}
 	/* Back from a DSQ without having run (e.g. affinity change). */
-	if (tctx->in_kq) {
-		tctx->in_kq = 0;
-		__sync_fetch_and_sub(&nr_kqueued, 1);
-	}
+	task_settle(tctx);
 
 	/*
 	 * A task that may run only on a CPU where RT tasks are runnable gets
@@ -537,7 +652,7 @@ void BPF_STRUCT_OPS(usched_enqueue, struct task_struct *p, u64 enq_flags)
 		u64 rest = tctx->resume_slice;
 
 		tctx->resume_slice = 0;
-		if (!(enq_flags & SCX_ENQ_WAKEUP) && nobody_waits()) {
+		if (!(enq_flags & SCX_ENQ_WAKEUP) && nobody_waits(cpu)) {
 			scx_bpf_dsq_insert(p, SCX_DSQ_LOCAL, rest, enq_flags);
 			cnt_inc(nr_kernel_dispatches);
 			return;
@@ -549,23 +664,25 @@ void BPF_STRUCT_OPS(usched_enqueue, struct task_struct *p, u64 enq_flags)
 	 * neither in user space nor in the kernel: let it go on without a
 	 * round trip.
 	 */
-	if ((enq_flags & SCX_ENQ_LAST) && nobody_waits()) {
+	if ((enq_flags & SCX_ENQ_LAST) && nobody_waits(cpu)) {
 		scx_bpf_dsq_insert(p, SCX_DSQ_LOCAL, slice_ns, enq_flags);
 		cnt_inc(nr_kernel_dispatches);
 		return;
 	}
 
-	rec = bpf_ringbuf_reserve(&queued, sizeof(*rec), 0);
+	rec = ring_has_room() ? bpf_ringbuf_reserve(&queued, sizeof(*rec), 0) : NULL;
 	if (!rec) {
 		/* User space is behind: keep the task moving without it. */
-		scx_bpf_dsq_insert(p, shared_dsq_for(p), slice_ns, enq_flags);
+		insert_any(p, slice_ns, fallback_key(tctx), enq_flags);
 		cnt_inc(nr_sched_congested);
 		kick_one_idle_cpu();
 		return;
 	}
 
-	tctx->seq++;
-	tctx->in_user = 1;
+	/* Unique across tasks: a decision for a dead task can never match the
+	 * task that reuses its pid. */
+	tctx->seq = __sync_add_and_fetch(&task_seq, 1);
+	tctx->state = TASK_IN_USER;
 	tctx->enq_ts = bpf_ktime_get_ns();
 
 	rec->pid = p->pid;
@@ -597,14 +714,24 @@ void BPF_STRUCT_OPS(usched_dequeue, struct task_struct *p, u64 deq_flags)
 	if (!tctx)
 		return;
 	/* Any decision still on its way for this task is now stale. */
-	if (tctx->in_user) {
-		tctx->in_user = 0;
-		tctx->seq++;
-	}
-	if (tctx->in_kq) {
-		tctx->in_kq = 0;
-		__sync_fetch_and_sub(&nr_kqueued, 1);
-	}
+	task_settle(tctx);
+}
+
+/*
+ * The task left the run queue for any reason other than a migration: went
+ * to sleep, changed class (SCHED_FIFO, SCHED_EXT off in partial mode),
+ * exited, or is taken off for a property change and put back. Unlike
+ * ops.dequeue(), the kernel calls this whether or not the task had been
+ * inserted into a DSQ, so it is where a task stops counting as decided.
+ */
+void BPF_STRUCT_OPS(usched_quiescent, struct task_struct *p, u64 deq_flags)
+{
+	struct task_ctx *tctx = lookup_task_ctx(p);
+
+	if (!tctx)
+		return;
+	tctx->wait_since = 0;
+	task_settle(tctx);
 }
 
 /*
@@ -627,7 +754,8 @@ static long handle_decision(struct bpf_dynptr *dynptr, void *data)
 	struct dispatched_task d;
 	struct task_struct *p;
 	struct task_ctx *tctx;
-	u64 dsq = USCHED_SHARED_DSQ, eflags = 0, slice;
+	u64 slice, key;
+	bool clamped = false, any = true;
 	s32 cpu;
 
 	(*nr)++;
@@ -642,15 +770,40 @@ static long handle_decision(struct bpf_dynptr *dynptr, void *data)
 		goto out;
 	}
 	tctx = lookup_task_ctx(p);
-	if (!tctx || !tctx->in_user || tctx->seq != d.seq) {
+	/*
+	 * Counted before the state says so, so the count never goes below 0
+	 * when the kernel takes the task back right after the exchange; the
+	 * seq is read again after it, in case the task was queued anew.
+	 */
+	__sync_fetch_and_add(&nr_kqueued, 1);
+	if (!tctx || tctx->seq != d.seq ||
+	    !__sync_bool_compare_and_swap(&tctx->state, TASK_IN_USER, TASK_IN_KQ)) {
+		__sync_fetch_and_sub(&nr_kqueued, 1);
 		cnt_inc(nr_cancel_dispatches);
 		goto release;
 	}
-	tctx->in_user = 0;
+	if (tctx->seq != d.seq) {
+		if (__sync_bool_compare_and_swap(&tctx->state, TASK_IN_KQ, TASK_IN_USER))
+			__sync_fetch_and_sub(&nr_kqueued, 1);
+		cnt_inc(nr_cancel_dispatches);
+		goto release;
+	}
 	hist_record(USCHED_HIST_ENQ_TO_DISPATCH, bpf_ktime_get_ns() - tctx->enq_ts);
+
+	/* Nothing user space sends may stall the machine: bound every input. */
 	if (d.vtime)
-		tctx->vtime = d.vtime;
+		tctx->vtime = vtime_clamp(d.vtime, &clamped);
+	key = vtime_clamp(d.deadline ?: tctx->vtime, &clamped);
 	slice = d.slice_ns ?: slice_ns;
+	if (slice < USCHED_SLICE_MIN_NS) {
+		slice = USCHED_SLICE_MIN_NS;
+		clamped = true;
+	} else if (slice > USCHED_SLICE_MAX_NS) {
+		slice = USCHED_SLICE_MAX_NS;
+		clamped = true;
+	}
+	if (clamped)
+		cnt_inc(nr_clamped);
 
 	if (!(d.flags & USCHED_RL_CPU_ANY) && d.cpu >= 0) {
 		cpu = d.cpu;
@@ -660,26 +813,42 @@ static long handle_decision(struct bpf_dynptr *dynptr, void *data)
 		    (cpu_reserved(cpu) && p->nr_cpus_allowed > 1)) {
 			cnt_inc(nr_bounce_dispatches);
 		} else {
-			dsq = SCX_DSQ_LOCAL_ON | cpu;
-			/* A latency-critical decision goes first in line. */
-			if (d.flags & USCHED_RL_PREEMPT)
-				eflags |= run_next_flags(cpu);
+			any = false;
 		}
 	}
 
-	if (dsq == USCHED_SHARED_DSQ)
-		dsq = shared_dsq_for(p);
-	if (scx_bpf_dsq_insert(p, dsq, slice, eflags)) {
-		cnt_inc(nr_user_dispatches);
-		tctx->in_kq = 1;
-		__sync_fetch_and_add(&nr_kqueued, 1);
-	} else {
-		cnt_inc(nr_failed_dispatches);
-	}
+	if (any)
+		insert_any(p, slice, key, 0);
+	else
+		scx_bpf_dsq_insert_vtime(p, cpu_dsq(cpu), slice, key, 0);
+	cnt_inc(nr_user_dispatches);
+	/* The CPU runs it when its key comes up there: a latency-critical
+	 * decision (USCHED_RL_PREEMPT) has its CPU kicked by usched_kick. */
 release:
 	bpf_task_release(p);
 out:
 	return *nr >= USCHED_DRAIN_MAX ? 1 : 0;
+}
+
+/*
+ * Runs the earlier of the heads of this CPU's own DSQ and of the shared one
+ * (which the CPU busy mode reserves for the dispatcher never serves).
+ */
+static bool consume_earliest(s32 cpu)
+{
+	u64 own = cpu_dsq(cpu);
+	struct task_struct *a, *b = NULL;
+	bool shared = !cpu_reserved(cpu);
+
+	a = __COMPAT_scx_bpf_dsq_peek(own);
+	if (shared)
+		b = __COMPAT_scx_bpf_dsq_peek(USCHED_SHARED_DSQ);
+	if (a && (!b || vtime_before(a->scx.dsq_vtime, b->scx.dsq_vtime)) &&
+	    scx_bpf_dsq_move_to_local(own, 0))
+		return true;
+	if (shared && scx_bpf_dsq_move_to_local(USCHED_SHARED_DSQ, 0))
+		return true;
+	return scx_bpf_dsq_move_to_local(own, 0);
 }
 
 void BPF_STRUCT_OPS(usched_dispatch, s32 cpu, struct task_struct *prev)
@@ -687,7 +856,7 @@ void BPF_STRUCT_OPS(usched_dispatch, s32 cpu, struct task_struct *prev)
 	*drain_counter() = 0;
 	bpf_user_ringbuf_drain(&dispatched, handle_decision, NULL, 0);
 
-	if (!cpu_reserved(cpu) && scx_bpf_dsq_move_to_local(USCHED_SHARED_DSQ, 0))
+	if (consume_earliest(cpu))
 		return;
 	/*
 	 * Nothing else to run here while RT tasks wait: the kernel's
@@ -712,6 +881,7 @@ void BPF_STRUCT_OPS(usched_runnable, struct task_struct *p, u64 enq_flags)
 	if (!tctx)
 		return;
 	tctx->runnable_at = bpf_ktime_get_ns();
+	tctx->wait_since = tctx->runnable_at;
 	if (tctx->stopped_at)
 		tctx->last_sleep = ewma(tctx->last_sleep, tctx->runnable_at - tctx->stopped_at);
 	/* A new sleep-to-run period starts. */
@@ -726,6 +896,10 @@ void BPF_STRUCT_OPS(usched_running, struct task_struct *p)
 	s32 cpu;
 
 	__sync_fetch_and_add(&nr_running, 1);
+	/* The vtime clock: the latest key that ran (a benign race: a lost
+	 * update only keeps the clock a little behind). */
+	if (vtime_before(vtime_now, p->scx.dsq_vtime))
+		vtime_now = p->scx.dsq_vtime;
 	if (!tctx)
 		return;
 	tctx->last_run_at = now;
@@ -754,16 +928,14 @@ void BPF_STRUCT_OPS(usched_running, struct task_struct *p)
 		hist_record(USCHED_HIST_WAKE_TO_RUN, now - tctx->runnable_at);
 		tctx->runnable_at = 0;
 	}
-	if (tctx->in_kq) {
-		tctx->in_kq = 0;
-		__sync_fetch_and_sub(&nr_kqueued, 1);
-	}
+	tctx->wait_since = 0;
+	task_settle(tctx);
 }
 
 void BPF_STRUCT_OPS(usched_stopping, struct task_struct *p, bool runnable)
 {
 	struct task_ctx *tctx = lookup_task_ctx(p);
-	u64 delta, weight;
+	u64 delta, now = bpf_ktime_get_ns();
 	bool cut_in = false;
 	s32 cpu;
 
@@ -777,14 +949,15 @@ void BPF_STRUCT_OPS(usched_stopping, struct task_struct *p, bool runnable)
 	}
 	if (!tctx || !tctx->last_run_at)
 		return;
-	delta = bpf_ktime_get_ns() - tctx->last_run_at;
+	delta = now - tctx->last_run_at;
+	if (runnable)
+		tctx->wait_since = now;
 	/* Preempted by a fast waker with at least 100 us of its slice left:
 	 * ops.enqueue() puts it back here with what is left. */
 	if (cut_in && runnable && tctx->run_slice > delta + 100000)
 		tctx->resume_slice = tctx->run_slice - delta;
-	weight = p->scx.weight ?: 1;
 	tctx->exec_runtime += delta;
-	tctx->vtime += delta * 100 / weight;
+	tctx->vtime += delta * 1024 / task_load_weight(p);
 	if (!runnable) {
 		/*
 		 * One burst stretched by an interrupt storm or a stalled
@@ -808,6 +981,17 @@ void BPF_STRUCT_OPS(usched_update_idle, s32 cpu, bool idle)
 		cpu_idle[cpu] = idle;
 }
 
+/* The task leaves sched_ext (class change, exit): nothing of it is waiting. */
+void BPF_STRUCT_OPS(usched_disable, struct task_struct *p)
+{
+	struct task_ctx *tctx = lookup_task_ctx(p);
+
+	if (!tctx)
+		return;
+	tctx->wait_since = 0;
+	task_settle(tctx);
+}
+
 void BPF_STRUCT_OPS(usched_enable, struct task_struct *p)
 {
 	struct task_ctx *tctx = lookup_task_ctx(p);
@@ -823,26 +1007,51 @@ s32 BPF_STRUCT_OPS(usched_init_task, struct task_struct *p, struct scx_init_task
 	return 0;
 }
 
+/*
+ * The starvation guard: a task in @dsq that has waited longer than starve_ns
+ * goes to the head of an allowed CPU's local DSQ and that CPU is preempted.
+ * Weights and keys decide the order; this bounds the wait whatever they say
+ * (a nice-0 task among many nice -20 hogs, a policy's bad keys). In busy
+ * mode it also moves a task the shared DSQ holds for the reserved CPU alone
+ * (confined there after it was queued), which that CPU never serves.
+ */
+static void rescue_starving(u64 dsq, u64 now)
+{
+	struct task_struct *p;
+
+	if (!scx_bpf_dsq_nr_queued(dsq))
+		return;
+	bpf_for_each(scx_dsq, p, dsq, 0) {
+		struct task_ctx *tctx = lookup_task_ctx(p);
+		s32 cpu;
+
+		if (!runs_only_on_reserved(p) &&
+		    (!tctx || !tctx->wait_since || (s64)(now - tctx->wait_since) < (s64)starve_ns))
+			continue;
+		cpu = scx_bpf_task_cpu(p);
+		if (!bpf_cpumask_test_cpu(cpu, p->cpus_ptr))
+			cpu = bpf_cpumask_any_distribute(p->cpus_ptr);
+		if (cpu < 0 || cpu >= scx_bpf_nr_cpu_ids())
+			continue;
+		if (scx_bpf_dsq_move(BPF_FOR_EACH_ITER, p, SCX_DSQ_LOCAL_ON | cpu, SCX_ENQ_HEAD)) {
+			scx_bpf_kick_cpu(cpu, SCX_KICK_PREEMPT);
+			cnt_inc(nr_starved);
+		}
+	}
+}
+
 /* Keeps decisions from waiting in the user ring buffer while every CPU that
  * could drain it is idle, and a sleeping dispatcher from missing records. */
 static int heartbeat_fn(void *map, int *key, struct bpf_timer *timer)
 {
-	struct task_struct *p;
+	u64 now = bpf_ktime_get_ns();
+	u32 i;
 
 	cnt_inc(nr_heartbeats);
-	/*
-	 * Safety net for busy mode: a task that came to the shared DSQ while
-	 * it could still run elsewhere and was then confined to the reserved
-	 * CPU (affinity changed, migration disabled) moves to that CPU's
-	 * local DSQ, where it runs when the dispatcher's slice ends.
-	 */
-	if (poll_mode == USCHED_POLL_BUSY && dispatcher_cpu >= 0 &&
-	    scx_bpf_dsq_nr_queued(USCHED_SHARED_DSQ)) {
-		bpf_for_each(scx_dsq, p, USCHED_SHARED_DSQ, 0) {
-			if (runs_only_on_reserved(p) &&
-			    scx_bpf_dsq_move(BPF_FOR_EACH_ITER, p, SCX_DSQ_LOCAL_ON | dispatcher_cpu, 0))
-				cnt_inc(nr_bounce_dispatches);
-		}
+	rescue_starving(USCHED_SHARED_DSQ, now);
+	bpf_for(i, 0, scx_bpf_nr_cpu_ids()) {
+		if (scx_bpf_dsq_nr_queued(cpu_dsq(i)))
+			rescue_starving(cpu_dsq(i), now);
 	}
 	if (nr_user_pushed != counters.nr_drained)
 		kick_one_idle_cpu();
@@ -858,10 +1067,19 @@ s32 BPF_STRUCT_OPS_SLEEPABLE(usched_init)
 	u32 key = 0;
 	s32 err;
 
+	u32 i;
+
 	err = scx_bpf_create_dsq(USCHED_SHARED_DSQ, -1);
 	if (err) {
 		scx_bpf_error("failed to create the shared DSQ: %d", err);
 		return err;
+	}
+	bpf_for(i, 0, scx_bpf_nr_cpu_ids()) {
+		err = scx_bpf_create_dsq(cpu_dsq(i), -1);
+		if (err) {
+			scx_bpf_error("failed to create the DSQ of CPU %d: %d", i, err);
+			return err;
+		}
 	}
 	hb = bpf_map_lookup_elem(&heartbeat_map, &key);
 	if (!hb)
@@ -919,12 +1137,14 @@ SCX_OPS_DEFINE(usched_ops,
 	       .select_cpu		= (void *)usched_select_cpu,
 	       .enqueue			= (void *)usched_enqueue,
 	       .dequeue			= (void *)usched_dequeue,
+	       .quiescent		= (void *)usched_quiescent,
 	       .dispatch		= (void *)usched_dispatch,
 	       .runnable		= (void *)usched_runnable,
 	       .running			= (void *)usched_running,
 	       .stopping		= (void *)usched_stopping,
 	       .update_idle		= (void *)usched_update_idle,
 	       .enable			= (void *)usched_enable,
+	       .disable			= (void *)usched_disable,
 	       .init_task		= (void *)usched_init_task,
 	       .init			= (void *)usched_init,
 	       .exit			= (void *)usched_exit,

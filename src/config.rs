@@ -157,6 +157,20 @@ impl Config {
         fast_wakeup: Option<Duration>,
     }
 
+    /// Shortest watchdog timeout the BPF side accepts (`bpf/intf.h`).
+    pub const WATCHDOG_MIN: Duration =
+        Duration::from_millis(crate::bpf::intf::usched_limits_USCHED_WATCHDOG_MIN_MS as u64);
+    /// Longest watchdog timeout the BPF side accepts (`bpf/intf.h`).
+    pub const WATCHDOG_MAX: Duration =
+        Duration::from_millis(crate::bpf::intf::usched_limits_USCHED_WATCHDOG_MAX_MS as u64);
+
+    /// How long a task may wait in a DSQ before the starvation guard moves
+    /// it ahead: the watchdog divided by `USCHED_STARVE_DIV` (`bpf/intf.h`),
+    /// so that a task is rescued well before the kernel ejects the scheduler.
+    pub fn starve_after(&self) -> Duration {
+        self.watchdog / crate::bpf::intf::usched_limits_USCHED_STARVE_DIV as u32
+    }
+
     /// Checks every value against its range on a machine with `nr_cpus` CPUs.
     ///
     /// # Errors
@@ -177,8 +191,13 @@ impl Config {
         if self.spin > Duration::from_secs(1) {
             return bad(format!("spin window {:?} is over 1s", self.spin));
         }
-        if self.watchdog < Duration::from_millis(500) || self.watchdog > Duration::from_secs(30) {
-            return bad(format!("watchdog {:?} is outside 500ms..=30s", self.watchdog));
+        if self.watchdog < Self::WATCHDOG_MIN || self.watchdog > Self::WATCHDOG_MAX {
+            return bad(format!(
+                "watchdog {:?} is outside {:?}..={:?}",
+                self.watchdog,
+                Self::WATCHDOG_MIN,
+                Self::WATCHDOG_MAX
+            ));
         }
         if let Some(f) = self.fast_wakeup {
             if f.is_zero() || f > self.slice {

@@ -127,6 +127,7 @@ impl<'r, 'a, P: Policy> Runtime<'r, 'a, P> {
                     slice_ns: 0,
                     vtime: back.vtime,
                     seq: back.cookie,
+                    deadline: 0,
                 };
                 if self.sched.dispatch_task(&d).is_err() {
                     self.defer(d);

@@ -154,6 +154,10 @@ pub struct DispatchedTask {
     pub vtime: u64,
     /// The [`QueuedTask::seq`] this answers.
     pub seq: u64,
+    /// Order among the tasks waiting for a CPU: lower runs first (compared
+    /// wrap-safe). 0 = use `vtime`. The BPF side keeps it, like `vtime`,
+    /// within `USCHED_VTIME_MAX_LAG` of its vtime clock.
+    pub deadline: u64,
 }
 
 impl DispatchedTask {
@@ -169,6 +173,7 @@ impl DispatchedTask {
             slice_ns: self.slice_ns,
             vtime: self.vtime,
             seq: self.seq,
+            deadline: self.deadline,
         };
         // SAFETY: `out` is exactly one dispatched_task long;
         // write_unaligned makes no alignment assumption.
@@ -176,7 +181,7 @@ impl DispatchedTask {
     }
 
     /// A decision pre-filled from the queued task: same pid and CPU, default
-    /// slice, its vruntime, no flags.
+    /// slice, its vruntime (which also orders it), no flags.
     pub fn new(task: &QueuedTask) -> Self {
         Self {
             pid: task.pid,
@@ -185,6 +190,7 @@ impl DispatchedTask {
             slice_ns: 0,
             vtime: task.vtime,
             seq: task.seq,
+            deadline: 0,
         }
     }
 }
@@ -201,7 +207,15 @@ impl From<Decision> for DispatchedTask {
         // With RL_CPU_ANY the BPF side ignores `cpu`: it carries the CPU to
         // preempt when no CPU is idle.
         let cpu = if d.cpu == CPU_ANY { d.hint_cpu } else { d.cpu };
-        Self { pid: d.pid, cpu, flags, slice_ns: d.slice_ns, vtime: d.vtime, seq: d.cookie }
+        Self {
+            pid: d.pid,
+            cpu,
+            flags,
+            slice_ns: d.slice_ns,
+            vtime: d.vtime,
+            seq: d.cookie,
+            deadline: d.deadline,
+        }
     }
 }
 
@@ -298,8 +312,14 @@ impl<'a> BpfScheduler<'a> {
     /// [`Error::Verifier`] with the tail of the verifier log, or
     /// [`Error::Bpf`] when opening, loading or attaching fails.
     pub fn with_config(open_object: &'a mut MaybeUninit<OpenObject>, cfg: &Config) -> Result<Self> {
-        let nr_cpus = scx_utils::NR_CPU_IDS.min(MAX_CPUS);
-        cfg.validate(nr_cpus)?;
+        let nr_cpus = *scx_utils::NR_CPU_IDS;
+        if nr_cpus > MAX_CPUS {
+            return Err(Error::InvalidConfig(format!(
+                "this machine has {nr_cpus} possible CPU ids; usched supports at most {MAX_CPUS} \
+                 (USCHED_MAX_CPUS in bpf/intf.h)"
+            )));
+        }
+        cfg.validate(crate::thread::online_cpus())?;
         sys::preflight()?;
 
         let builder = BpfSkelBuilder::default();
@@ -323,6 +343,7 @@ impl<'a> BpfScheduler<'a> {
             ro.dispatcher_cpu = cfg.dispatcher_cpu.map_or(-1, |c| c as i32);
             ro.poll_mode = cfg.poll.abi();
             ro.heartbeat_ns = cfg.heartbeat.as_nanos() as u64;
+            ro.starve_ns = cfg.starve_after().as_nanos() as u64;
             ro.debug = cfg.debug;
             ro.fast_wakeup_ns = cfg.fast_wakeup.map_or(0, |d| d.as_nanos() as u64);
         }
@@ -726,9 +747,13 @@ mod tests {
             vtime: 3,
             flags: Decision::PREEMPT,
             cookie: 99,
+            deadline: 11,
         };
         let t = DispatchedTask::from(d);
-        assert_eq!((t.pid, t.cpu, t.flags, t.seq, t.vtime), (7, 1, RL_CPU_ANY | RL_PREEMPT, 99, 3));
+        assert_eq!(
+            (t.pid, t.cpu, t.flags, t.seq, t.vtime, t.deadline),
+            (7, 1, RL_CPU_ANY | RL_PREEMPT, 99, 3, 11)
+        );
         let q = QueuedTask { pid: 5, cpu: 2, vtime: 8, seq: 4, ..Default::default() };
         let t = DispatchedTask::new(&q);
         assert_eq!((t.pid, t.cpu, t.flags, t.slice_ns, t.vtime, t.seq), (5, 2, 0, 0, 8, 4));
@@ -801,14 +826,21 @@ mod tests {
         };
         assert!(QueuedTask::decode(wb).is_none());
         let mut out = [0u8; DispatchedTask::RECORD_SIZE];
-        let d =
-            DispatchedTask { pid: 42, cpu: 3, flags: RL_PREEMPT, slice_ns: 7, vtime: 8, seq: 12 };
+        let d = DispatchedTask {
+            pid: 42,
+            cpu: 3,
+            flags: RL_PREEMPT,
+            slice_ns: 7,
+            vtime: 8,
+            seq: 12,
+            deadline: 13,
+        };
         d.encode(&mut out);
         // SAFETY: out is one dispatched_task of bytes.
         let back = unsafe { ptr::read_unaligned(out.as_ptr().cast::<intf::dispatched_task>()) };
         assert_eq!(
-            (back.pid, back.cpu, back.flags, back.slice_ns, back.vtime, back.seq),
-            (42, 3, RL_PREEMPT, 7, 8, 12)
+            (back.pid, back.cpu, back.flags, back.slice_ns, back.vtime, back.seq, back.deadline),
+            (42, 3, RL_PREEMPT, 7, 8, 12, 13)
         );
     }
 

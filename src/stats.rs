@@ -33,6 +33,12 @@ pub struct Stats {
     pub nr_idle_kicks: u64,
     /// BPF heartbeat timer runs.
     pub nr_heartbeats: u64,
+    /// Decisions whose slice, vtime or key was out of range and clamped.
+    pub nr_clamped: u64,
+    /// Tasks the starvation guard moved ahead after waiting too long.
+    pub nr_starved: u64,
+    /// Dispatcher wake-ups that found the ring buffer full (retried).
+    pub nr_wakeups_lost: u64,
     /// Wake-ups dispatched by the BPF side's fast path (also counted in
     /// `nr_kernel_dispatches`).
     pub nr_fast_dispatches: u64,
@@ -79,6 +85,9 @@ impl Stats {
             nr_preempt_kicks: c.nr_preempt_kicks,
             nr_idle_kicks: c.nr_idle_kicks,
             nr_heartbeats: c.nr_heartbeats,
+            nr_clamped: c.nr_clamped,
+            nr_starved: c.nr_starved,
+            nr_wakeups_lost: c.nr_wakeups_lost,
             nr_fast_dispatches: c.nr_fast_dispatches,
             nr_running: b.nr_running,
             nr_queued: b.nr_user_queued,
@@ -110,7 +119,7 @@ impl std::fmt::Display for Stats {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         writeln!(
             f,
-            "dispatch: user={} kernel={} (fast {}) cancel={} bounce={} failed={} unknown_pid={} congested={}",
+            "dispatch: user={} kernel={} (fast {}) cancel={} bounce={} failed={} unknown_pid={} congested={} clamped={} starved={}",
             self.nr_user_dispatches,
             self.nr_kernel_dispatches,
             self.nr_fast_dispatches,
@@ -118,17 +127,20 @@ impl std::fmt::Display for Stats {
             self.nr_bounce_dispatches,
             self.nr_failed_dispatches,
             self.nr_unknown_pid,
-            self.nr_sched_congested
+            self.nr_sched_congested,
+            self.nr_clamped,
+            self.nr_starved
         )?;
         writeln!(
             f,
-            "tasks: running={} queued={} scheduled={} cpus={} enqueued={} wakeups={} kicks(preempt/idle)={}/{} faults={}",
+            "tasks: running={} queued={} scheduled={} cpus={} enqueued={} wakeups={} (lost {}) kicks(preempt/idle)={}/{} faults={}",
             self.nr_running,
             self.nr_queued,
             self.nr_scheduled,
             self.nr_online_cpus,
             self.nr_enqueued,
             self.nr_wakeups_sent,
+            self.nr_wakeups_lost,
             self.nr_preempt_kicks,
             self.nr_idle_kicks,
             self.dispatcher_page_faults

@@ -49,6 +49,7 @@ impl<const N: usize> Policy for TwoLevel<N> {
                 vtime: t.vtime,
                 flags: Decision::PREEMPT,
                 cookie: t.cookie,
+                deadline: 0,
             });
         }
         self.rest.dispatch(now)

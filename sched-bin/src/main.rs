@@ -95,6 +95,13 @@ struct Opts {
     #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u32).range(4..=262144))]
     ring_kib: u32,
 
+    /// sched_ext watchdog, ms: a task left runnable this long ejects the
+    /// scheduler. The starvation guard moves a task ahead after a tenth of it.
+    #[arg(long, default_value_t = Config::default().watchdog.as_millis() as u64,
+          value_parser = clap::value_parser!(u64).range(
+              Config::WATCHDOG_MIN.as_millis() as u64..=Config::WATCHDOG_MAX.as_millis() as u64))]
+    watchdog_ms: u64,
+
     /// Stop after this many seconds (0 = run until interrupted).
     #[arg(long, default_value_t = 0)]
     run_secs: u64,
@@ -162,6 +169,7 @@ fn main() -> Result<()> {
         .poll(opts.poll)
         .spin(Duration::from_micros(opts.spin_us))
         .ring_bytes(opts.ring_kib * 1024)
+        .watchdog(Duration::from_millis(opts.watchdog_ms))
         .fast_wakeup((opts.fast_wakeup_us > 0).then(|| Duration::from_micros(opts.fast_wakeup_us)));
     cfg.validate(nr_cpus).context("invalid options")?;
     usched::sys::preflight()?;

@@ -55,6 +55,12 @@ pub struct Metrics {
         desc = "Tasks that bypassed user space because the ring buffer was full, in the interval"
     )]
     pub nr_sched_congested: u64,
+    #[stat(desc = "Decisions with a slice, vtime or key out of range, clamped, in the interval")]
+    pub nr_clamped: u64,
+    #[stat(
+        desc = "Tasks the starvation guard moved ahead after waiting longer than the watchdog / 10, in the interval"
+    )]
+    pub nr_starved: u64,
     #[stat(desc = "Wake-ups of the sleeping dispatcher in the interval")]
     pub nr_wakeups: u64,
     #[stat(desc = "CPUs kicked to preempt in the interval")]
@@ -140,6 +146,8 @@ impl Metrics {
             nr_bounce_dispatches: d(cur.nr_bounce_dispatches, prev.nr_bounce_dispatches),
             nr_failed_dispatches: d(cur.nr_failed_dispatches, prev.nr_failed_dispatches),
             nr_sched_congested: d(cur.nr_sched_congested, prev.nr_sched_congested),
+            nr_clamped: d(cur.nr_clamped, prev.nr_clamped),
+            nr_starved: d(cur.nr_starved, prev.nr_starved),
             nr_wakeups: d(cur.nr_wakeups_sent, prev.nr_wakeups_sent),
             nr_preempt_kicks: d(cur.nr_preempt_kicks, prev.nr_preempt_kicks),
             nr_idle_kicks: d(cur.nr_idle_kicks, prev.nr_idle_kicks),
@@ -159,7 +167,7 @@ impl Metrics {
     pub fn format<W: Write>(&self, w: &mut W) -> std::io::Result<()> {
         writeln!(
             w,
-            "[scx_usched] tasks r/q/s {}/{}/{} of {} cpus | dispatch u {} k {} (fast {}) c {} b {} f {} cg {} | \
+            "[scx_usched] tasks r/q/s {}/{}/{} of {} cpus | dispatch u {} k {} (fast {}) c {} b {} f {} cg {} cl {} st {} | \
              kicks p {} i {} wake {} | cpu {:.2}% pf {} | enq->dsp p50/p99 {:.0}/{:.0} us | \
              wake->run p50/p99/max {:.0}/{:.0}/{:.0} us",
             self.nr_running,
@@ -173,6 +181,8 @@ impl Metrics {
             self.nr_bounce_dispatches,
             self.nr_failed_dispatches,
             self.nr_sched_congested,
+            self.nr_clamped,
+            self.nr_starved,
             self.nr_preempt_kicks,
             self.nr_idle_kicks,
             self.nr_wakeups,

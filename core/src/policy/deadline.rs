@@ -117,7 +117,8 @@ impl<const N: usize> Policy for Deadline<N> {
     }
 
     fn dispatch(&mut self, _now: u64) -> Option<Decision> {
-        let task = self.queue.pop_min()?.value;
+        let e = self.queue.pop_min()?;
+        let task = e.value;
         if time_before(self.vruntime_now, task.vtime) {
             self.vruntime_now = task.vtime;
         }
@@ -129,6 +130,7 @@ impl<const N: usize> Policy for Deadline<N> {
             vtime: task.vtime,
             flags: if self.cfg.preempt_wakeups && task.interactive { Decision::PREEMPT } else { 0 },
             cookie: task.cookie,
+            deadline: e.key,
         })
     }
 

@@ -36,6 +36,7 @@ impl<const N: usize> Policy for Fifo<N> {
             vtime: t.vtime,
             flags: 0,
             cookie: t.cookie,
+            deadline: 0,
         })
     }
 

@@ -80,6 +80,11 @@ pub struct Decision {
     pub flags: u64,
     /// The [`Task::cookie`] of the task, unchanged.
     pub cookie: u64,
+    /// Order among the tasks waiting for a CPU, lower first (compared
+    /// wrap-safe, in the units of `vtime`): the framework keeps waiting
+    /// tasks in this order, so it holds however decisions are batched.
+    /// 0: order by `vtime`.
+    pub deadline: u64,
 }
 
 impl Decision {

@@ -1,0 +1,41 @@
+# SPDX-License-Identifier: GPL-2.0-only
+# class-flip: CPU-bound tasks are switched, while queued, between
+# SCHED_OTHER, SCHED_FIFO and SCHED_IDLE 300 rounds each (then, in partial
+# mode, between SCHED_EXT, SCHED_FIFO and SCHED_IDLE), then ordinary load
+# runs. The scheduler stays attached, and the count of decided-but-not-yet-
+# running tasks (nr_kqueued, "scheduled" in usched-stat) returns to 0 once
+# the machine is idle: a task that leaves sched_ext from a DSQ must not keep
+# its +1 (it used to, for good).
+. /usched/lib.sh
+scheduled() { usched-stat | sed -n 's/.*scheduled=\([0-9]*\).*/\1/p'; }
+# Idle, the count is 0 but for a task caught between its insertion and its
+# start: it must read 0 at least once in 10 s.
+settles_to_zero() {
+    i=0
+    while [ $i -lt 50 ]; do
+        s=$(scheduled)
+        [ "$s" = 0 ] && return 0
+        sleep 0.2; i=$((i + 1))
+    done
+    fail "$1: nr_kqueued stuck at $s on an idle machine (leaked)"
+}
+flip_and_check() { # MODE-ARGS... ; PROBE-ARGS in $probe_args
+    start_usched "$@"
+    usched-probe classflip --hogs 4 --rounds 300 $probe_args > /tmp/flip.txt 2>&1 \
+        || { cat /tmp/flip.txt; fail "classflip failed"; }
+    cat /tmp/flip.txt
+    grep -q 'flips=2400' /tmp/flip.txt || fail "not every flip happened"
+    [ "$(scx_state)" = enabled ] || { tail -20 /tmp/usched.log; fail "ejected during class flips"; }
+    sleep 1
+    settles_to_zero "after the flips"
+    info "after the flips: $(usched-stat | grep '^tasks')"
+    # Ordinary load afterwards (what the leak used to break).
+    timeout 60 stress-ng -c 4 -t 8 --quiet || fail "stress-ng after the flips failed ($?)"
+    [ "$(scx_state)" = enabled ] || { tail -20 /tmp/usched.log; fail "ejected under load after the flips"; }
+    sleep 1
+    settles_to_zero "after the load"
+    stop_usched
+}
+probe_args="" flip_and_check
+probe_args="--ext" flip_and_check -p
+check_dmesg
