@@ -162,7 +162,9 @@ impl Histogram {
             if seen >= rank {
                 let (lo, width) = bucket_range(i);
                 let mid = lo + (width - 1) / 2;
-                return mid.clamp(self.min, self.max);
+                // min and max are exact, so they tighten the bucket's
+                // midpoint; `clamp` would panic on a (torn) min > max.
+                return if self.min <= self.max { mid.clamp(self.min, self.max) } else { mid };
             }
         }
         self.max
@@ -228,11 +230,22 @@ impl AtomicHistogram {
     }
 
     /// Copies the current state into a plain [`Histogram`].
+    ///
+    /// The snapshot is self-consistent even when taken during `record()`s
+    /// or a `reset()`: when min or max disagree with the bucket counts (a
+    /// sample counted whose min/max update is not visible yet, or a min/max
+    /// older than the reset), the bounds of the lowest and highest non-empty
+    /// buckets replace them, so `min <= max` whenever the count is not 0.
     pub fn snapshot(&self) -> Histogram {
         let mut h = Histogram::new();
-        for (dst, src) in h.counts.iter_mut().zip(self.counts.iter()) {
+        let (mut first, mut last) = (BUCKETS, 0);
+        for (i, (dst, src)) in h.counts.iter_mut().zip(self.counts.iter()).enumerate() {
             *dst = src.load(Ordering::Relaxed);
-            h.total += *dst;
+            if *dst != 0 {
+                first = first.min(i);
+                last = i;
+            }
+            h.total = h.total.saturating_add(*dst);
         }
         h.sum = self.sum.load(Ordering::Relaxed);
         h.min = self.min.load(Ordering::Relaxed);
@@ -240,6 +253,20 @@ impl AtomicHistogram {
         if h.total == 0 {
             h.min = u64::MAX;
             h.max = 0;
+            return h;
+        }
+        let (first_lo, _) = bucket_range(first);
+        let (last_lo, last_width) = bucket_range(last);
+        let last_hi = last_lo + (last_width - 1);
+        if bucket_of(h.min) != first {
+            h.min = first_lo;
+        }
+        if bucket_of(h.max) != last {
+            h.max = last_hi;
+        }
+        if h.min > h.max {
+            // Both in one bucket, yet torn: keep the bucket's bounds.
+            (h.min, h.max) = (first_lo, last_hi);
         }
         h
     }
@@ -376,6 +403,56 @@ mod tests {
         }
         b.record_bucket(BUCKETS, 5);
         assert_eq!(b.count(), 4);
+    }
+
+    /// The state a snapshot can see when a `reset()` races with `record()`s:
+    /// the counts say two samples, min and max still say "empty".
+    fn torn_atomic() -> AtomicHistogram {
+        let a = AtomicHistogram::new();
+        a.counts[bucket_of(5)].store(1, Ordering::Relaxed);
+        a.counts[bucket_of(300)].store(1, Ordering::Relaxed);
+        a
+    }
+
+    #[test]
+    fn snapshot_of_torn_state_is_consistent() {
+        let s = torn_atomic().snapshot();
+        assert_eq!(s.count(), 2);
+        assert!(s.min() <= s.max(), "min {} > max {}", s.min(), s.max());
+        // Min and max come from the buckets: 5 exactly, 300 within its bucket.
+        assert_eq!(s.min(), 5);
+        let (lo, w) = bucket_range(bucket_of(300));
+        assert_eq!(s.max(), lo + (w - 1));
+        assert_eq!(s.percentile(10.0), 5);
+        assert!((lo..lo + w).contains(&s.percentile(100.0)));
+        let _ = format!("{:?}", torn_atomic());
+    }
+
+    #[test]
+    fn stale_min_max_outside_the_buckets_are_repaired() {
+        // A reset that zeroed the counts and max but not yet min, then a
+        // new sample: min (1) is older than every counted sample.
+        let a = AtomicHistogram::new();
+        a.counts[bucket_of(1000)].store(3, Ordering::Relaxed);
+        a.min.store(1, Ordering::Relaxed);
+        a.max.store(0, Ordering::Relaxed);
+        let s = a.snapshot();
+        let (lo, w) = bucket_range(bucket_of(1000));
+        assert_eq!((s.min(), s.max()), (lo, lo + (w - 1)));
+    }
+
+    #[test]
+    fn percentile_and_debug_never_panic_with_min_above_max() {
+        let mut h = Histogram::new();
+        h.record(10);
+        h.record(20);
+        h.record(30);
+        h.min = 1000;
+        h.max = 1;
+        for p in [0.0, 50.0, 99.0, 100.0] {
+            let _ = h.percentile(p);
+        }
+        let _ = format!("{h:?}");
     }
 
     #[test]
