@@ -42,6 +42,10 @@ pub const fn bucket_range(i: usize) -> (u64, u64) {
 }
 
 /// A fixed-size log-linear histogram (see the [module docs](self)).
+///
+/// Counts and the sum saturate at `u64::MAX` instead of wrapping: a
+/// saturated count stops growing, and a saturated sum makes
+/// [`mean`](Self::mean) a lower bound.
 #[derive(Clone)]
 pub struct Histogram {
     counts: [u64; BUCKETS],
@@ -60,9 +64,10 @@ impl Histogram {
     /// Adds one sample.
     #[inline]
     pub fn record(&mut self, v: u64) {
-        self.counts[bucket_of(v)] += 1;
-        self.total += 1;
-        self.sum = self.sum.wrapping_add(v);
+        let c = &mut self.counts[bucket_of(v)];
+        *c = c.saturating_add(1);
+        self.total = self.total.saturating_add(1);
+        self.sum = self.sum.saturating_add(v);
         self.min = self.min.min(v);
         self.max = self.max.max(v);
     }
@@ -72,9 +77,10 @@ impl Histogram {
         if n == 0 {
             return;
         }
-        self.counts[bucket_of(v)] += n;
-        self.total += n;
-        self.sum = self.sum.wrapping_add(v.wrapping_mul(n));
+        let c = &mut self.counts[bucket_of(v)];
+        *c = c.saturating_add(n);
+        self.total = self.total.saturating_add(n);
+        self.sum = self.sum.saturating_add(v.saturating_mul(n));
         self.min = self.min.min(v);
         self.max = self.max.max(v);
     }
@@ -88,9 +94,9 @@ impl Histogram {
             return;
         }
         let (lo, width) = bucket_range(i);
-        self.counts[i] += n;
-        self.total += n;
-        self.sum = self.sum.wrapping_add((lo + (width - 1) / 2).wrapping_mul(n));
+        self.counts[i] = self.counts[i].saturating_add(n);
+        self.total = self.total.saturating_add(n);
+        self.sum = self.sum.saturating_add((lo + (width - 1) / 2).saturating_mul(n));
         self.min = self.min.min(lo);
         self.max = self.max.max(lo + (width - 1));
     }
@@ -98,10 +104,10 @@ impl Histogram {
     /// Adds every sample of `other`.
     pub fn merge(&mut self, other: &Histogram) {
         for (a, b) in self.counts.iter_mut().zip(other.counts.iter()) {
-            *a += *b;
+            *a = a.saturating_add(*b);
         }
-        self.total += other.total;
-        self.sum = self.sum.wrapping_add(other.sum);
+        self.total = self.total.saturating_add(other.total);
+        self.sum = self.sum.saturating_add(other.sum);
         self.min = self.min.min(other.min);
         self.max = self.max.max(other.max);
     }
@@ -130,7 +136,8 @@ impl Histogram {
         }
     }
 
-    /// Mean of the samples, or 0 when empty.
+    /// Mean of the samples, or 0 when empty (a lower bound once the sum
+    /// saturated).
     pub const fn mean(&self) -> u64 {
         match self.sum.checked_div(self.total) {
             Some(m) => m,
@@ -150,7 +157,7 @@ impl Histogram {
         let exact = (p / 100.0) * self.total as f64;
         let mut rank = exact as u64;
         if (rank as f64) < exact {
-            rank += 1;
+            rank = rank.saturating_add(1);
         }
         let rank = rank.max(1);
         if rank >= self.total {
@@ -158,7 +165,7 @@ impl Histogram {
         }
         let mut seen = 0u64;
         for (i, c) in self.counts.iter().enumerate() {
-            seen += *c;
+            seen = seen.saturating_add(*c);
             if seen >= rank {
                 let (lo, width) = bucket_range(i);
                 let mid = lo + (width - 1) / 2;
@@ -219,8 +226,14 @@ impl AtomicHistogram {
     /// Adds one sample. Lock-free; safe from any number of threads.
     #[inline]
     pub fn record(&self, v: u64) {
+        // A count cannot reach u64::MAX one sample at a time.
         self.counts[bucket_of(v)].fetch_add(1, Ordering::Relaxed);
-        self.sum.fetch_add(v, Ordering::Relaxed);
+        if self.sum.fetch_add(v, Ordering::Relaxed).checked_add(v).is_none() {
+            // Saturate. Benign race: until this store a snapshot may see
+            // the wrapped sum; an add landing in between is lost, but it
+            // would have saturated too.
+            self.sum.store(u64::MAX, Ordering::Relaxed);
+        }
         if v > self.max.load(Ordering::Relaxed) {
             self.max.fetch_max(v, Ordering::Relaxed);
         }
@@ -453,6 +466,42 @@ mod tests {
             let _ = h.percentile(p);
         }
         let _ = format!("{h:?}");
+    }
+
+    #[test]
+    fn counts_saturate_instead_of_wrapping() {
+        let big = u64::MAX - 1;
+        let mut h = Histogram::new();
+        h.record_n(7, big);
+        h.record_n(7, big);
+        h.record(7);
+        assert_eq!((h.count(), h.counts()[bucket_of(7)]), (u64::MAX, u64::MAX));
+        assert!(h.mean() <= 7, "a saturated sum makes the mean a lower bound");
+        h.record_bucket(bucket_of(9), big);
+        h.record_bucket(bucket_of(9), big);
+        assert_eq!((h.count(), h.counts()[bucket_of(9)]), (u64::MAX, u64::MAX));
+        assert_eq!(h.percentile(50.0), 7);
+
+        let mut m = Histogram::new();
+        m.record_n(1 << 40, big);
+        m.merge(&h);
+        m.merge(&h);
+        assert_eq!(m.count(), u64::MAX);
+        assert_eq!(m.counts()[bucket_of(7)], u64::MAX);
+        assert_eq!(m.counts()[bucket_of(1 << 40)], big);
+        assert_eq!(m.max(), 1 << 40);
+        let _ = (m.percentile(99.0), format!("{m:?}"));
+
+        let a = AtomicHistogram::new();
+        a.counts[bucket_of(3)].store(big, Ordering::Relaxed);
+        a.counts[bucket_of(4)].store(big, Ordering::Relaxed);
+        a.record(4);
+        assert_eq!(a.snapshot().count(), u64::MAX);
+
+        let a = AtomicHistogram::new();
+        a.record(u64::MAX);
+        a.record(2);
+        assert_eq!(a.snapshot().mean(), u64::MAX / 2, "the sum saturated, not wrapped");
     }
 
     #[test]
