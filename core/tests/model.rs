@@ -165,3 +165,54 @@ proptest! {
         }
     }
 }
+
+fn any_key() -> impl Strategy<Value = u64> {
+    // Keys clustered where a span can cross 2^63 or the u64 wrap.
+    prop_oneof![
+        any::<u64>(),
+        0u64..4,
+        ((1u64 << 63) - 4)..((1u64 << 63) + 4),
+        (u64::MAX - 4)..=u64::MAX,
+        ((1u64 << 62) - 2)..((1u64 << 62) + 2),
+    ]
+}
+
+proptest! {
+    /// With keys from the whole `u64` range, whatever the heap accepts it
+    /// keeps within `MAX_KEY_SPAN` of its minimum, so the minimum is
+    /// wrap-safely before or equal to every queued key.
+    #[test]
+    fn heap_keeps_keys_within_half_the_range(
+        ops in proptest::collection::vec((0u8..3, 0i32..8, any_key()), 0..300)
+    ) {
+        use usched_core::heap::{UpdateError, MAX_KEY_SPAN};
+        use usched_core::time::time_before_eq;
+        let mut h = VtimeHeap::<(), 8>::new();
+        for (op, pid, key) in ops {
+            match op {
+                0 => {
+                    let was_empty = h.is_empty();
+                    match h.push(pid, key, ()) {
+                        Ok(()) => prop_assert_eq!(h.get(pid).map(|(k, _)| k), Some(key)),
+                        Err(PushError::KeyOutOfRange(())) => prop_assert!(!was_empty),
+                        Err(_) => {}
+                    }
+                }
+                1 => match h.update(pid, key) {
+                    Ok(()) => prop_assert_eq!(h.get(pid).map(|(k, _)| k), Some(key)),
+                    Err(UpdateError::KeyOutOfRange { .. }) => prop_assert!(h.len() > 1),
+                    Err(UpdateError::UnknownPid(p)) => prop_assert!(!h.contains(p)),
+                },
+                _ => {
+                    h.pop_min();
+                }
+            }
+            if let Some(min) = h.peek().map(|e| e.key) {
+                h.for_each(|_, k, _| {
+                    assert!(k.wrapping_sub(min) <= MAX_KEY_SPAN, "key {k} too far from min {min}");
+                    assert!(time_before_eq(min, k));
+                });
+            }
+        }
+    }
+}
