@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
-use super::{Decision, Policy, Task, CPU_ANY, WEIGHT_NICE0};
+use super::{Decision, EnqueueError, Policy, Task, CPU_ANY, WEIGHT_NICE0};
 use crate::heap::VtimeHeap;
 use crate::time::{time_before, time_max};
 
@@ -100,7 +100,7 @@ impl<const N: usize> Deadline<N> {
 }
 
 impl<const N: usize> Policy for Deadline<N> {
-    fn enqueue(&mut self, task: Task) -> Result<(), Task> {
+    fn enqueue(&mut self, task: Task) -> Result<(), EnqueueError> {
         let (vtime, deadline) = self.deadline_of(&task);
         let q = Queued {
             pid: task.pid,
@@ -113,7 +113,7 @@ impl<const N: usize> Policy for Deadline<N> {
             cookie: task.cookie,
         };
         // On failure the caller gets the task back as it gave it.
-        self.queue.push(task.pid, deadline, q).map_err(|_| task)
+        self.queue.push(task.pid, deadline, q).map_err(|e| EnqueueError::from_push(&e, task))
     }
 
     fn dispatch(&mut self, _now: u64) -> Option<Decision> {
@@ -233,8 +233,8 @@ mod tests {
         let mut p = Deadline::<2>::new(cfg());
         p.enqueue(task(1, 1, 0)).unwrap();
         p.enqueue(task(2, 1, 0)).unwrap();
-        assert_eq!(p.enqueue(task(3, 1, 0)).unwrap_err().pid, 3);
-        assert_eq!(p.enqueue(task(1, 1, 0)).unwrap_err().pid, 1);
+        assert_eq!(p.enqueue(task(3, 1, 0)), Err(EnqueueError::Full(task(3, 1, 0))));
+        assert_eq!(p.enqueue(task(1, 1, 0)), Err(EnqueueError::Duplicate(task(1, 1, 0))));
         assert!(p.remove(1) && !p.remove(1));
         assert_eq!(p.nr_queued(), 1);
     }
