@@ -17,7 +17,7 @@ use crate::heap::PushError;
 mod deadline;
 mod fifo;
 
-pub use deadline::{Deadline, DeadlineConfig};
+pub use deadline::{ConfigError, Deadline, DeadlineConfig, MAX_VTIME_AHEAD};
 pub use fifo::Fifo;
 
 /// `cpu` value of a [`Decision`] that lets the task run on any CPU it may use.
