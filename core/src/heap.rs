@@ -13,7 +13,10 @@
 //!
 //! Every operation is O(log n) in the heap plus an expected O(1) index
 //! lookup; nothing allocates. Keys compare with [`time_before`], so the order
-//! holds across a `u64` wrap as long as live keys span less than 2^63.
+//! holds across a `u64` wrap as long as live keys span less than 2^63. The
+//! heap enforces it: [`push`](VtimeHeap::push) and
+//! [`update`](VtimeHeap::update) refuse a key that would stretch the span
+//! of queued keys past [`MAX_KEY_SPAN`].
 //!
 //! ```
 //! use usched_core::heap::VtimeHeap;
@@ -32,6 +35,12 @@ use core::mem::MaybeUninit;
 use crate::time::time_before;
 
 const NIL: u32 = u32::MAX;
+
+/// Largest distance the queued keys may span: [`time_before`] orders two
+/// keys correctly only while they are less than 2^63 apart.
+pub const MAX_KEY_SPAN: u64 = (1 << 63) - 1;
+const _: () = assert!(crate::time::time_before(0, MAX_KEY_SPAN));
+const _: () = assert!(crate::time::time_after(MAX_KEY_SPAN, 0));
 
 /// 16 bytes: four nodes per cache line.
 #[derive(Clone, Copy, Debug)]
@@ -90,13 +99,16 @@ pub enum PushError<T> {
     Full(T),
     /// A task with this pid is already queued.
     Duplicate(T),
+    /// The key is so far from the queued keys that they would span more
+    /// than [`MAX_KEY_SPAN`], and wrap-safe comparison would misorder them.
+    KeyOutOfRange(T),
 }
 
 impl<T> PushError<T> {
     /// The refused item.
     pub fn into_inner(self) -> T {
         match self {
-            Self::Full(v) | Self::Duplicate(v) => v,
+            Self::Full(v) | Self::Duplicate(v) | Self::KeyOutOfRange(v) => v,
         }
     }
 }
@@ -106,6 +118,9 @@ impl<T> fmt::Display for PushError<T> {
         match self {
             Self::Full(_) => f.write_str("heap is full"),
             Self::Duplicate(_) => f.write_str("pid is already queued"),
+            Self::KeyOutOfRange(_) => f.write_str(
+                "key is 2^63 or more away from a queued key (keys must span less than 2^63)",
+            ),
         }
     }
 }
@@ -113,18 +128,36 @@ impl<T> fmt::Display for PushError<T> {
 #[cfg(feature = "std")]
 impl<T: fmt::Debug> std::error::Error for PushError<T> {}
 
-/// [`VtimeHeap::update`] was given a pid that is not queued.
+/// Why [`VtimeHeap::update`] refused; the heap is unchanged.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct UnknownPid(pub i32);
+pub enum UpdateError {
+    /// The pid is not queued.
+    UnknownPid(i32),
+    /// The new key is so far from the queued keys that they would span more
+    /// than [`MAX_KEY_SPAN`].
+    KeyOutOfRange {
+        /// The task's pid.
+        pid: i32,
+        /// The refused key.
+        key: u64,
+    },
+}
 
-impl fmt::Display for UnknownPid {
+impl fmt::Display for UpdateError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "pid {} is not queued", self.0)
+        match self {
+            Self::UnknownPid(pid) => write!(f, "pid {pid} is not queued"),
+            Self::KeyOutOfRange { pid, key } => write!(
+                f,
+                "new key {key} of pid {pid} is 2^63 or more away from a queued key \
+                 (keys must span less than 2^63)"
+            ),
+        }
     }
 }
 
 #[cfg(feature = "std")]
-impl std::error::Error for UnknownPid {}
+impl std::error::Error for UpdateError {}
 
 /// The indexed min-heap; see the [module docs](self).
 pub struct VtimeHeap<T, const N: usize> {
@@ -134,6 +167,11 @@ pub struct VtimeHeap<T, const N: usize> {
     /// Head of the free-slot list (slots freed by pop/remove).
     free: u32,
     next_seq: u32,
+    /// While the heap is not empty: the latest key queued since it last was
+    /// (wrap-safe maximum). Every queued key lies in `heap[0].key..=hi` and
+    /// `hi - heap[0].key <= MAX_KEY_SPAN`. An upper bound, not the exact
+    /// maximum: it stays put when that task leaves.
+    hi: u64,
     heap: [Node; N],
     slots: [Slot<T>; N],
     buckets: [u32; N],
@@ -155,6 +193,7 @@ impl<T, const N: usize> VtimeHeap<T, N> {
             fresh: 0,
             free: NIL,
             next_seq: 0,
+            hi: 0,
             heap: [Node { key: 0, seq: 0, slot: NIL }; N],
             slots: [const { Slot::EMPTY }; N],
             buckets: [NIL; N],
@@ -219,7 +258,9 @@ impl<T, const N: usize> VtimeHeap<T, N> {
     ///
     /// # Errors
     /// [`PushError::Duplicate`] when `pid` is already queued, else
-    /// [`PushError::Full`] when `N` tasks are; the value is handed back.
+    /// [`PushError::Full`] when `N` tasks are, else
+    /// [`PushError::KeyOutOfRange`] when `key` would stretch the queued keys
+    /// over more than [`MAX_KEY_SPAN`]; the value is handed back.
     pub fn push(&mut self, pid: i32, key: u64, value: T) -> Result<(), PushError<T>> {
         if self.contains(pid) {
             return Err(PushError::Duplicate(value));
@@ -227,6 +268,10 @@ impl<T, const N: usize> VtimeHeap<T, N> {
         if self.is_full() {
             return Err(PushError::Full(value));
         }
+        let Some(hi) = self.hi_with(key) else {
+            return Err(PushError::KeyOutOfRange(value));
+        };
+        self.hi = hi;
         let s = if self.free != NIL {
             let s = self.free;
             self.free = self.slots[s as usize].next;
@@ -282,9 +327,15 @@ impl<T, const N: usize> VtimeHeap<T, N> {
     /// among equal keys becomes "last", as if it had been pushed now.
     ///
     /// # Errors
-    /// [`UnknownPid`] when `pid` is not queued.
-    pub fn update(&mut self, pid: i32, key: u64) -> Result<(), UnknownPid> {
-        let (s, _) = self.find(pid).ok_or(UnknownPid(pid))?;
+    /// [`UpdateError::UnknownPid`] when `pid` is not queued,
+    /// [`UpdateError::KeyOutOfRange`] when `key` would stretch the queued
+    /// keys over more than [`MAX_KEY_SPAN`].
+    pub fn update(&mut self, pid: i32, key: u64) -> Result<(), UpdateError> {
+        let (s, _) = self.find(pid).ok_or(UpdateError::UnknownPid(pid))?;
+        // Alone, the task may move anywhere; with others, its old key still
+        // counts towards the span (conservative, and cheap).
+        let hi = if self.len == 1 { Some(key) } else { self.hi_with(key) };
+        self.hi = hi.ok_or(UpdateError::KeyOutOfRange { pid, key })?;
         let pos = self.slots[s as usize].pos as usize;
         let old = self.heap[pos];
         let seq = self.next_seq;
@@ -309,6 +360,27 @@ impl<T, const N: usize> VtimeHeap<T, N> {
             let slot = &self.slots[node.slot as usize];
             // SAFETY: nodes in `heap[..len]` point at used slots.
             f(slot.pid, node.key, unsafe { slot.value.assume_init_ref() });
+        }
+    }
+
+    /// The new `hi` if `key` joins the queued keys, or `None` if they would
+    /// then span more than [`MAX_KEY_SPAN`].
+    fn hi_with(&self, key: u64) -> Option<u64> {
+        if self.is_empty() {
+            return Some(key);
+        }
+        let min = self.heap[0].key;
+        let span = self.hi.wrapping_sub(min);
+        debug_assert!(span <= MAX_KEY_SPAN);
+        let after_min = key.wrapping_sub(min);
+        if after_min <= MAX_KEY_SPAN {
+            // At or after the minimum: the span grows to reach `key`.
+            Some(if after_min > span { key } else { self.hi })
+        } else {
+            // Before the minimum (by less than 2^64 - MAX_KEY_SPAN, so no
+            // overflow below): `key` becomes the minimum.
+            let before_min = min.wrapping_sub(key);
+            (span + before_min <= MAX_KEY_SPAN).then_some(self.hi)
         }
     }
 
@@ -446,7 +518,7 @@ mod tests {
         assert_eq!(h.push(1, 2, "dup"), Err(PushError::Duplicate("dup")));
         h.push(2, 1, "b").unwrap();
         assert_eq!(h.push(3, 1, "c"), Err(PushError::Full("c")));
-        assert_eq!(h.update(9, 1), Err(UnknownPid(9)));
+        assert_eq!(h.update(9, 1), Err(UpdateError::UnknownPid(9)));
     }
 
     #[test]
@@ -457,6 +529,49 @@ mod tests {
         h.push(3, u64::MAX, ()).unwrap();
         let order: Vec<i32> = std::iter::from_fn(|| h.pop_min().map(|e| e.pid)).collect();
         assert_eq!(order, [2, 3, 1]);
+    }
+
+    #[test]
+    fn push_refuses_keys_half_the_range_away() {
+        const HALF: u64 = 1 << 63;
+        let mut h = VtimeHeap::<u32, 8>::new();
+        h.push(1, 0, 1).unwrap();
+        // Exactly 2^63 after the minimum compares both ways: refused.
+        assert_eq!(h.push(2, HALF, 2), Err(PushError::KeyOutOfRange(2)));
+        // One less is fine.
+        h.push(3, HALF - 1, 3).unwrap();
+        // Keys now span 2^63 - 1: one tick before the minimum would make
+        // the span 2^63, so `HALF - 1` would sort before it.
+        assert_eq!(h.push(4, u64::MAX, 4), Err(PushError::KeyOutOfRange(4)));
+        // Anything inside the span still goes in.
+        h.push(5, 1 << 40, 5).unwrap();
+        let order: Vec<u32> = std::iter::from_fn(|| h.pop_min().map(|e| e.value)).collect();
+        assert_eq!(order, [1, 5, 3]);
+        // An empty heap takes any key, and forgets the old span.
+        h.push(6, u64::MAX - 3, 6).unwrap();
+        h.push(7, 5, 7).unwrap();
+        assert_eq!(h.push(8, HALF, 8), Err(PushError::KeyOutOfRange(8)));
+        assert_eq!(h.len(), 2);
+    }
+
+    #[test]
+    fn update_refuses_keys_half_the_range_away() {
+        const HALF: u64 = 1 << 63;
+        let mut h = VtimeHeap::<u32, 8>::new();
+        h.push(1, 10, 1).unwrap();
+        h.push(2, 20, 2).unwrap();
+        assert_eq!(
+            h.update(2, 10 + HALF),
+            Err(UpdateError::KeyOutOfRange { pid: 2, key: 10 + HALF })
+        );
+        let early = 20u64.wrapping_sub(HALF); // 2^63 before pid 2's key
+        assert_eq!(h.update(1, early), Err(UpdateError::KeyOutOfRange { pid: 1, key: early }));
+        assert_eq!(h.get(2).map(|(k, _)| k), Some(20), "a refused update changes nothing");
+        h.update(2, 10 + HALF - 1).unwrap();
+        assert_eq!(h.pop_min().map(|e| e.pid), Some(1));
+        // Alone in the heap, a task may move anywhere.
+        h.update(2, 3).unwrap();
+        assert_eq!(h.pop_min().map(|e| (e.pid, e.key)), Some((2, 3)));
     }
 
     #[test]

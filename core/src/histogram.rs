@@ -42,6 +42,10 @@ pub const fn bucket_range(i: usize) -> (u64, u64) {
 }
 
 /// A fixed-size log-linear histogram (see the [module docs](self)).
+///
+/// Counts and the sum saturate at `u64::MAX` instead of wrapping: a
+/// saturated count stops growing, and a saturated sum makes
+/// [`mean`](Self::mean) a lower bound.
 #[derive(Clone)]
 pub struct Histogram {
     counts: [u64; BUCKETS],
@@ -60,9 +64,10 @@ impl Histogram {
     /// Adds one sample.
     #[inline]
     pub fn record(&mut self, v: u64) {
-        self.counts[bucket_of(v)] += 1;
-        self.total += 1;
-        self.sum = self.sum.wrapping_add(v);
+        let c = &mut self.counts[bucket_of(v)];
+        *c = c.saturating_add(1);
+        self.total = self.total.saturating_add(1);
+        self.sum = self.sum.saturating_add(v);
         self.min = self.min.min(v);
         self.max = self.max.max(v);
     }
@@ -72,9 +77,10 @@ impl Histogram {
         if n == 0 {
             return;
         }
-        self.counts[bucket_of(v)] += n;
-        self.total += n;
-        self.sum = self.sum.wrapping_add(v.wrapping_mul(n));
+        let c = &mut self.counts[bucket_of(v)];
+        *c = c.saturating_add(n);
+        self.total = self.total.saturating_add(n);
+        self.sum = self.sum.saturating_add(v.saturating_mul(n));
         self.min = self.min.min(v);
         self.max = self.max.max(v);
     }
@@ -88,9 +94,9 @@ impl Histogram {
             return;
         }
         let (lo, width) = bucket_range(i);
-        self.counts[i] += n;
-        self.total += n;
-        self.sum = self.sum.wrapping_add((lo + (width - 1) / 2).wrapping_mul(n));
+        self.counts[i] = self.counts[i].saturating_add(n);
+        self.total = self.total.saturating_add(n);
+        self.sum = self.sum.saturating_add((lo + (width - 1) / 2).saturating_mul(n));
         self.min = self.min.min(lo);
         self.max = self.max.max(lo + (width - 1));
     }
@@ -98,10 +104,10 @@ impl Histogram {
     /// Adds every sample of `other`.
     pub fn merge(&mut self, other: &Histogram) {
         for (a, b) in self.counts.iter_mut().zip(other.counts.iter()) {
-            *a += *b;
+            *a = a.saturating_add(*b);
         }
-        self.total += other.total;
-        self.sum = self.sum.wrapping_add(other.sum);
+        self.total = self.total.saturating_add(other.total);
+        self.sum = self.sum.saturating_add(other.sum);
         self.min = self.min.min(other.min);
         self.max = self.max.max(other.max);
     }
@@ -130,7 +136,8 @@ impl Histogram {
         }
     }
 
-    /// Mean of the samples, or 0 when empty.
+    /// Mean of the samples, or 0 when empty (a lower bound once the sum
+    /// saturated).
     pub const fn mean(&self) -> u64 {
         match self.sum.checked_div(self.total) {
             Some(m) => m,
@@ -150,7 +157,7 @@ impl Histogram {
         let exact = (p / 100.0) * self.total as f64;
         let mut rank = exact as u64;
         if (rank as f64) < exact {
-            rank += 1;
+            rank = rank.saturating_add(1);
         }
         let rank = rank.max(1);
         if rank >= self.total {
@@ -158,11 +165,13 @@ impl Histogram {
         }
         let mut seen = 0u64;
         for (i, c) in self.counts.iter().enumerate() {
-            seen += *c;
+            seen = seen.saturating_add(*c);
             if seen >= rank {
                 let (lo, width) = bucket_range(i);
                 let mid = lo + (width - 1) / 2;
-                return mid.clamp(self.min, self.max);
+                // min and max are exact, so they tighten the bucket's
+                // midpoint; `clamp` would panic on a (torn) min > max.
+                return if self.min <= self.max { mid.clamp(self.min, self.max) } else { mid };
             }
         }
         self.max
@@ -217,8 +226,14 @@ impl AtomicHistogram {
     /// Adds one sample. Lock-free; safe from any number of threads.
     #[inline]
     pub fn record(&self, v: u64) {
+        // A count cannot reach u64::MAX one sample at a time.
         self.counts[bucket_of(v)].fetch_add(1, Ordering::Relaxed);
-        self.sum.fetch_add(v, Ordering::Relaxed);
+        if self.sum.fetch_add(v, Ordering::Relaxed).checked_add(v).is_none() {
+            // Saturate. Benign race: until this store a snapshot may see
+            // the wrapped sum; an add landing in between is lost, but it
+            // would have saturated too.
+            self.sum.store(u64::MAX, Ordering::Relaxed);
+        }
         if v > self.max.load(Ordering::Relaxed) {
             self.max.fetch_max(v, Ordering::Relaxed);
         }
@@ -228,11 +243,22 @@ impl AtomicHistogram {
     }
 
     /// Copies the current state into a plain [`Histogram`].
+    ///
+    /// The snapshot is self-consistent even when taken during `record()`s
+    /// or a `reset()`: when min or max disagree with the bucket counts (a
+    /// sample counted whose min/max update is not visible yet, or a min/max
+    /// older than the reset), the bounds of the lowest and highest non-empty
+    /// buckets replace them, so `min <= max` whenever the count is not 0.
     pub fn snapshot(&self) -> Histogram {
         let mut h = Histogram::new();
-        for (dst, src) in h.counts.iter_mut().zip(self.counts.iter()) {
+        let (mut first, mut last) = (BUCKETS, 0);
+        for (i, (dst, src)) in h.counts.iter_mut().zip(self.counts.iter()).enumerate() {
             *dst = src.load(Ordering::Relaxed);
-            h.total += *dst;
+            if *dst != 0 {
+                first = first.min(i);
+                last = i;
+            }
+            h.total = h.total.saturating_add(*dst);
         }
         h.sum = self.sum.load(Ordering::Relaxed);
         h.min = self.min.load(Ordering::Relaxed);
@@ -240,6 +266,20 @@ impl AtomicHistogram {
         if h.total == 0 {
             h.min = u64::MAX;
             h.max = 0;
+            return h;
+        }
+        let (first_lo, _) = bucket_range(first);
+        let (last_lo, last_width) = bucket_range(last);
+        let last_hi = last_lo + (last_width - 1);
+        if bucket_of(h.min) != first {
+            h.min = first_lo;
+        }
+        if bucket_of(h.max) != last {
+            h.max = last_hi;
+        }
+        if h.min > h.max {
+            // Both in one bucket, yet torn: keep the bucket's bounds.
+            (h.min, h.max) = (first_lo, last_hi);
         }
         h
     }
@@ -376,6 +416,92 @@ mod tests {
         }
         b.record_bucket(BUCKETS, 5);
         assert_eq!(b.count(), 4);
+    }
+
+    /// The state a snapshot can see when a `reset()` races with `record()`s:
+    /// the counts say two samples, min and max still say "empty".
+    fn torn_atomic() -> AtomicHistogram {
+        let a = AtomicHistogram::new();
+        a.counts[bucket_of(5)].store(1, Ordering::Relaxed);
+        a.counts[bucket_of(300)].store(1, Ordering::Relaxed);
+        a
+    }
+
+    #[test]
+    fn snapshot_of_torn_state_is_consistent() {
+        let s = torn_atomic().snapshot();
+        assert_eq!(s.count(), 2);
+        assert!(s.min() <= s.max(), "min {} > max {}", s.min(), s.max());
+        // Min and max come from the buckets: 5 exactly, 300 within its bucket.
+        assert_eq!(s.min(), 5);
+        let (lo, w) = bucket_range(bucket_of(300));
+        assert_eq!(s.max(), lo + (w - 1));
+        assert_eq!(s.percentile(10.0), 5);
+        assert!((lo..lo + w).contains(&s.percentile(100.0)));
+        let _ = format!("{:?}", torn_atomic());
+    }
+
+    #[test]
+    fn stale_min_max_outside_the_buckets_are_repaired() {
+        // A reset that zeroed the counts and max but not yet min, then a
+        // new sample: min (1) is older than every counted sample.
+        let a = AtomicHistogram::new();
+        a.counts[bucket_of(1000)].store(3, Ordering::Relaxed);
+        a.min.store(1, Ordering::Relaxed);
+        a.max.store(0, Ordering::Relaxed);
+        let s = a.snapshot();
+        let (lo, w) = bucket_range(bucket_of(1000));
+        assert_eq!((s.min(), s.max()), (lo, lo + (w - 1)));
+    }
+
+    #[test]
+    fn percentile_and_debug_never_panic_with_min_above_max() {
+        let mut h = Histogram::new();
+        h.record(10);
+        h.record(20);
+        h.record(30);
+        h.min = 1000;
+        h.max = 1;
+        for p in [0.0, 50.0, 99.0, 100.0] {
+            let _ = h.percentile(p);
+        }
+        let _ = format!("{h:?}");
+    }
+
+    #[test]
+    fn counts_saturate_instead_of_wrapping() {
+        let big = u64::MAX - 1;
+        let mut h = Histogram::new();
+        h.record_n(7, big);
+        h.record_n(7, big);
+        h.record(7);
+        assert_eq!((h.count(), h.counts()[bucket_of(7)]), (u64::MAX, u64::MAX));
+        assert!(h.mean() <= 7, "a saturated sum makes the mean a lower bound");
+        h.record_bucket(bucket_of(9), big);
+        h.record_bucket(bucket_of(9), big);
+        assert_eq!((h.count(), h.counts()[bucket_of(9)]), (u64::MAX, u64::MAX));
+        assert_eq!(h.percentile(50.0), 7);
+
+        let mut m = Histogram::new();
+        m.record_n(1 << 40, big);
+        m.merge(&h);
+        m.merge(&h);
+        assert_eq!(m.count(), u64::MAX);
+        assert_eq!(m.counts()[bucket_of(7)], u64::MAX);
+        assert_eq!(m.counts()[bucket_of(1 << 40)], big);
+        assert_eq!(m.max(), 1 << 40);
+        let _ = (m.percentile(99.0), format!("{m:?}"));
+
+        let a = AtomicHistogram::new();
+        a.counts[bucket_of(3)].store(big, Ordering::Relaxed);
+        a.counts[bucket_of(4)].store(big, Ordering::Relaxed);
+        a.record(4);
+        assert_eq!(a.snapshot().count(), u64::MAX);
+
+        let a = AtomicHistogram::new();
+        a.record(u64::MAX);
+        a.record(2);
+        assert_eq!(a.snapshot().mean(), u64::MAX / 2, "the sum saturated, not wrapped");
     }
 
     #[test]

@@ -163,11 +163,43 @@ impl<T, const N: usize> MpmcQueue<T, N> {
         }
     }
 
-    /// Approximate number of items (exact when no other thread is active).
+    /// Approximate number of items (exact when no other thread is active),
+    /// at most `N`.
+    ///
+    /// The two indices cannot be read at once. As crossbeam's `ArrayQueue`
+    /// does, `len` reads `tail`, then `head`, then `tail` again: when `tail`
+    /// did not move, the pair existed together (`head <= tail` then). Under
+    /// constant pushes it gives up after a few tries and trusts the last
+    /// pair, in which `head` may have overtaken the `tail` read before it;
+    /// that counts as empty, never as a wrapped "full".
     pub fn len(&self) -> usize {
-        let tail = self.tail.load(Ordering::Acquire);
-        let head = self.head.load(Ordering::Acquire);
-        tail.wrapping_sub(head).min(N)
+        const TRIES: usize = 4;
+        let mut tail = self.tail.load(Ordering::Acquire);
+        let mut head = self.head.load(Ordering::Acquire);
+        for _ in 0..TRIES {
+            let again = self.tail.load(Ordering::Acquire);
+            if again == tail {
+                break;
+            }
+            tail = again;
+            head = self.head.load(Ordering::Acquire);
+        }
+        Self::len_between(head, tail)
+    }
+
+    /// Items between `head` and `tail` read at slightly different times:
+    /// 0 when `head` is past `tail` (wrap-safe: they are less than
+    /// `isize::MAX` apart), else `tail - head` capped at `N`.
+    #[inline]
+    const fn len_between(head: usize, tail: usize) -> usize {
+        let d = tail.wrapping_sub(head);
+        if (d as isize) < 0 {
+            0
+        } else if d > N {
+            N
+        } else {
+            d
+        }
     }
 
     /// The queue looked empty.
@@ -212,6 +244,32 @@ mod tests {
             q.push(lap + 4).unwrap();
         }
         assert_eq!(q.len(), 4);
+    }
+
+    #[test]
+    fn len_of_a_torn_read_is_not_full() {
+        // `len` reads tail, then head; in between other threads may push
+        // one item and pop two, so head is read past the tail it saw. The
+        // queue held at most one item meanwhile: len must not say "full".
+        let q = MpmcQueue::<u32, 4>::new();
+        q.head.store(5, Ordering::Relaxed);
+        q.tail.store(4, Ordering::Relaxed);
+        let len = q.len();
+        q.head.store(0, Ordering::Relaxed);
+        q.tail.store(0, Ordering::Relaxed);
+        assert_eq!(len, 0);
+    }
+
+    #[test]
+    fn len_between_pairs() {
+        type Q = MpmcQueue<u8, 8>;
+        assert_eq!(Q::len_between(3, 3), 0);
+        assert_eq!(Q::len_between(3, 7), 4);
+        assert_eq!(Q::len_between(3, 11), 8);
+        assert_eq!(Q::len_between(3, 100), 8, "capped at N");
+        assert_eq!(Q::len_between(4, 3), 0, "head past tail: torn read");
+        assert_eq!(Q::len_between(usize::MAX, 1), 2, "across the usize wrap");
+        assert_eq!(Q::len_between(1, usize::MAX), 0, "head past tail across the wrap");
     }
 
     #[test]

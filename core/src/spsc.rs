@@ -261,18 +261,26 @@ impl<T, const N: usize> Consumer<'_, T, N> {
 
     /// Moves up to `out.len()` items into `out`, oldest first, freeing their
     /// slots with one store. Returns how many were moved.
+    ///
+    /// # Panics
+    /// Only if dropping a value that `out` held panics. The items moved
+    /// until then count as popped (they are in `out`), the rest stay queued:
+    /// nothing is lost or dropped twice.
     pub fn pop_into(&mut self, out: &mut [T]) -> usize {
         let n = self.ready(out.len()).min(out.len());
-        for (i, dst) in out[..n].iter_mut().enumerate() {
-            // SAFETY: as in `pop`, for each of the `n` ready slots.
-            *dst = self
-                .rb
-                .slot(self.head.wrapping_add(i))
-                .with(|p| unsafe { (*p).assume_init_read() });
-        }
-        if n > 0 {
-            self.head = self.head.wrapping_add(n);
-            self.rb.head.store(self.head, Ordering::Release);
+        // Publishes the slots taken so far when it goes out of scope, also
+        // when dropping an old value of `out` unwinds (heapless's `Hole`).
+        let mut taken = Taken { consumer: self, n: 0 };
+        for dst in &mut out[..n] {
+            let index = taken.consumer.head.wrapping_add(taken.n);
+            // SAFETY: as in `pop`, for each of the `n` ready slots; `taken.n`
+            // counts this slot as consumed before any user code runs, so it
+            // is never read again.
+            let item = taken.consumer.rb.slot(index).with(|p| unsafe { (*p).assume_init_read() });
+            taken.n += 1;
+            // Drops the old value: user code that may panic. `item` is ours
+            // by now, so either way it is dropped exactly once.
+            *dst = item;
         }
         n
     }
@@ -285,6 +293,24 @@ impl<T, const N: usize> Consumer<'_, T, N> {
     /// Nothing to pop right now.
     pub fn is_empty(&mut self) -> bool {
         self.ready(1) == 0
+    }
+}
+
+/// Slots that [`Consumer::pop_into`] has moved out; dropping this publishes
+/// them, so they count as popped even if the copy loop unwinds.
+struct Taken<'c, 'a, T, const N: usize> {
+    consumer: &'c mut Consumer<'a, T, N>,
+    /// Slots `head..head + n` have been read and must not be read again.
+    n: usize,
+}
+
+impl<T, const N: usize> Drop for Taken<'_, '_, T, N> {
+    fn drop(&mut self) {
+        if self.n > 0 {
+            let c = &mut *self.consumer;
+            c.head = c.head.wrapping_add(self.n);
+            c.rb.head.store(c.head, Ordering::Release);
+        }
     }
 }
 
@@ -358,6 +384,56 @@ mod tests {
             assert_eq!(Rc::strong_count(&token), 5);
         }
         assert_eq!(Rc::strong_count(&token), 1);
+    }
+
+    /// A value whose drop is counted per id, and panics when `bomb` is set.
+    struct Noisy {
+        id: usize,
+        bomb: bool,
+    }
+
+    static POP_INTO_DROPS: [std::sync::atomic::AtomicUsize; 8] =
+        [const { std::sync::atomic::AtomicUsize::new(0) }; 8];
+
+    impl Drop for Noisy {
+        fn drop(&mut self) {
+            POP_INTO_DROPS[self.id].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            if self.bomb {
+                panic!("Noisy {} panics in drop", self.id);
+            }
+        }
+    }
+
+    #[test]
+    fn pop_into_survives_a_panicking_drop() {
+        use std::panic::{catch_unwind, AssertUnwindSafe};
+        let drops = || POP_INTO_DROPS.iter().map(|d| d.load(Ordering::Relaxed)).collect::<Vec<_>>();
+        {
+            let mut q = RingBuffer::<Noisy, 4>::new();
+            let (mut tx, mut rx) = q.split();
+            for id in 0..3 {
+                assert!(tx.push(Noisy { id, bomb: false }).is_ok());
+            }
+            // Overwriting out[1] drops a bomb: pop_into unwinds after moving
+            // items 0 and 1 out of the queue.
+            let mut out = [
+                Noisy { id: 4, bomb: false },
+                Noisy { id: 5, bomb: true },
+                Noisy { id: 6, bomb: false },
+            ];
+            let r = catch_unwind(AssertUnwindSafe(|| rx.pop_into(&mut out)));
+            assert!(r.is_err(), "the bomb went off");
+            assert_eq!(drops()[..7], [0, 0, 0, 0, 1, 1, 0]);
+            // Items 0 and 1 are consumed (they now live in `out`), item 2 is
+            // still queued.
+            assert_eq!(rx.len(), 1);
+            let rest = rx.pop();
+            assert_eq!(rest.as_ref().map(|n| n.id), Some(2));
+            drop(rest);
+            drop(out);
+        }
+        // Every item, and every value `out` held, dropped exactly once.
+        assert_eq!(drops()[..7], [1, 1, 1, 0, 1, 1, 1]);
     }
 
     #[test]

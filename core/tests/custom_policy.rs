@@ -2,7 +2,9 @@
 //! The custom policy of docs/writing-a-scheduler.md, compiled and tested.
 #![cfg(not(loom))]
 use usched_core::heap::VtimeHeap;
-use usched_core::policy::{Deadline, DeadlineConfig, Decision, Policy, Task, CPU_ANY};
+use usched_core::policy::{
+    Deadline, DeadlineConfig, Decision, EnqueueError, Policy, Task, CPU_ANY,
+};
 
 /// Interactive wake-ups (short runs between sleeps) go first, in arrival
 /// order, with a short slice and preemption; everything else is ordered by
@@ -30,10 +32,10 @@ impl<const N: usize> TwoLevel<N> {
 }
 
 impl<const N: usize> Policy for TwoLevel<N> {
-    fn enqueue(&mut self, task: Task) -> Result<(), Task> {
+    fn enqueue(&mut self, task: Task) -> Result<(), EnqueueError> {
         if Self::is_interactive(&task) {
             self.arrivals += 1;
-            return self.fast.push(task.pid, self.arrivals, task).map_err(|e| e.into_inner());
+            return Ok(self.fast.push(task.pid, self.arrivals, task)?);
         }
         self.rest.enqueue(task)
     }

@@ -165,3 +165,97 @@ proptest! {
         }
     }
 }
+
+fn any_key() -> impl Strategy<Value = u64> {
+    // Keys clustered where a span can cross 2^63 or the u64 wrap.
+    prop_oneof![
+        any::<u64>(),
+        0u64..4,
+        ((1u64 << 63) - 4)..((1u64 << 63) + 4),
+        (u64::MAX - 4)..=u64::MAX,
+        ((1u64 << 62) - 2)..((1u64 << 62) + 2),
+    ]
+}
+
+proptest! {
+    /// With keys from the whole `u64` range, whatever the heap accepts it
+    /// keeps within `MAX_KEY_SPAN` of its minimum, so the minimum is
+    /// wrap-safely before or equal to every queued key.
+    #[test]
+    fn heap_keeps_keys_within_half_the_range(
+        ops in proptest::collection::vec((0u8..3, 0i32..8, any_key()), 0..300)
+    ) {
+        use usched_core::heap::{UpdateError, MAX_KEY_SPAN};
+        use usched_core::time::time_before_eq;
+        let mut h = VtimeHeap::<(), 8>::new();
+        for (op, pid, key) in ops {
+            match op {
+                0 => {
+                    let was_empty = h.is_empty();
+                    match h.push(pid, key, ()) {
+                        Ok(()) => prop_assert_eq!(h.get(pid).map(|(k, _)| k), Some(key)),
+                        Err(PushError::KeyOutOfRange(())) => prop_assert!(!was_empty),
+                        Err(_) => {}
+                    }
+                }
+                1 => match h.update(pid, key) {
+                    Ok(()) => prop_assert_eq!(h.get(pid).map(|(k, _)| k), Some(key)),
+                    Err(UpdateError::KeyOutOfRange { .. }) => prop_assert!(h.len() > 1),
+                    Err(UpdateError::UnknownPid(p)) => prop_assert!(!h.contains(p)),
+                },
+                _ => {
+                    h.pop_min();
+                }
+            }
+            if let Some(min) = h.peek().map(|e| e.key) {
+                h.for_each(|_, k, _| {
+                    assert!(k.wrapping_sub(min) <= MAX_KEY_SPAN, "key {k} too far from min {min}");
+                    assert!(time_before_eq(min, k));
+                });
+            }
+        }
+    }
+}
+
+proptest! {
+    /// Whatever the configuration and the tasks, `Deadline` queues vtimes
+    /// within one slice behind and `MAX_VTIME_AHEAD` ahead of its clock,
+    /// deadlines at most 100 s of vtime after them, the clock moves forward
+    /// by at most `MAX_VTIME_AHEAD` per dispatch, and the heap never refuses
+    /// a deadline as out of range.
+    #[test]
+    fn deadline_vtimes_stay_near_the_clock(
+        cfg in (any::<u64>(), any::<u64>(), any::<u32>(), any::<u64>()),
+        tasks in proptest::collection::vec(
+            (0i32..12, any::<u64>(), any::<u64>(), prop_oneof![Just(0u64), 1u64..200, any::<u64>()], any::<bool>()),
+            0..200,
+        ),
+    ) {
+        use usched_core::policy::{Deadline, DeadlineConfig, EnqueueError, Policy, Task, MAX_VTIME_AHEAD};
+        use usched_core::time::{time_after_eq, time_before_eq};
+        let (slice_max_ns, slice_min_ns, nr_cpus, max_exec_ns) = cfg;
+        let mut p = Deadline::<8>::new(DeadlineConfig {
+            slice_max_ns, slice_min_ns, nr_cpus, max_exec_ns, preempt_wakeups: true,
+        });
+        let slice_max = p.config().slice_max_ns;
+        for (pid, vtime, exec_runtime, weight, dispatch) in tasks {
+            let t = Task { pid, vtime, exec_runtime, weight, nr_cpus_allowed: 1, ..Task::default() };
+            let now = p.vruntime_now();
+            let (v, deadline) = p.deadline_of(&t);
+            prop_assert!(time_before_eq(v, now.wrapping_add(MAX_VTIME_AHEAD)));
+            prop_assert!(time_after_eq(v, now.wrapping_sub(slice_max)));
+            // At most 1 s of runtime, at weight 1: 100 s of vtime.
+            prop_assert!(deadline.wrapping_sub(v) <= 100_000_000_000);
+            let r = p.enqueue(t);
+            prop_assert!(!matches!(r, Err(EnqueueError::KeyOutOfRange(_))));
+            if dispatch {
+                let now = p.vruntime_now();
+                if let Some(d) = p.dispatch(0) {
+                    prop_assert!(time_after_eq(p.vruntime_now(), now));
+                    prop_assert!(p.vruntime_now().wrapping_sub(now) <= MAX_VTIME_AHEAD);
+                    prop_assert!((10_000..=slice_max).contains(&d.slice_ns));
+                }
+            }
+        }
+    }
+}

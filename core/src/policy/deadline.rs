@@ -1,7 +1,27 @@
 // SPDX-License-Identifier: GPL-2.0-only
-use super::{Decision, Policy, Task, CPU_ANY, WEIGHT_NICE0};
-use crate::heap::VtimeHeap;
-use crate::time::{time_before, time_max};
+use core::fmt;
+
+use super::{Decision, EnqueueError, Policy, Task, CPU_ANY, WEIGHT_NICE0};
+use crate::heap::{VtimeHeap, MAX_KEY_SPAN};
+use crate::time::{time_before, time_max, time_min};
+
+/// How far ahead of [`Deadline::vruntime_now`] a task's vtime may start, in
+/// vtime ns: a later [`Task::vtime`] (a bug, or a stale value from another
+/// clock) is clamped to `vruntime_now + MAX_VTIME_AHEAD`, so one bad input
+/// cannot drag the clock, and every new task's start, forward.
+pub const MAX_VTIME_AHEAD: u64 = 1_000_000_000;
+
+/// Largest deadline offset (runtime since the last sleep, weight-scaled):
+/// `max_exec_ns` is at most [`DeadlineConfig::MAX_EXEC_NS`] and the
+/// weight at least 1.
+const MAX_DEADLINE_OFFSET: u64 = DeadlineConfig::MAX_EXEC_NS * WEIGHT_NICE0;
+const _: () = assert!(MAX_DEADLINE_OFFSET <= 1 << 62);
+// Queued deadlines lie within `vruntime_now - slice_max_ns` and
+// `vruntime_now + MAX_VTIME_AHEAD + MAX_DEADLINE_OFFSET` (vruntime_now never
+// passes a queued deadline), so they compare wrap-safely and the heap never
+// refuses one as out of range.
+const _: () =
+    assert!(DeadlineConfig::SLICE_NS_MAX + MAX_VTIME_AHEAD + MAX_DEADLINE_OFFSET <= MAX_KEY_SPAN);
 
 /// Tunables of [`Deadline`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,6 +38,100 @@ pub struct DeadlineConfig {
     /// `slice_min_ns` (the interactive ones).
     pub preempt_wakeups: bool,
 }
+
+impl DeadlineConfig {
+    /// Smallest `slice_min_ns` (and `slice_max_ns`): 10 µs.
+    pub const SLICE_NS_MIN: u64 = 10_000;
+    /// Largest `slice_max_ns`: 1 s. It is also the sleepers' credit, which
+    /// must stay far below 2^63 for wrap-safe vtimes.
+    pub const SLICE_NS_MAX: u64 = 1_000_000_000;
+    /// Largest `max_exec_ns`: 1 s.
+    pub const MAX_EXEC_NS: u64 = 1_000_000_000;
+
+    /// Checks every field against its range: `nr_cpus >= 1`, `slice_max_ns`
+    /// in `[SLICE_NS_MIN, SLICE_NS_MAX]`, `slice_min_ns` in
+    /// `[SLICE_NS_MIN, slice_max_ns]`, `max_exec_ns <= MAX_EXEC_NS`.
+    ///
+    /// # Errors
+    /// [`ConfigError`] naming the first field out of range and its range.
+    pub const fn validate(&self) -> Result<(), ConfigError> {
+        const fn check(
+            field: &'static str,
+            value: u64,
+            min: u64,
+            max: u64,
+        ) -> Result<(), ConfigError> {
+            if value < min || value > max {
+                Err(ConfigError { field, value, min, max })
+            } else {
+                Ok(())
+            }
+        }
+        if let Err(e) = check("nr_cpus", self.nr_cpus as u64, 1, u32::MAX as u64) {
+            return Err(e);
+        }
+        if let Err(e) =
+            check("slice_max_ns", self.slice_max_ns, Self::SLICE_NS_MIN, Self::SLICE_NS_MAX)
+        {
+            return Err(e);
+        }
+        if let Err(e) =
+            check("slice_min_ns", self.slice_min_ns, Self::SLICE_NS_MIN, self.slice_max_ns)
+        {
+            return Err(e);
+        }
+        check("max_exec_ns", self.max_exec_ns, 0, Self::MAX_EXEC_NS)
+    }
+
+    /// This configuration with every field clamped into the range that
+    /// [`validate`](Self::validate) accepts.
+    pub const fn clamped(self) -> Self {
+        const fn clamp(v: u64, min: u64, max: u64) -> u64 {
+            if v < min {
+                min
+            } else if v > max {
+                max
+            } else {
+                v
+            }
+        }
+        let slice_max_ns = clamp(self.slice_max_ns, Self::SLICE_NS_MIN, Self::SLICE_NS_MAX);
+        Self {
+            slice_max_ns,
+            slice_min_ns: clamp(self.slice_min_ns, Self::SLICE_NS_MIN, slice_max_ns),
+            nr_cpus: if self.nr_cpus == 0 { 1 } else { self.nr_cpus },
+            max_exec_ns: clamp(self.max_exec_ns, 0, Self::MAX_EXEC_NS),
+            preempt_wakeups: self.preempt_wakeups,
+        }
+    }
+}
+
+/// A [`DeadlineConfig`] field out of its range (see
+/// [`DeadlineConfig::validate`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConfigError {
+    /// The field's name, e.g. `"slice_max_ns"`.
+    pub field: &'static str,
+    /// The value given.
+    pub value: u64,
+    /// Smallest value allowed.
+    pub min: u64,
+    /// Largest value allowed.
+    pub max: u64,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "DeadlineConfig::{} = {} is out of range: it must lie in {}..={}",
+            self.field, self.value, self.min, self.max
+        )
+    }
+}
+
+#[cfg(feature = "std")]
+impl std::error::Error for ConfigError {}
 
 impl Default for DeadlineConfig {
     fn default() -> Self {
@@ -45,7 +159,8 @@ impl Default for DeadlineConfig {
 ///   `1 + queued / nr_cpus`, clamped to `[slice_min, slice_max]`: a long
 ///   queue gets shorter turns, so waiting tasks are served sooner.
 /// - `vruntime_now` follows the vruntime of the tasks dispatched (never goes
-///   back), and new tasks start there.
+///   back), and new tasks start there. A vtime more than
+///   [`MAX_VTIME_AHEAD`] ahead of it is clamped to that.
 pub struct Deadline<const N: usize> {
     queue: VtimeHeap<Queued, N>,
     vruntime_now: u64,
@@ -67,9 +182,23 @@ struct Queued {
 }
 
 impl<const N: usize> Deadline<N> {
-    /// A policy with the given tunables.
+    /// A policy with the given tunables, each clamped into its valid range
+    /// ([`DeadlineConfig::clamped`]), so that no configuration can make the
+    /// vtime arithmetic wrap. Use [`try_new`](Self::try_new) to be told
+    /// instead.
     pub const fn new(cfg: DeadlineConfig) -> Self {
-        Self { queue: VtimeHeap::new(), vruntime_now: 0, cfg }
+        Self { queue: VtimeHeap::new(), vruntime_now: 0, cfg: cfg.clamped() }
+    }
+
+    /// A policy with the given tunables, if they are all in range.
+    ///
+    /// # Errors
+    /// [`ConfigError`] from [`DeadlineConfig::validate`].
+    pub const fn try_new(cfg: DeadlineConfig) -> Result<Self, ConfigError> {
+        match cfg.validate() {
+            Ok(()) => Ok(Self::new(cfg)),
+            Err(e) => Err(e),
+        }
     }
 
     /// The tunables.
@@ -82,13 +211,20 @@ impl<const N: usize> Deadline<N> {
         self.vruntime_now
     }
 
-    /// The deadline a task would be queued with.
+    /// The vtime and deadline a task would be queued with.
+    ///
+    /// The vtime lies within `[vruntime_now - slice_max_ns, vruntime_now +
+    /// MAX_VTIME_AHEAD]`, the deadline at most `MAX_DEADLINE_OFFSET`
+    /// (100 s of vtime) after it: far less than 2^63 from `vruntime_now`.
     pub fn deadline_of(&self, task: &Task) -> (u64, u64) {
+        let now = self.vruntime_now;
         let weight = task.weight.max(1);
-        let vtime = if task.vtime == 0 { self.vruntime_now } else { task.vtime };
-        let vtime = time_max(vtime, self.vruntime_now.wrapping_sub(self.cfg.slice_max_ns));
+        let vtime = if task.vtime == 0 { now } else { task.vtime };
+        let vtime = time_min(vtime, now.wrapping_add(MAX_VTIME_AHEAD));
+        let vtime = time_max(vtime, now.wrapping_sub(self.cfg.slice_max_ns));
         let exec = task.exec_runtime.min(self.cfg.max_exec_ns);
-        (vtime, vtime.wrapping_add(exec.saturating_mul(WEIGHT_NICE0) / weight))
+        let offset = (exec.saturating_mul(WEIGHT_NICE0) / weight).min(MAX_DEADLINE_OFFSET);
+        (vtime, vtime.wrapping_add(offset))
     }
 
     fn slice_for(&self, weight: u64) -> u64 {
@@ -100,7 +236,7 @@ impl<const N: usize> Deadline<N> {
 }
 
 impl<const N: usize> Policy for Deadline<N> {
-    fn enqueue(&mut self, task: Task) -> Result<(), Task> {
+    fn enqueue(&mut self, task: Task) -> Result<(), EnqueueError> {
         let (vtime, deadline) = self.deadline_of(&task);
         let q = Queued {
             pid: task.pid,
@@ -113,7 +249,7 @@ impl<const N: usize> Policy for Deadline<N> {
             cookie: task.cookie,
         };
         // On failure the caller gets the task back as it gave it.
-        self.queue.push(task.pid, deadline, q).map_err(|_| task)
+        self.queue.push(task.pid, deadline, q).map_err(|e| EnqueueError::from_push(&e, task))
     }
 
     fn dispatch(&mut self, _now: u64) -> Option<Decision> {
@@ -146,6 +282,7 @@ impl<const N: usize> Policy for Deadline<N> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::time::time_before_eq;
 
     fn task(pid: i32, vtime: u64, exec: u64) -> Task {
         Task {
@@ -231,12 +368,105 @@ mod tests {
     }
 
     #[test]
+    fn huge_slice_max_does_not_send_sleepers_into_the_future() {
+        let mut p =
+            Deadline::<16>::new(DeadlineConfig { slice_max_ns: u64::MAX - 1_000_000_000, ..cfg() });
+        p.enqueue(task(1, 100_000_000, 0)).unwrap();
+        p.dispatch(0).unwrap();
+        // A sleeper gets at most one slice of credit, never a vtime ahead.
+        p.enqueue(task(2, 1, 0)).unwrap();
+        let d = p.dispatch(0).unwrap();
+        assert!(time_before_eq(d.vtime, 100_000_000), "vtime {} in the future", d.vtime);
+    }
+
+    #[test]
+    fn uncapped_max_exec_cannot_wrap_a_hogs_deadline_to_the_front() {
+        let mut p = Deadline::<16>::new(DeadlineConfig { max_exec_ns: u64::MAX, ..cfg() });
+        p.enqueue(task(1, 1000, 100_000)).unwrap();
+        // Weight 1, runtime huge: the offset would be u64::MAX and wrap the
+        // hog's deadline to just before its vtime.
+        p.enqueue(Task { weight: 1, ..task(2, 1000, u64::MAX / 50) }).unwrap();
+        assert_eq!(p.dispatch(0).unwrap().pid, 1);
+        assert_eq!(p.dispatch(0).unwrap().pid, 2);
+    }
+
+    #[test]
+    fn far_future_vtime_does_not_drag_the_clock() {
+        let mut p = Deadline::<16>::new(cfg());
+        p.enqueue(task(1, 50_000_000, 0)).unwrap();
+        p.dispatch(0).unwrap();
+        p.enqueue(task(2, 50_000_000 + (1 << 62), 0)).unwrap();
+        let d = p.dispatch(0).unwrap();
+        assert_eq!(d.vtime, 50_000_000 + MAX_VTIME_AHEAD);
+        assert_eq!(p.vruntime_now(), 50_000_000 + MAX_VTIME_AHEAD);
+        // Across the u64 wrap as well.
+        let mut p = Deadline::<16>::new(cfg());
+        let now = u64::MAX - 10;
+        p.vruntime_now = now; // reached by many dispatches, each at most 1 s of vtime ahead
+        p.enqueue(task(2, now.wrapping_add(1 << 62), 0)).unwrap();
+        assert_eq!(p.dispatch(0).unwrap().vtime, now.wrapping_add(MAX_VTIME_AHEAD));
+    }
+
+    #[test]
+    fn validate_names_the_field_and_its_range() {
+        assert_eq!(DeadlineConfig::default().validate(), Ok(()));
+        assert_eq!(cfg().validate(), Ok(()));
+        let bad = |c: DeadlineConfig| c.validate().unwrap_err();
+        let e = bad(DeadlineConfig { slice_max_ns: 1 << 63, ..cfg() });
+        assert_eq!(
+            e,
+            ConfigError { field: "slice_max_ns", value: 1 << 63, min: 10_000, max: 1_000_000_000 }
+        );
+        assert_eq!(
+            e.to_string(),
+            "DeadlineConfig::slice_max_ns = 9223372036854775808 is out of range: \
+             it must lie in 10000..=1000000000"
+        );
+        let e = bad(DeadlineConfig { slice_min_ns: 9_999, ..cfg() });
+        assert_eq!((e.field, e.min, e.max), ("slice_min_ns", 10_000, cfg().slice_max_ns));
+        let e = bad(DeadlineConfig { slice_min_ns: cfg().slice_max_ns + 1, ..cfg() });
+        assert_eq!(e.field, "slice_min_ns");
+        let e = bad(DeadlineConfig { max_exec_ns: u64::MAX, ..cfg() });
+        assert_eq!((e.field, e.max), ("max_exec_ns", 1_000_000_000));
+        assert_eq!(bad(DeadlineConfig { nr_cpus: 0, ..cfg() }).field, "nr_cpus");
+        assert!(Deadline::<4>::try_new(DeadlineConfig { nr_cpus: 0, ..cfg() }).is_err());
+        assert_eq!(Deadline::<4>::try_new(cfg()).map(|p| *p.config()), Ok(cfg()));
+    }
+
+    #[test]
+    fn new_clamps_every_field_into_range() {
+        let wild = DeadlineConfig {
+            slice_max_ns: u64::MAX,
+            slice_min_ns: 0,
+            nr_cpus: 0,
+            max_exec_ns: u64::MAX,
+            preempt_wakeups: false,
+        };
+        let p = Deadline::<4>::new(wild);
+        assert_eq!(p.config().validate(), Ok(()));
+        assert_eq!(
+            *p.config(),
+            DeadlineConfig {
+                slice_max_ns: 1_000_000_000,
+                slice_min_ns: 10_000,
+                nr_cpus: 1,
+                max_exec_ns: 1_000_000_000,
+                preempt_wakeups: false,
+            }
+        );
+        // slice_min above slice_max comes down to it; valid configs stay put.
+        let c = DeadlineConfig { slice_min_ns: 7_000_000, ..cfg() }.clamped();
+        assert_eq!(c.slice_min_ns, cfg().slice_max_ns);
+        assert_eq!(cfg().clamped(), cfg());
+    }
+
+    #[test]
     fn full_queue_hands_task_back() {
         let mut p = Deadline::<2>::new(cfg());
         p.enqueue(task(1, 1, 0)).unwrap();
         p.enqueue(task(2, 1, 0)).unwrap();
-        assert_eq!(p.enqueue(task(3, 1, 0)).unwrap_err().pid, 3);
-        assert_eq!(p.enqueue(task(1, 1, 0)).unwrap_err().pid, 1);
+        assert_eq!(p.enqueue(task(3, 1, 0)), Err(EnqueueError::Full(task(3, 1, 0))));
+        assert_eq!(p.enqueue(task(1, 1, 0)), Err(EnqueueError::Duplicate(task(1, 1, 0))));
         assert!(p.remove(1) && !p.remove(1));
         assert_eq!(p.nr_queued(), 1);
     }

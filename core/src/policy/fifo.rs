@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
-use super::{Decision, Policy, Task, CPU_ANY};
+use super::{Decision, EnqueueError, Policy, Task, CPU_ANY};
 use crate::heap::VtimeHeap;
 
 /// First in, first out, with a fixed slice: the seed's example policy.
@@ -20,8 +20,10 @@ impl<const N: usize> Fifo<N> {
 }
 
 impl<const N: usize> Policy for Fifo<N> {
-    fn enqueue(&mut self, task: Task) -> Result<(), Task> {
-        self.queue.push(task.pid, self.seq, task).map_err(|e| e.into_inner())?;
+    fn enqueue(&mut self, task: Task) -> Result<(), EnqueueError> {
+        // Keys are arrival numbers: the queued ones span at most the pushes
+        // since the oldest queued task, far below 2^63.
+        self.queue.push(task.pid, self.seq, task)?;
         self.seq = self.seq.wrapping_add(1);
         Ok(())
     }
@@ -65,5 +67,15 @@ mod tests {
         assert_eq!((d.pid, d.slice_ns, d.cpu), (3, 5000, CPU_ANY));
         assert_eq!(p.dispatch(0).unwrap().pid, 2);
         assert!(p.dispatch(0).is_none());
+    }
+
+    #[test]
+    fn refusals_say_why() {
+        let mut p = Fifo::<2>::new(5000);
+        let t = |pid| Task { pid, ..Task::default() };
+        p.enqueue(t(1)).unwrap();
+        assert_eq!(p.enqueue(t(1)), Err(EnqueueError::Duplicate(t(1))));
+        p.enqueue(t(2)).unwrap();
+        assert_eq!(p.enqueue(t(3)), Err(EnqueueError::Full(t(3))));
     }
 }

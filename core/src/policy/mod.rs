@@ -10,10 +10,14 @@
 //! Time is passed in, never read: every input carries the timestamps the
 //! policy needs, which keeps policies deterministic.
 
+use core::fmt;
+
+use crate::heap::PushError;
+
 mod deadline;
 mod fifo;
 
-pub use deadline::{Deadline, DeadlineConfig};
+pub use deadline::{ConfigError, Deadline, DeadlineConfig, MAX_VTIME_AHEAD};
 pub use fifo::Fifo;
 
 /// `cpu` value of a [`Decision`] that lets the task run on any CPU it may use.
@@ -92,14 +96,84 @@ impl Decision {
     pub const PREEMPT: u64 = 1 << 0;
 }
 
+/// Why [`Policy::enqueue`] refused a task. The task is handed back as it
+/// was given; the caller must place it some other way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EnqueueError {
+    /// The policy's queue is full.
+    Full(Task),
+    /// A task with this pid is already queued (the framework sent it twice:
+    /// remove the queued one first, or drop this one).
+    Duplicate(Task),
+    /// The task's queue key (deadline, vruntime) is 2^63 or more away from
+    /// the queued ones, so wrap-safe comparison could not order it (see
+    /// [`crate::heap::MAX_KEY_SPAN`]). The built-in policies bound their
+    /// keys so that this cannot happen.
+    KeyOutOfRange(Task),
+}
+
+impl EnqueueError {
+    /// The refused task.
+    pub const fn task(&self) -> &Task {
+        match self {
+            Self::Full(t) | Self::Duplicate(t) | Self::KeyOutOfRange(t) => t,
+        }
+    }
+
+    /// The refused task, by value.
+    pub const fn into_task(self) -> Task {
+        match self {
+            Self::Full(t) | Self::Duplicate(t) | Self::KeyOutOfRange(t) => t,
+        }
+    }
+
+    /// The same reason as the heap's `err`, handing back `task` (for
+    /// policies that queue something other than the [`Task`] itself).
+    pub fn from_push<T>(err: &PushError<T>, task: Task) -> Self {
+        match err {
+            PushError::Full(_) => Self::Full(task),
+            PushError::Duplicate(_) => Self::Duplicate(task),
+            PushError::KeyOutOfRange(_) => Self::KeyOutOfRange(task),
+        }
+    }
+}
+
+impl From<PushError<Task>> for EnqueueError {
+    fn from(err: PushError<Task>) -> Self {
+        match err {
+            PushError::Full(t) => Self::Full(t),
+            PushError::Duplicate(t) => Self::Duplicate(t),
+            PushError::KeyOutOfRange(t) => Self::KeyOutOfRange(t),
+        }
+    }
+}
+
+impl fmt::Display for EnqueueError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let pid = self.task().pid;
+        match self {
+            Self::Full(_) => write!(f, "policy queue is full; pid {pid} was not queued"),
+            Self::Duplicate(_) => write!(f, "pid {pid} is already queued in the policy"),
+            Self::KeyOutOfRange(_) => {
+                write!(f, "queue key of pid {pid} is 2^63 or more away from the queued tasks' keys")
+            }
+        }
+    }
+}
+
+#[cfg(feature = "std")]
+impl std::error::Error for EnqueueError {}
+
 /// A scheduling policy. Implementations must not allocate in these methods.
 pub trait Policy {
     /// Takes a runnable task.
     ///
     /// # Errors
-    /// Hands the task back when the policy's queue is full (or the pid is
-    /// already queued); the caller must then place it some other way.
-    fn enqueue(&mut self, task: Task) -> Result<(), Task>;
+    /// Hands the task back inside an [`EnqueueError`] saying why: the
+    /// policy's queue is full, or the pid is already queued, or (custom
+    /// policies) its key cannot be ordered. The caller must then place the
+    /// task some other way.
+    fn enqueue(&mut self, task: Task) -> Result<(), EnqueueError>;
 
     /// The next task to run, if any, chosen at time `now` (ns).
     fn dispatch(&mut self, now: u64) -> Option<Decision>;
@@ -110,4 +184,26 @@ pub trait Policy {
 
     /// Number of tasks waiting.
     fn nr_queued(&self) -> usize;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn enqueue_error_hands_the_task_back_and_says_why() {
+        let t = Task { pid: 42, vtime: 7, ..Task::default() };
+        for (e, says) in [
+            (EnqueueError::Full(t), "full"),
+            (EnqueueError::Duplicate(t), "already queued"),
+            (EnqueueError::KeyOutOfRange(t), "2^63"),
+        ] {
+            assert_eq!(*e.task(), t);
+            let msg = e.to_string();
+            assert!(msg.contains(says) && msg.contains("42"), "{msg}");
+            assert_eq!(e.into_task(), t);
+        }
+        assert_eq!(EnqueueError::from(PushError::Duplicate(t)), EnqueueError::Duplicate(t));
+        assert_eq!(EnqueueError::from_push(&PushError::Full(()), t), EnqueueError::Full(t));
+    }
 }
