@@ -159,10 +159,10 @@ impl Config {
 
     /// Shortest watchdog timeout the BPF side accepts (`bpf/intf.h`).
     pub const WATCHDOG_MIN: Duration =
-        Duration::from_millis(crate::bpf::intf::usched_limits_USCHED_WATCHDOG_MIN_MS as u64);
+        Duration::from_millis(crate::bpf::intf::usched_limits_USCHED_WATCHDOG_MIN_MS);
     /// Longest watchdog timeout the BPF side accepts (`bpf/intf.h`).
     pub const WATCHDOG_MAX: Duration =
-        Duration::from_millis(crate::bpf::intf::usched_limits_USCHED_WATCHDOG_MAX_MS as u64);
+        Duration::from_millis(crate::bpf::intf::usched_limits_USCHED_WATCHDOG_MAX_MS);
 
     /// How long a task may wait in a DSQ before the starvation guard moves
     /// it ahead: the watchdog divided by `USCHED_STARVE_DIV` (`bpf/intf.h`),

@@ -12,10 +12,19 @@ use std::sync::Arc;
 
 use scx_utils::UserExitInfo;
 use usched_core::heap::VtimeHeap;
-use usched_core::policy::Policy;
+use usched_core::policy::{EnqueueError, Policy};
 
 use crate::error::{Error, Result};
 use crate::scheduler::{BpfScheduler, DispatchedTask, RL_CPU_ANY};
+
+/// CLOCK_MONOTONIC in ns: the clock of the BPF side's `bpf_ktime_get_ns()`,
+/// so of `Task::enq_time`, as [`Policy::dispatch`] expects its `now`.
+fn monotonic_ns() -> u64 {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: `ts` is a valid out-pointer; CLOCK_MONOTONIC always exists.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    (ts.tv_sec as u64).wrapping_mul(1_000_000_000).wrapping_add(ts.tv_nsec as u64)
+}
 
 /// Numbers the runtime publishes for other threads (lock-free).
 #[derive(Debug, Default)]
@@ -115,8 +124,17 @@ impl<'r, 'a, P: Policy> Runtime<'r, 'a, P> {
                 break;
             };
             progress = true;
-            if let Err(back) = self.policy.enqueue(task.into()) {
+            let mut res = self.policy.enqueue(task.into());
+            if let Err(EnqueueError::Duplicate(t)) = res {
+                // The kernel took the task back and queued it anew (class,
+                // affinity or nice change) while its old record waited
+                // here: the new record supersedes it.
+                self.policy.remove(t.pid);
+                res = self.policy.enqueue(t);
+            }
+            if let Err(e) = res {
                 // Policy full: the task still runs, on any CPU.
+                let back = e.into_task();
                 if let Some(c) = &self.counters {
                     c.policy_overflows.fetch_add(1, Ordering::Relaxed);
                 }
@@ -145,7 +163,7 @@ impl<'r, 'a, P: Policy> Runtime<'r, 'a, P> {
         let mut budget =
             self.nr_cpus.saturating_sub(busy).max(self.sched.nr_idle_cpus() as u64).max(1);
         while budget > 0 && self.backlog.is_empty() {
-            let Some(d) = self.policy.dispatch(0) else {
+            let Some(d) = self.policy.dispatch(monotonic_ns()) else {
                 break;
             };
             budget -= 1;

@@ -153,13 +153,16 @@ impl Default for DeadlineConfig {
 ///   starts no further back than `vruntime_now - slice_max`, so it runs soon
 ///   but cannot monopolise the CPU with credit saved while asleep.
 /// - **deadline** = vruntime + (runtime since the task last slept, capped at
-///   `max_exec_ns`, weight-scaled). Tasks that run briefly between sleeps
-///   (interactive ones) get early deadlines; CPU hogs drift back.
+///   `max_exec_ns` and at the task's slice, weight-scaled). Tasks that run
+///   briefly between sleeps (interactive ones) get early deadlines; CPU hogs
+///   sit up to one slice further back, whatever their weight, so a light
+///   hog's wait follows its weight and stays bounded.
 /// - **slice** = `slice_max × weight / 100`, divided by
 ///   `1 + queued / nr_cpus`, clamped to `[slice_min, slice_max]`: a long
 ///   queue gets shorter turns, so waiting tasks are served sooner.
 /// - `vruntime_now` follows the vruntime of the tasks dispatched (never goes
-///   back), and new tasks start there. A vtime more than
+///   back; a task lighter than nice 0 moves it only its weight's share of
+///   the way), and new tasks start there. A vtime more than
 ///   [`MAX_VTIME_AHEAD`] ahead of it is clamped to that.
 pub struct Deadline<const N: usize> {
     queue: VtimeHeap<Queued, N>,
@@ -222,7 +225,11 @@ impl<const N: usize> Deadline<N> {
         let vtime = if task.vtime == 0 { now } else { task.vtime };
         let vtime = time_min(vtime, now.wrapping_add(MAX_VTIME_AHEAD));
         let vtime = time_max(vtime, now.wrapping_sub(self.cfg.slice_max_ns));
-        let exec = task.exec_runtime.min(self.cfg.max_exec_ns);
+        // The runtime since the last sleep counts up to one slice of the
+        // task: a hog's deadline sits at most a slice (weight-scaled) past
+        // its vtime, so how long it waits follows its weight, not how long
+        // it has run (uncapped, a nice-19 hog waited seconds).
+        let exec = task.exec_runtime.min(self.cfg.max_exec_ns).min(self.slice_for(weight));
         let offset = (exec.saturating_mul(WEIGHT_NICE0) / weight).min(MAX_DEADLINE_OFFSET);
         (vtime, vtime.wrapping_add(offset))
     }
@@ -256,7 +263,14 @@ impl<const N: usize> Policy for Deadline<N> {
         let e = self.queue.pop_min()?;
         let task = e.value;
         if time_before(self.vruntime_now, task.vtime) {
-            self.vruntime_now = task.vtime;
+            // A task lighter than nice 0 moves the clock only its weight's
+            // share of the way: a nice-19 hog's vtime runs 68x ahead of its
+            // CPU time, and the clock dragged along would pull every other
+            // task's vtime up to it (the sleepers' credit clamp), erasing
+            // the lag that keeps the light task in its place.
+            let gap = task.vtime.wrapping_sub(self.vruntime_now);
+            let w = u64::from(task.weight).clamp(1, WEIGHT_NICE0);
+            self.vruntime_now = self.vruntime_now.wrapping_add(gap / WEIGHT_NICE0 * w);
         }
         Some(Decision {
             pid: task.pid,
@@ -319,6 +333,20 @@ mod tests {
         p.enqueue(task(2, 1, 0)).unwrap();
         let d = p.dispatch(0).unwrap();
         assert_eq!(d.vtime, 100_000_000 - cfg().slice_max_ns);
+    }
+
+    #[test]
+    fn light_tasks_do_not_drag_the_clock() {
+        let mut p = Deadline::<16>::new(cfg());
+        p.enqueue(task(1, 100_000_000, 0)).unwrap();
+        p.dispatch(0).unwrap();
+        // A nice-19 hog far ahead moves the clock 1/100 of the way.
+        p.enqueue(Task { weight: 1, ..task(2, 200_000_000, 0) }).unwrap();
+        p.dispatch(0).unwrap();
+        assert_eq!(p.vruntime_now(), 101_000_000);
+        // So a nice-0 hog keeps its place instead of being pulled forward.
+        p.enqueue(task(3, 99_000_000, 0)).unwrap();
+        assert_eq!(p.dispatch(0).unwrap().vtime, 99_000_000);
     }
 
     #[test]
