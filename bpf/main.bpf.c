@@ -134,6 +134,8 @@ struct task_ctx {
 	u64 run_slice;		/* its slice when it last started running */
 	u64 resume_slice;	/* slice left when a fast waker cut in on it */
 	u64 wait_since;		/* runnable and not running since (0 = running or asleep) */
+	u64 key;		/* key of its last decision (0: none) */
+	u64 key_vtime;		/* its vtime when that key was given */
 };
 
 struct {
@@ -501,7 +503,17 @@ static s32 longest_runner_cpu(struct task_struct *p, u64 now)
 }
 
 /*
- * A task with vtime @vtime comes before every task waiting in this CPU's DSQ
+ * The key a task would get now: the policy's last key for it, moved on by
+ * the vtime it was charged since (the policy's offset for it kept), or its
+ * vtime when no decision gave it one.
+ */
+static __always_inline u64 next_key(struct task_ctx *tctx)
+{
+	return tctx->key ? tctx->key + (tctx->vtime - tctx->key_vtime) : tctx->vtime;
+}
+
+/*
+ * A task with key @vtime comes before every task waiting in this CPU's DSQ
  * and the shared one, and at least one task waits there.
  */
 static bool still_first(s32 cpu, u64 vtime)
@@ -701,7 +713,7 @@ void BPF_STRUCT_OPS(usched_enqueue, struct task_struct *p, u64 enq_flags)
 	 * space is in none: without this, a light task alone in a DSQ would
 	 * run each time a CPU frees up, however far its key lies behind.
 	 */
-	if (!(enq_flags & SCX_ENQ_WAKEUP) && still_first(cpu, tctx->vtime)) {
+	if (!(enq_flags & SCX_ENQ_WAKEUP) && still_first(cpu, next_key(tctx))) {
 		scx_bpf_dsq_insert(p, SCX_DSQ_LOCAL, tctx->run_slice ?: slice_ns, enq_flags);
 		cnt_inc(nr_kernel_dispatches);
 		return;
@@ -842,6 +854,8 @@ static long handle_decision(struct bpf_dynptr *dynptr, void *data)
 	if (d.vtime)
 		tctx->vtime = vtime_clamp(d.vtime, &clamped);
 	key = vtime_clamp(d.deadline ?: tctx->vtime, &clamped);
+	tctx->key = key;
+	tctx->key_vtime = tctx->vtime;
 	slice = d.slice_ns ?: slice_ns;
 	if (slice < USCHED_SLICE_MIN_NS) {
 		slice = USCHED_SLICE_MIN_NS;
@@ -1045,7 +1059,7 @@ void BPF_STRUCT_OPS(usched_enable, struct task_struct *p)
 	struct task_ctx *tctx = lookup_task_ctx(p);
 
 	if (tctx)
-		tctx->vtime = 0;	/* the policy starts it at its vruntime clock */
+		tctx->vtime = tctx->key = 0;	/* the policy starts it at its clock */
 }
 
 s32 BPF_STRUCT_OPS(usched_init_task, struct task_struct *p, struct scx_init_task_args *args)

@@ -7,14 +7,14 @@
 //! minus decisions still in flight), sends them, and kicks the CPUs once for
 //! the batch. With nothing to do, the thread waits as the poll mode says.
 //! The loop does not allocate.
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use scx_utils::UserExitInfo;
 use usched_core::heap::VtimeHeap;
 use usched_core::policy::{EnqueueError, Policy};
 
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::scheduler::{BpfScheduler, DispatchedTask, RL_CPU_ANY};
 
 /// CLOCK_MONOTONIC in ns: the clock of the BPF side's `bpf_ktime_get_ns()`,
@@ -29,7 +29,8 @@ fn monotonic_ns() -> u64 {
 /// Numbers the runtime publishes for other threads (lock-free).
 #[derive(Debug, Default)]
 pub struct RuntimeCounters {
-    /// Rounds of the dispatch loop.
+    /// Rounds of the dispatch loop (published every round: another thread
+    /// can tell a dispatcher that stopped making progress).
     pub rounds: AtomicU64,
     /// Tasks the policy refused (full) and that were sent to any CPU.
     pub policy_overflows: AtomicU64,
@@ -37,6 +38,9 @@ pub struct RuntimeCounters {
     pub dispatch_retries: AtomicU64,
     /// Page faults of the dispatcher thread since the loop started.
     pub page_faults: AtomicU64,
+    /// The dispatch loop is running ([`Runtime::run`] between its start and
+    /// its return): while it is, `rounds` must keep moving.
+    pub in_loop: AtomicBool,
 }
 
 /// Decisions the user ring buffer had no room for, oldest first.
@@ -169,7 +173,10 @@ impl<'r, 'a, P: Policy> Runtime<'r, 'a, P> {
             budget -= 1;
             progress = true;
             let t = DispatchedTask::from(d);
-            if let Err(Error::DispatchQueueFull { .. }) = self.sched.dispatch_task(&t) {
+            // Whatever the error (full ring, a failed submit), the decision
+            // is kept and sent again: a task whose decision is lost waits
+            // for the watchdog.
+            if self.sched.dispatch_task(&t).is_err() {
                 self.defer(t);
             }
         }
@@ -180,8 +187,8 @@ impl<'r, 'a, P: Policy> Runtime<'r, 'a, P> {
             self.sched.wait();
         }
         if let Some(c) = &self.counters {
+            c.rounds.store(self.round, Ordering::Relaxed);
             if self.round.is_multiple_of(1024) {
-                c.rounds.store(self.round, Ordering::Relaxed);
                 c.page_faults.store(
                     crate::thread::current_thread_page_faults()
                         .saturating_sub(self.faults_at_start),
@@ -197,8 +204,14 @@ impl<'r, 'a, P: Policy> Runtime<'r, 'a, P> {
     /// # Errors
     /// What [`BpfScheduler::shutdown`] returns.
     pub fn run(mut self) -> Result<UserExitInfo> {
+        if let Some(c) = &self.counters {
+            c.in_loop.store(true, Ordering::Relaxed);
+        }
         while !self.sched.exited() {
             self.step();
+        }
+        if let Some(c) = &self.counters {
+            c.in_loop.store(false, Ordering::Relaxed);
         }
         self.sched.shutdown()
     }

@@ -319,7 +319,7 @@ impl<'a> BpfScheduler<'a> {
                  (USCHED_MAX_CPUS in bpf/intf.h)"
             )));
         }
-        cfg.validate(crate::thread::online_cpus())?;
+        cfg.validate(nr_cpus)?;
         sys::preflight()?;
 
         let builder = BpfSkelBuilder::default();

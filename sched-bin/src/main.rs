@@ -19,7 +19,14 @@ use usched::core::policy::{Deadline, DeadlineConfig};
 use usched::runtime::{self, RuntimeCounters};
 use usched::{BpfScheduler, Config, OpenObject, PollMode};
 
+mod fault;
 mod stats;
+
+use fault::{Fault, Faulty};
+
+/// Where the statistics server listens (scx_stats' default path, named so
+/// that its mode can be set).
+const STATS_SOCKET: &str = "/var/run/scx/root/stats";
 
 /// Tasks the policy can hold at once; more go to any CPU directly (counted).
 const MAX_QUEUED: usize = 8192;
@@ -105,6 +112,15 @@ struct Opts {
     /// Stop after this many seconds (0 = run until interrupted).
     #[arg(long, default_value_t = 0)]
     run_secs: u64,
+
+    /// Test hook: the policy panics or hangs (panic, hang) after
+    /// --inject-after-ms, to check that scx_usched then detaches and exits.
+    #[arg(long, hide = true)]
+    inject_fault: Option<Fault>,
+
+    /// Test hook: when --inject-fault strikes, ms after attaching.
+    #[arg(long, hide = true, default_value_t = 2000)]
+    inject_after_ms: u64,
 }
 
 fn parse_secs(s: &str) -> Result<f64, String> {
@@ -122,14 +138,61 @@ fn parse_poll(s: &str) -> Result<PollMode, String> {
 
 /// One life of the scheduler, on the calling (dispatcher) thread.
 /// Returns whether it should be restarted.
-fn run_once(cfg: &Config, dcfg: DeadlineConfig, counters: Arc<RuntimeCounters>) -> Result<bool> {
+fn run_once(
+    cfg: &Config,
+    dcfg: DeadlineConfig,
+    counters: Arc<RuntimeCounters>,
+    inject: Option<(Fault, Duration)>,
+) -> Result<bool> {
     let mut open_object = std::mem::MaybeUninit::<OpenObject>::uninit();
     let mut sched = BpfScheduler::with_config(&mut open_object, cfg)?;
     log::info!("scx_usched attached (poll={}, dispatcher CPU {:?})", cfg.poll, cfg.dispatcher_cpu);
     // Allocated once, before the loop; the loop allocates nothing.
     let mut policy = Box::new(Deadline::<MAX_QUEUED>::new(dcfg));
-    let uei = runtime::run(&mut sched, policy.as_mut(), Some(counters))?;
+    let uei = match inject {
+        None => runtime::run(&mut sched, policy.as_mut(), Some(counters))?,
+        Some((fault, after)) => {
+            let mut faulty = Faulty::new(policy.as_mut(), fault, after);
+            runtime::run(&mut sched, &mut faulty, Some(counters))?
+        }
+    };
     Ok(uei.should_restart())
+}
+
+/// Pins the calling thread to `cpu`, or, while a hotplug operation makes
+/// that fail (a CPU leaving is still listed online but no longer active),
+/// to another online CPU, trying for up to 5 s. Returns the CPU it is
+/// pinned to; `None` leaves it unpinned for this life.
+fn pin_dispatcher(cpu: usize) -> Option<usize> {
+    for _ in 0..50 {
+        if usched::thread::pin_current_thread(cpu).is_ok() {
+            return Some(cpu);
+        }
+        let last = usched::thread::last_online_cpu();
+        if let Some(c) = (0..=last)
+            .rev()
+            .filter(|&c| usched::thread::cpu_online(c))
+            .find(|&c| usched::thread::pin_current_thread(c).is_ok())
+        {
+            return Some(c);
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    None
+}
+
+/// The configuration for one life of the scheduler: the dispatcher's CPU
+/// may have gone offline since the last one (a restart after hotplug), and
+/// then the last online CPU serves instead.
+fn config_for_this_life(cfg: &Config) -> Config {
+    match cfg.dispatcher_cpu {
+        Some(cpu) if !usched::thread::cpu_online(cpu) => {
+            let other = usched::thread::last_online_cpu();
+            log::warn!("dispatcher CPU {cpu} is offline; using CPU {other} until a restart");
+            cfg.clone().dispatcher_cpu(Some(other))
+        }
+        _ => cfg.clone(),
+    }
 }
 
 fn main() -> Result<()> {
@@ -155,9 +218,14 @@ fn main() -> Result<()> {
 
     let nr_cpus = usched::thread::online_cpus();
     let dispatcher_cpu = match (opts.dispatcher_cpu, opts.poll) {
-        (Some(c), _) => Some(c),
-        // Busy polling takes a CPU: the last one unless told otherwise.
-        (None, PollMode::Busy) => Some(nr_cpus.saturating_sub(1)),
+        (Some(c), _) => {
+            if !usched::thread::cpu_online(c) {
+                bail!("--dispatcher-cpu {c}: CPU {c} is not online");
+            }
+            Some(c)
+        }
+        // Busy polling takes a CPU: the last online one unless told otherwise.
+        (None, PollMode::Busy) => Some(usched::thread::last_online_cpu()),
         (None, _) => None,
     };
     let cfg = Config::default()
@@ -171,7 +239,7 @@ fn main() -> Result<()> {
         .ring_bytes(opts.ring_kib * 1024)
         .watchdog(Duration::from_millis(opts.watchdog_ms))
         .fast_wakeup((opts.fast_wakeup_us > 0).then(|| Duration::from_micros(opts.fast_wakeup_us)));
-    cfg.validate(nr_cpus).context("invalid options")?;
+    cfg.validate(*scx_utils::NR_CPU_IDS).context("invalid options")?;
     usched::sys::preflight()?;
 
     let dcfg = DeadlineConfig {
@@ -187,7 +255,21 @@ fn main() -> Result<()> {
     let counters = Arc::new(RuntimeCounters::default());
     // The stats server answers from its own thread, reading the BPF side's
     // counters directly: the dispatcher loop never waits on it.
-    let _stats_server = match StatsServer::new(stats::server_data(counters.clone())).launch() {
+    // The socket (0600) and its directories (0700) are for root alone,
+    // whatever the umask.
+    // SAFETY: umask only swaps the process's file mode mask.
+    let old_umask = unsafe { libc::umask(0o077) };
+    let launched =
+        StatsServer::new(stats::server_data(counters.clone())).set_path(STATS_SOCKET).launch();
+    // SAFETY: as above, restoring the previous mask.
+    unsafe { libc::umask(old_umask) };
+    let launched = launched.and_then(|server| {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(STATS_SOCKET, std::fs::Permissions::from_mode(0o600))
+            .with_context(|| format!("making {STATS_SOCKET} mode 0600"))?;
+        Ok(server)
+    });
+    let _stats_server = match launched {
         Ok(server) => Some(server),
         Err(e) if opts.stats.is_none() => {
             log::warn!("statistics server not started: {e:#}");
@@ -196,17 +278,25 @@ fn main() -> Result<()> {
         Err(e) => return Err(e.context("starting the statistics server for --stats")),
     };
 
+    let inject = opts.inject_fault.map(|f| (f, Duration::from_millis(opts.inject_after_ms)));
     let dispatcher = {
         let cfg = cfg.clone();
         let counters = counters.clone();
         std::thread::Builder::new().name("usched-dispatch".into()).stack_size(8 << 20).spawn(
             move || -> Result<()> {
-                if let Some(cpu) = cfg.dispatcher_cpu {
-                    usched::thread::pin_current_thread(cpu)?;
-                }
                 usched::thread::prefault_stack(1 << 20);
                 loop {
-                    let restart = run_once(&cfg, dcfg, counters.clone())?;
+                    // Pinned again in every life: a hotplug restart can
+                    // leave the thread where the kernel moved it.
+                    let mut cfg = config_for_this_life(&cfg);
+                    if let Some(cpu) = cfg.dispatcher_cpu {
+                        let pinned = pin_dispatcher(cpu);
+                        if pinned != Some(cpu) {
+                            log::warn!("cannot pin the dispatcher to CPU {cpu}; using {pinned:?}");
+                            cfg = cfg.dispatcher_cpu(pinned);
+                        }
+                    }
+                    let restart = run_once(&cfg, dcfg, counters.clone(), inject)?;
                     if !restart || usched::exit_requested() {
                         return Ok(());
                     }
@@ -220,10 +310,29 @@ fn main() -> Result<()> {
     let _stats_printer = opts
         .stats
         .map(|secs| std::thread::spawn(move || stats::monitor(Duration::from_secs_f64(secs))));
+    // A dispatcher that stops making rounds inside its loop (a policy that
+    // hangs) is not waited for: the kernel's watchdog ejects the scheduler,
+    // and after twice the watchdog and 5 s more this process exits non-zero
+    // instead of spinning on. Loading (and reloading after a restart) is
+    // outside the loop and not timed.
+    let hung_after = cfg.watchdog * 2 + Duration::from_secs(5);
+    let (mut rounds, mut moved) = (0, Instant::now());
     while !dispatcher.is_finished() {
         std::thread::sleep(Duration::from_millis(50));
         if opts.run_secs > 0 && start.elapsed() >= Duration::from_secs(opts.run_secs) {
             usched::request_exit();
+        }
+        let now = counters.rounds.load(Ordering::Relaxed);
+        if now != rounds {
+            (rounds, moved) = (now, Instant::now());
+        } else if !counters.in_loop.load(Ordering::Relaxed) {
+            moved = Instant::now();
+        } else if moved.elapsed() > hung_after {
+            log::error!(
+                "the dispatcher made no progress for {:.1}s (a hung policy?); exiting",
+                moved.elapsed().as_secs_f64()
+            );
+            std::process::exit(1);
         }
     }
     match dispatcher.join() {

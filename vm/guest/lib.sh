@@ -18,9 +18,11 @@ wait_state() {
     return 1
 }
 
-# check_dmesg: fail on any sign that the kernel was hurt.
+# check_dmesg [EXPECTED-PATTERN]: fail on any sign that the kernel was hurt,
+# except lines matching EXPECTED-PATTERN (an ejection the scenario caused).
 check_dmesg() {
-    bad=$(dmesg | grep -E 'BUG:|WARNING:|failed to run for|rcu_sched detected stall|rcu: INFO|self-detected stall|blocked for more than|workqueue lockup|Kernel panic|Oops' | head -5)
+    bad=$(dmesg | grep -E 'BUG:|WARNING:|failed to run for|rcu_sched detected stall|rcu: INFO|self-detected stall|blocked for more than|workqueue lockup|Kernel panic|Oops' \
+        | grep -vE "${1:-^\$}" | head -5)
     if [ -n "$bad" ]; then
         echo "$bad"
         fail "kernel log shows trouble"

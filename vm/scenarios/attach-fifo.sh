@@ -12,7 +12,7 @@ info "enabled: ops=$ops seq $seq0 -> $(scx_seq)"
 case "$ops" in usched*) ;; *) fail "ops name '$ops' is not ours";; esac
 [ "$(scx_seq)" -eq $((seq0 + 1)) ] || fail "enable_seq did not step by one"
 n=$(nproc)
-stress-ng --cpu "$n" --fork "$n" --switch "$n" -t ${STRESS_S:-30} --quiet || info "stress-ng exit $?"
+stress-ng --cpu "$n" --fork "$n" --switch "$n" -t ${STRESS_S:-30} --quiet || fail "stress-ng failed (exit $?)"
 [ "$(scx_state)" = enabled ] || { dmesg | tail -20; cat /tmp/fifo.log; fail "scheduler ejected under stress"; }
 usched-stat || fail "usched-stat could not read the scheduler's counters"
 usched-stat --check-user-dispatches || fail "no task went through user space"

@@ -1,21 +1,31 @@
 # SPDX-License-Identifier: GPL-2.0-only
-# hotplug: CPU 1 (the dispatcher's) goes offline and online 20 times under
-# load; scx_usched stays attached or restarts itself, and ends attached.
+# hotplug: CPU 1 goes offline and online 10 times under load, first with
+# scx_usched in adaptive mode with its dispatcher on CPU 1, then in busy mode
+# with CPU 1 reserved for the dispatcher. Each offline makes the kernel ask
+# for a restart; scx_usched restarts itself (at least once per phase,
+# counted in its log), re-pins its dispatcher (to another CPU while CPU 1 is
+# away), and ends attached with the shell answering.
 . /usched/lib.sh
 [ -e /sys/devices/system/cpu/cpu1/online ] || fail "cpu1 cannot be hot-unplugged here"
-stress-ng --cpu 2 -t 120 --quiet &
+stress-ng --cpu 2 -t 200 --quiet &
 load=$!
-start_usched --dispatcher-cpu 1
-for i in $(seq 1 20); do
-    echo 0 > /sys/devices/system/cpu/cpu1/online || fail "offline #$i failed"
-    sleep 0.3
-    echo 1 > /sys/devices/system/cpu/cpu1/online || fail "online #$i failed"
-    sleep 0.3
+for mode in adaptive busy; do
+    start_usched --poll $mode --dispatcher-cpu 1
+    for i in $(seq 1 10); do
+        echo 0 > /sys/devices/system/cpu/cpu1/online || fail "$mode: offline #$i failed"
+        sleep 0.5
+        echo 1 > /sys/devices/system/cpu/cpu1/online || fail "$mode: online #$i failed"
+        sleep 0.5
+    done
+    kill -0 "$USCHED_PID" || { tail -20 /tmp/usched.log; fail "$mode: scx_usched died during hotplug"; }
+    wait_state enabled 30 || { tail -20 /tmp/usched.log; fail "$mode: not enabled again after hotplug"; }
+    restarts=$(grep -c restarting /tmp/usched.log)
+    info "$mode: restarts $restarts, dispatcher moves $(grep -c 'is offline' /tmp/usched.log)"
+    [ "$restarts" -ge 1 ] || { tail -20 /tmp/usched.log; fail "$mode: no restart after 10 hotplugs"; }
+    sleep 2
+    [ "$(scx_state)" = enabled ] || { tail -20 /tmp/usched.log; fail "$mode: ejected after hotplug"; }
+    probe
+    stop_usched
 done
-kill -0 "$USCHED_PID" || { tail -20 /tmp/usched.log; fail "scx_usched died during hotplug"; }
-wait_state enabled 30 || { tail -20 /tmp/usched.log; fail "not enabled again after hotplug"; }
-info "restarts: $(grep -c restarting /tmp/usched.log)"
-probe
-stop_usched
 kill $load; wait $load
 check_dmesg

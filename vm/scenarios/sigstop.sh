@@ -24,3 +24,5 @@ cat /tmp/usched.log | tail -5
 grep -qiE "stall|watchdog|runnable task" /tmp/usched.log || fail "exit message does not say why"
 kill $load; wait $load
 dmesg | grep -i sched_ext | tail -3
+dmesg | grep -q 'failed to run for' || fail "the kernel log does not show the watchdog's ejection"
+check_dmesg 'failed to run for'

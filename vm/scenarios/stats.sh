@@ -2,7 +2,8 @@
 # stats: scx_usched serves its statistics through scx_stats. --stats prints
 # them from inside the running scheduler (a client of its own server),
 # --monitor reads the same socket from a second process and loads nothing,
-# --help-stats describes every field.
+# --help-stats describes every field. The socket is mode 0600 whatever the
+# umask (the guest's is 022).
 . /usched/lib.sh
 scx_usched --help-stats > /tmp/help.txt || fail "--help-stats failed"
 for f in nr_user_dispatches cpu_pct enq_dispatch_p99_us wake_run_p99_us nr_page_faults; do
@@ -12,6 +13,8 @@ start_usched --stats 1
 seq=$(scx_seq)
 stress-ng --cpu 2 --switch 2 -t 6 --quiet
 [ -S /var/run/scx/root/stats ] || fail "no stats socket at /var/run/scx/root/stats"
+mode=$(stat -c %a /var/run/scx/root/stats)
+[ "$mode" = 600 ] || fail "the stats socket is mode $mode, not 600 (umask $(umask))"
 timeout 5 scx_usched --monitor 1 > /tmp/mon.txt 2>&1
 cat /tmp/mon.txt
 [ "$(grep -c '^\[scx_usched\] tasks' /tmp/mon.txt)" -ge 2 ] || fail "--monitor printed fewer than 2 lines"

@@ -5,7 +5,7 @@
 . /usched/lib.sh
 n=$(nproc)
 start_usched --stats 1 --exit-dump-len 262144
-stress-ng -t 31 --aggressive -M -c "$n" -f "$n" --affinity "$n" --quiet || info "stress-ng exit $?"
+stress-ng -t 31 --aggressive -M -c "$n" -f "$n" --affinity "$n" --quiet || fail "stress-ng failed (exit $?)"
 [ "$(scx_state)" = enabled ] || { tail -30 /tmp/usched.log; fail "scheduler ejected during stress"; }
 user_dispatches
 stop_usched
