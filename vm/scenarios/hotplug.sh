@@ -4,7 +4,8 @@
 # with CPU 1 reserved for the dispatcher. Each offline makes the kernel ask
 # for a restart; scx_usched restarts itself (at least once per phase,
 # counted in its log), re-pins its dispatcher (to another CPU while CPU 1 is
-# away), and ends attached with the shell answering.
+# away, to CPU 1 again at the end: checked in the thread's status), and ends
+# attached with the shell answering.
 . /usched/lib.sh
 [ -e /sys/devices/system/cpu/cpu1/online ] || fail "cpu1 cannot be hot-unplugged here"
 stress-ng --cpu 2 -t 200 --quiet &
@@ -24,6 +25,12 @@ for mode in adaptive busy; do
     [ "$restarts" -ge 1 ] || { tail -20 /tmp/usched.log; fail "$mode: no restart after 10 hotplugs"; }
     sleep 2
     [ "$(scx_state)" = enabled ] || { tail -20 /tmp/usched.log; fail "$mode: ejected after hotplug"; }
+    # The kernel breaks a thread's affinity when its only CPU goes away: the
+    # dispatcher must be pinned to CPU 1 again once it is back.
+    tid=$(grep -l usched-dispatch /proc/$USCHED_PID/task/*/comm | head -1 | cut -d/ -f5)
+    cpus=$(sed -n 's/^Cpus_allowed_list:[[:space:]]*//p' /proc/$USCHED_PID/task/$tid/status)
+    info "$mode: dispatcher thread $tid may run on CPUs $cpus"
+    [ "$cpus" = 1 ] || fail "$mode: the dispatcher is not pinned to CPU 1 again (CPUs $cpus)"
     probe
     stop_usched
 done
