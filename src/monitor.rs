@@ -2,32 +2,81 @@
 //! Reads the statistics of a usched scheduler running in another process,
 //! straight from its BPF `.bss` map (root only). Works for any scheduler
 //! built on usched, even one that exports no statistics itself.
-use libbpf_rs::query::MapInfoIter;
-use libbpf_rs::{MapCore, MapFlags, MapHandle, MapType};
+//!
+//! The map is found through the scheduler's own program (`usched_enqueue`,
+//! the most recently loaded one) and the maps it uses, not by guessing from
+//! sizes, and it is opened read-only: a monitor cannot write into a running
+//! scheduler.
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+
+use libbpf_rs::libbpf_sys;
+use libbpf_rs::query::{MapInfoIter, ProgInfoIter, ProgInfoQueryOptions};
 
 use crate::bpf::skel::types;
 use crate::error::{Error, Result};
 use crate::stats::Stats;
 
-/// The `.bss` map of the most recently loaded usched scheduler.
+/// The name of the BPF program that identifies a usched scheduler.
+const MARKER_PROG: &str = "usched_enqueue";
+
+/// A read-only handle on a running usched scheduler's `.bss` map.
+#[derive(Debug)]
+pub struct BssMap {
+    fd: OwnedFd,
+    id: u32,
+}
+
+impl BssMap {
+    /// The map's kernel id.
+    pub fn id(&self) -> u32 {
+        self.id
+    }
+}
+
+/// The `.bss` map of the running usched scheduler (the most recently loaded
+/// program named `usched_enqueue`), opened read-only.
 ///
 /// # Errors
-/// [`Error::Bpf`] when no usched scheduler is loaded (or maps cannot be
-/// listed: that needs root).
-pub fn find_bss_map() -> Result<MapHandle> {
+/// [`Error::Bpf`] when no usched scheduler is loaded, when its `.bss` is not
+/// the size this build expects (a scheduler built from another usched
+/// version), or when maps cannot be listed or opened (that needs root).
+pub fn find_bss_map() -> Result<BssMap> {
+    let what = "finding a running usched scheduler";
+    let opts = ProgInfoQueryOptions::default().include_map_ids(true);
+    let prog = ProgInfoIter::with_query_opts(opts)
+        .filter(|p| p.name.to_string_lossy() == MARKER_PROG)
+        .max_by_key(|p| p.id)
+        .ok_or_else(|| Error::bpf(what, "no usched scheduler is loaded"))?;
+    let bss = MapInfoIter::default()
+        .find(|m| prog.map_ids.contains(&m.id) && m.name.to_string_lossy().ends_with(".bss"))
+        .ok_or_else(|| Error::bpf(what, "the usched program uses no .bss map"))?;
     let want = std::mem::size_of::<types::bss>() as u32;
-    let id = MapInfoIter::default()
-        .filter(|m| {
-            m.ty == MapType::Array
-                && m.value_size == want
-                && m.name.to_string_lossy().ends_with(".bss")
-        })
-        .map(|m| m.id)
-        .max()
-        .ok_or_else(|| {
-            Error::bpf("finding a running usched scheduler", "no usched .bss map is loaded")
-        })?;
-    MapHandle::from_map_id(id).map_err(|e| Error::bpf("opening the scheduler's .bss map", e))
+    if bss.value_size != want {
+        return Err(Error::bpf(
+            what,
+            format!(
+                "its .bss is {} bytes, this build of usched expects {want}: \
+                 use the usched-stat built with that scheduler",
+                bss.value_size
+            ),
+        ));
+    }
+    let opts = libbpf_sys::bpf_get_fd_by_id_opts {
+        sz: std::mem::size_of::<libbpf_sys::bpf_get_fd_by_id_opts>() as _,
+        open_flags: libbpf_sys::BPF_F_RDONLY,
+        token_fd: 0,
+    };
+    // SAFETY: `opts` is a valid, fully initialised options struct that
+    // outlives the call.
+    let fd = unsafe { libbpf_sys::bpf_map_get_fd_by_id_opts(bss.id, &opts) };
+    if fd < 0 {
+        return Err(Error::bpf(
+            "opening the scheduler's .bss map",
+            std::io::Error::from_raw_os_error(-fd),
+        ));
+    }
+    // SAFETY: `fd` is a new file descriptor that nothing else owns.
+    Ok(BssMap { fd: unsafe { OwnedFd::from_raw_fd(fd) }, id: bss.id })
 }
 
 /// A statistics snapshot of the running usched scheduler.
@@ -38,21 +87,30 @@ pub fn snapshot() -> Result<Stats> {
     snapshot_of(&find_bss_map()?)
 }
 
-/// A statistics snapshot read from `map`, a usched `.bss` map.
+/// A statistics snapshot read from `map`.
 ///
 /// # Errors
-/// [`Error::Bpf`] when the map cannot be read or is of the wrong size.
-pub fn snapshot_of(map: &MapHandle) -> Result<Stats> {
-    let bytes = map
-        .lookup(&0u32.to_ne_bytes(), MapFlags::ANY)
-        .map_err(|e| Error::bpf("reading the scheduler's .bss map", e))?
-        .ok_or_else(|| Error::bpf("reading the scheduler's .bss map", "empty"))?;
-    if bytes.len() < std::mem::size_of::<types::bss>() {
-        return Err(Error::bpf("reading the scheduler's .bss map", "value too short"));
+/// [`Error::Bpf`] when the map cannot be read.
+pub fn snapshot_of(map: &BssMap) -> Result<Stats> {
+    let key = 0u32;
+    let mut bss = std::mem::MaybeUninit::<types::bss>::zeroed();
+    // SAFETY: the map's key is a u32 and its value exactly one `types::bss`
+    // (checked in `find_bss_map`); both pointers are valid for those sizes.
+    let rc = unsafe {
+        libbpf_sys::bpf_map_lookup_elem(
+            map.fd.as_raw_fd(),
+            std::ptr::addr_of!(key).cast(),
+            bss.as_mut_ptr().cast(),
+        )
+    };
+    if rc != 0 {
+        return Err(Error::bpf(
+            "reading the scheduler's .bss map",
+            std::io::Error::last_os_error(),
+        ));
     }
-    // SAFETY: `bytes` holds at least one `types::bss`, a plain struct of
-    // integers (its one pointer field is never dereferenced here);
-    // read_unaligned copies it out of the byte buffer.
-    let bss = unsafe { std::ptr::read_unaligned(bytes.as_ptr().cast::<types::bss>()) };
-    Ok(Stats::from_bss(&bss))
+    // SAFETY: the kernel filled the whole value; `types::bss` is plain
+    // integers (its one pointer field is never dereferenced), and it was
+    // zeroed first anyway.
+    Ok(Stats::from_bss(&unsafe { bss.assume_init() }))
 }

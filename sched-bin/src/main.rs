@@ -220,7 +220,7 @@ fn main() -> Result<()> {
     let dispatcher_cpu = match (opts.dispatcher_cpu, opts.poll) {
         (Some(c), _) => {
             if !usched::thread::cpu_online(c) {
-                bail!("--dispatcher-cpu {c}: CPU {c} is not online");
+                bail!("dispatcher CPU {c} is not online (--dispatcher-cpu)");
             }
             Some(c)
         }

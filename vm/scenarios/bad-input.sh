@@ -13,6 +13,7 @@ expect_err "poll" scx_usched --poll sometimes
 expect_err "dispatcher CPU 99" scx_usched --dispatcher-cpu 99
 expect_err "must not exceed" scx_usched -s 1000 -S 2000
 expect_err "seconds" scx_usched --stats 0
+expect_err "watchdog" scx_usched --watchdog-ms 100
 start_usched
 seq=$(scx_seq)
 expect_err "already loaded.*usched" scx_usched
