@@ -454,11 +454,38 @@ static __always_inline u64 shared_dsq_for(struct task_struct *p)
 	return USCHED_SHARED_DSQ;
 }
 
-/* Inserts @p by @key into the DSQ for "any CPU" (see shared_dsq_for()). */
+/*
+ * Wakes an idle CPU that should take @p, just inserted into @dsq. The kernel
+ * wakes the CPU a task is enqueued on, not the one a decision drained by
+ * another CPU is meant for: without this, a task could wait in the DSQ of an
+ * idle CPU (or in the shared DSQ, skipped by the CPUs it may not use) until
+ * the starvation guard.
+ */
+static __always_inline void kick_for(struct task_struct *p, u64 dsq)
+{
+	s32 cpu;
+
+	if (dsq == USCHED_SHARED_DSQ) {
+		cpu = scx_bpf_pick_idle_cpu(p->cpus_ptr, 0);
+		if (cpu < 0 || cpu_reserved(cpu))
+			return;
+	} else {
+		cpu = (s32)(dsq - USCHED_CPU_DSQ_BASE);
+		if (cpu == (s32)bpf_get_smp_processor_id())
+			return;
+	}
+	scx_bpf_kick_cpu(cpu, SCX_KICK_IDLE);
+	cnt_inc(nr_idle_kicks);
+}
+
+/* Inserts @p by @key into the DSQ for "any CPU" (see shared_dsq_for()) and
+ * wakes an idle CPU for it. */
 static __always_inline void insert_any(struct task_struct *p, u64 slice, u64 key, u64 enq_flags)
 {
-	scx_bpf_dsq_insert_vtime(p, shared_dsq_for(p), slice, key,
-				 enq_flags & ~(SCX_ENQ_HEAD | SCX_ENQ_PREEMPT));
+	u64 dsq = shared_dsq_for(p);
+
+	scx_bpf_dsq_insert_vtime(p, dsq, slice, key, enq_flags & ~(SCX_ENQ_HEAD | SCX_ENQ_PREEMPT));
+	kick_for(p, dsq);
 }
 
 /* The key of a task that bypasses the policy (no decision to order it). */
@@ -623,7 +650,6 @@ void BPF_STRUCT_OPS(usched_enqueue, struct task_struct *p, u64 enq_flags)
 			scx_bpf_dsq_insert(p, SCX_DSQ_LOCAL, slice_ns, enq_flags);
 		} else {
 			insert_any(p, slice_ns, front_key(), enq_flags);
-			kick_one_idle_cpu();
 		}
 		cnt_inc(nr_kernel_dispatches);
 		return;
@@ -735,7 +761,6 @@ void BPF_STRUCT_OPS(usched_enqueue, struct task_struct *p, u64 enq_flags)
 		/* User space is behind: keep the task moving without it. */
 		insert_any(p, slice_ns, fallback_key(tctx), enq_flags);
 		cnt_inc(nr_sched_congested);
-		kick_one_idle_cpu();
 		return;
 	}
 
@@ -790,7 +815,8 @@ void BPF_STRUCT_OPS(usched_quiescent, struct task_struct *p, u64 deq_flags)
 
 	if (!tctx)
 		return;
-	tctx->wait_since = 0;
+	if (deq_flags & SCX_DEQ_SLEEP)
+		tctx->wait_since = 0;
 	task_settle(tctx);
 }
 
@@ -879,10 +905,12 @@ static long handle_decision(struct bpf_dynptr *dynptr, void *data)
 		}
 	}
 
-	if (any)
+	if (any) {
 		insert_any(p, slice, key, 0);
-	else
+	} else {
 		scx_bpf_dsq_insert_vtime(p, cpu_dsq(cpu), slice, key, 0);
+		kick_for(p, cpu_dsq(cpu));
+	}
 	cnt_inc(nr_user_dispatches);
 	/* The CPU runs it when its key comes up there: a latency-critical
 	 * decision (USCHED_RL_PREEMPT) has its CPU kicked by usched_kick. */
@@ -943,7 +971,10 @@ void BPF_STRUCT_OPS(usched_runnable, struct task_struct *p, u64 enq_flags)
 	if (!tctx)
 		return;
 	tctx->runnable_at = bpf_ktime_get_ns();
-	tctx->wait_since = tctx->runnable_at;
+	/* A property change (nice, affinity, cgroup) takes the task off the
+	 * queue and back without a wait ending: the wait goes on. */
+	if ((enq_flags & SCX_ENQ_WAKEUP) || !tctx->wait_since)
+		tctx->wait_since = tctx->runnable_at;
 	if (tctx->stopped_at)
 		tctx->last_sleep = ewma(tctx->last_sleep, tctx->runnable_at - tctx->stopped_at);
 	/* A new sleep-to-run period starts. */
@@ -980,7 +1011,8 @@ void BPF_STRUCT_OPS(usched_running, struct task_struct *p)
 		 */
 		if (cpu_preempt_pending[cpu] && !cpu_fast[cpu]) {
 			cpu_preempt_pending[cpu] = 0;
-			if (!is_usersched(p) && scx_bpf_dsq_nr_queued(USCHED_SHARED_DSQ)) {
+			if (!is_usersched(p) && (scx_bpf_dsq_nr_queued(USCHED_SHARED_DSQ) ||
+						 scx_bpf_dsq_nr_queued(cpu_dsq(cpu)))) {
 				scx_bpf_kick_cpu(cpu, SCX_KICK_PREEMPT);
 				cnt_inc(nr_preempt_kicks);
 			}
@@ -1077,6 +1109,10 @@ s32 BPF_STRUCT_OPS(usched_init_task, struct task_struct *p, struct scx_init_task
  * mode it also moves a task the shared DSQ holds for the reserved CPU alone
  * (confined there after it was queued), which that CPU never serves.
  */
+/* Rescues left in this heartbeat: two per CPU, so that a flood of starving
+ * tasks is spread over heartbeats instead of piled onto local DSQs. */
+u32 rescue_budget;
+
 static void rescue_starving(u64 dsq, u64 now)
 {
 	struct task_struct *p;
@@ -1090,14 +1126,22 @@ static void rescue_starving(u64 dsq, u64 now)
 		if (!runs_only_on_reserved(p) &&
 		    (!tctx || !tctx->wait_since || (s64)(now - tctx->wait_since) < (s64)starve_ns))
 			continue;
-		cpu = scx_bpf_task_cpu(p);
-		if (!bpf_cpumask_test_cpu(cpu, p->cpus_ptr))
+		if (!rescue_budget)
+			break;
+		/* An idle allowed CPU if there is one, else spread over the
+		 * allowed ones: a fork storm's tasks all last ran on one CPU. */
+		cpu = scx_bpf_pick_idle_cpu(p->cpus_ptr, 0);
+		if (cpu < 0)
 			cpu = bpf_cpumask_any_distribute(p->cpus_ptr);
 		if (cpu < 0 || cpu >= scx_bpf_nr_cpu_ids())
 			continue;
-		if (scx_bpf_dsq_move(BPF_FOR_EACH_ITER, p, SCX_DSQ_LOCAL_ON | cpu, SCX_ENQ_HEAD)) {
+		/* One default slice, whatever its decision said, and behind what
+		 * the CPU's local DSQ holds (tasks rescued before it). */
+		scx_bpf_dsq_move_set_slice(BPF_FOR_EACH_ITER, slice_ns);
+		if (scx_bpf_dsq_move(BPF_FOR_EACH_ITER, p, SCX_DSQ_LOCAL_ON | cpu, 0)) {
 			scx_bpf_kick_cpu(cpu, SCX_KICK_PREEMPT);
 			cnt_inc(nr_starved);
+			rescue_budget--;
 		}
 	}
 }
@@ -1110,12 +1154,17 @@ static int heartbeat_fn(void *map, int *key, struct bpf_timer *timer)
 	u32 i;
 
 	cnt_inc(nr_heartbeats);
+	rescue_budget = 2 * scx_bpf_nr_cpu_ids();
 	rescue_starving(USCHED_SHARED_DSQ, now);
 	bpf_for(i, 0, scx_bpf_nr_cpu_ids()) {
-		if (scx_bpf_dsq_nr_queued(cpu_dsq(i)))
-			rescue_starving(cpu_dsq(i), now);
+		if (!scx_bpf_dsq_nr_queued(cpu_dsq(i)))
+			continue;
+		rescue_starving(cpu_dsq(i), now);
+		/* Backstop for a missed wake-up: work waits for an idle CPU. */
+		if (i < USCHED_MAX_CPUS && cpu_idle[i & (USCHED_MAX_CPUS - 1)])
+			scx_bpf_kick_cpu(i, SCX_KICK_IDLE);
 	}
-	if (nr_user_pushed != counters.nr_drained)
+	if (nr_user_pushed != counters.nr_drained || scx_bpf_dsq_nr_queued(USCHED_SHARED_DSQ))
 		kick_one_idle_cpu();
 	if (usersched_sleeping && bpf_ringbuf_query(&queued, BPF_RB_AVAIL_DATA))
 		wake_dispatcher();

@@ -50,8 +50,10 @@ pub fn find_bss_map() -> Result<BssMap> {
     let bss = MapInfoIter::default()
         .find(|m| prog.map_ids.contains(&m.id) && m.name.to_string_lossy().ends_with(".bss"))
         .ok_or_else(|| Error::bpf(what, "the usched program uses no .bss map"))?;
+    // The Rust struct may end in padding (its size is a multiple of 8);
+    // the map's value is the C section's exact size.
     let want = std::mem::size_of::<types::bss>() as u32;
-    if bss.value_size != want {
+    if bss.value_size > want || want - bss.value_size >= 8 {
         return Err(Error::bpf(
             what,
             format!(
@@ -94,7 +96,7 @@ pub fn snapshot() -> Result<Stats> {
 pub fn snapshot_of(map: &BssMap) -> Result<Stats> {
     let key = 0u32;
     let mut bss = std::mem::MaybeUninit::<types::bss>::zeroed();
-    // SAFETY: the map's key is a u32 and its value exactly one `types::bss`
+    // SAFETY: the map's key is a u32 and its value at most one `types::bss`
     // (checked in `find_bss_map`); both pointers are valid for those sizes.
     let rc = unsafe {
         libbpf_sys::bpf_map_lookup_elem(
