@@ -94,27 +94,34 @@ pub fn online_cpus() -> usize {
     )
 }
 
-/// Whether `cpu` is online now (`/sys/devices/system/cpu/online`).
-pub fn cpu_online(cpu: usize) -> bool {
+/// The online CPUs now, in increasing order (`/sys/devices/system/cpu/online`;
+/// empty if it cannot be read).
+pub fn online_cpu_ids() -> Vec<usize> {
     fs::read_to_string("/sys/devices/system/cpu/online")
-        .is_ok_and(|s| cpu_list_contains(s.trim(), cpu))
+        .map(|s| cpu_list_ids(s.trim()))
+        .unwrap_or_default()
+}
+
+/// Whether `cpu` is online now.
+pub fn cpu_online(cpu: usize) -> bool {
+    online_cpu_ids().contains(&cpu)
 }
 
 /// The highest-numbered online CPU (0 if the list cannot be read).
 pub fn last_online_cpu() -> usize {
-    fs::read_to_string("/sys/devices/system/cpu/online")
-        .ok()
-        .and_then(|s| s.trim().rsplit([',', '-']).next().and_then(|c| c.parse().ok()))
-        .unwrap_or(0)
+    online_cpu_ids().last().copied().unwrap_or(0)
 }
 
-/// Whether a kernel CPU list such as `0-3,8,10-11` holds `cpu`.
-pub fn cpu_list_contains(s: &str, cpu: usize) -> bool {
-    s.split(',').filter(|p| !p.is_empty()).any(|p| match p.split_once('-') {
-        Some((a, b)) => matches!((a.parse::<usize>(), b.parse::<usize>()),
-            (Ok(a), Ok(b)) if (a..=b).contains(&cpu)),
-        None => p.parse::<usize>() == Ok(cpu),
-    })
+/// The CPUs of a kernel CPU list such as `0-3,8,10-11`, in its order.
+pub fn cpu_list_ids(s: &str) -> Vec<usize> {
+    s.split(',')
+        .filter(|p| !p.is_empty())
+        .filter_map(|p| match p.split_once('-') {
+            Some((a, b)) => Some(a.parse::<usize>().ok()?..=b.parse::<usize>().ok()?),
+            None => p.parse::<usize>().ok().map(|c| c..=c),
+        })
+        .flatten()
+        .collect()
 }
 
 /// Counts the CPUs in a kernel CPU list such as `0-3,8,10-11`.
@@ -193,8 +200,8 @@ mod tests {
         assert_eq!(parse_cpu_list(""), 0);
         assert_eq!(parse_cpu_list("3-1"), 0);
         assert!(online_cpus() >= 1);
-        assert!(cpu_list_contains("0,2-3", 3) && cpu_list_contains("0,2-3", 0));
-        assert!(!cpu_list_contains("0,2-3", 1) && !cpu_list_contains("", 0));
+        assert_eq!(cpu_list_ids("0,2-3"), [0, 2, 3]);
+        assert!(cpu_list_ids("").is_empty() && cpu_list_ids("3-1,x").is_empty());
         assert!(cpu_online(0) || !std::path::Path::new("/sys/devices/system/cpu/online").exists());
     }
 

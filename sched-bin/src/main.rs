@@ -160,39 +160,23 @@ fn run_once(
 }
 
 /// Pins the calling thread to `cpu`, or, while a hotplug operation makes
-/// that fail (a CPU leaving is still listed online but no longer active),
-/// to another online CPU, trying for up to 5 s. Returns the CPU it is
-/// pinned to; `None` leaves it unpinned for this life.
+/// that fail (the CPU is offline, or leaving: still listed online but no
+/// longer active), to another online CPU, trying for up to 5 s. Returns the
+/// CPU it is pinned to; `None` leaves it unpinned for this life.
 fn pin_dispatcher(cpu: usize) -> Option<usize> {
     for _ in 0..50 {
         if usched::thread::pin_current_thread(cpu).is_ok() {
             return Some(cpu);
         }
-        let last = usched::thread::last_online_cpu();
-        if let Some(c) = (0..=last)
-            .rev()
-            .filter(|&c| usched::thread::cpu_online(c))
-            .find(|&c| usched::thread::pin_current_thread(c).is_ok())
+        let online = usched::thread::online_cpu_ids();
+        if let Some(&c) =
+            online.iter().rev().find(|&&c| usched::thread::pin_current_thread(c).is_ok())
         {
             return Some(c);
         }
         std::thread::sleep(Duration::from_millis(100));
     }
     None
-}
-
-/// The configuration for one life of the scheduler: the dispatcher's CPU
-/// may have gone offline since the last one (a restart after hotplug), and
-/// then the last online CPU serves instead.
-fn config_for_this_life(cfg: &Config) -> Config {
-    match cfg.dispatcher_cpu {
-        Some(cpu) if !usched::thread::cpu_online(cpu) => {
-            let other = usched::thread::last_online_cpu();
-            log::warn!("dispatcher CPU {cpu} is offline; using CPU {other} until a restart");
-            cfg.clone().dispatcher_cpu(Some(other))
-        }
-        _ => cfg.clone(),
-    }
 }
 
 fn main() -> Result<()> {
@@ -288,7 +272,7 @@ fn main() -> Result<()> {
                 loop {
                     // Pinned again in every life: a hotplug restart can
                     // leave the thread where the kernel moved it.
-                    let mut cfg = config_for_this_life(&cfg);
+                    let mut cfg = cfg.clone();
                     if let Some(cpu) = cfg.dispatcher_cpu {
                         let pinned = pin_dispatcher(cpu);
                         if pinned != Some(cpu) {

@@ -21,7 +21,7 @@ for mode in adaptive busy; do
     kill -0 "$USCHED_PID" || { tail -20 /tmp/usched.log; fail "$mode: scx_usched died during hotplug"; }
     wait_state enabled 30 || { tail -20 /tmp/usched.log; fail "$mode: not enabled again after hotplug"; }
     restarts=$(grep -c restarting /tmp/usched.log)
-    info "$mode: restarts $restarts, dispatcher moves $(grep -c 'is offline' /tmp/usched.log)"
+    info "$mode: restarts $restarts, dispatcher moves $(grep -c 'cannot pin' /tmp/usched.log)"
     [ "$restarts" -ge 1 ] || { tail -20 /tmp/usched.log; fail "$mode: no restart after 10 hotplugs"; }
     sleep 2
     [ "$(scx_state)" = enabled ] || { tail -20 /tmp/usched.log; fail "$mode: ejected after hotplug"; }
