@@ -360,6 +360,17 @@ impl<'a> BpfScheduler<'a> {
             }
         }
 
+        {
+            use libbpf_rs::AsRawLibbpf;
+            // The struct_ops map is attached by hand below (its link is
+            // ours); libbpf's skeleton attach would try as well and warn
+            // that the skeleton has no link for it.
+            let map = skel.maps.usched_ops.as_libbpf_object();
+            // SAFETY: `map` points to the open object's struct_ops map,
+            // alive as long as `skel`; the call only sets a flag on it.
+            unsafe { libbpf_rs::libbpf_sys::bpf_map__set_autoattach(map.as_ptr(), false) };
+        }
+
         if let Ok(mut l) = LOAD_LOG.lock() {
             l.clear();
         }

@@ -14,13 +14,13 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use clap::Parser;
-use scx_stats::prelude::StatsServer;
 use usched::core::policy::{Deadline, DeadlineConfig};
 use usched::runtime::{self, RuntimeCounters};
 use usched::{BpfScheduler, Config, OpenObject, PollMode};
 
 mod fault;
 mod stats;
+mod stats_server;
 
 use fault::{Fault, Faulty};
 
@@ -182,7 +182,7 @@ fn pin_dispatcher(cpu: usize) -> Option<usize> {
 fn main() -> Result<()> {
     let opts = Opts::parse();
     if opts.help_stats {
-        stats::server_data(Arc::default()).describe_meta(&mut std::io::stdout(), None)?;
+        stats::describe(&mut std::io::stdout())?;
         return Ok(());
     }
     let level = if opts.verbose { "debug" } else { "info" };
@@ -239,20 +239,7 @@ fn main() -> Result<()> {
     let counters = Arc::new(RuntimeCounters::default());
     // The stats server answers from its own thread, reading the BPF side's
     // counters directly: the dispatcher loop never waits on it.
-    // The socket (0600) and its directories (0700) are for root alone,
-    // whatever the umask.
-    // SAFETY: umask only swaps the process's file mode mask.
-    let old_umask = unsafe { libc::umask(0o077) };
-    let launched =
-        StatsServer::new(stats::server_data(counters.clone())).set_path(STATS_SOCKET).launch();
-    // SAFETY: as above, restoring the previous mask.
-    unsafe { libc::umask(old_umask) };
-    let launched = launched.and_then(|server| {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(STATS_SOCKET, std::fs::Permissions::from_mode(0o600))
-            .with_context(|| format!("making {STATS_SOCKET} mode 0600"))?;
-        Ok(server)
-    });
+    let launched = stats_server::launch(std::path::Path::new(STATS_SOCKET), counters.clone());
     let _stats_server = match launched {
         Ok(server) => Some(server),
         Err(e) if opts.stats.is_none() => {

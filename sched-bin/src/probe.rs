@@ -18,6 +18,11 @@
 //!     N CPU-bound threads whose scheduling class another thread flips R
 //!     times between SCHED_FIFO, SCHED_IDLE and SCHED_OTHER (or SCHED_EXT
 //!     with --ext, for partial mode) while they are queued.
+//! usched-probe statsock [--socket PATH] [--clients N] [--request-bytes B]
+//!     opens N connections to the stats socket at once and asks each for
+//!     statistics, then sends one request of B bytes: prints how many
+//!     connections were served, how many were refused and with which errno,
+//!     and the answer to the long request.
 use std::ffi::CString;
 use std::time::{Duration, Instant};
 
@@ -443,6 +448,82 @@ fn classflip(args: &[String]) -> Result<()> {
     Ok(())
 }
 
+/// One request on `stream`: the answer's errno (0 when served), or `None`
+/// when the connection closed without an answer.
+fn stats_request(stream: &mut std::os::unix::net::UnixStream, req: &[u8]) -> Result<Option<i64>> {
+    use std::io::{BufRead, Write};
+    // A server that refuses a long request answers and closes before the
+    // whole request is written: the answer is still there to read.
+    match stream.write_all(req) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+        r => r?,
+    }
+    let mut line = String::new();
+    let n = std::io::BufReader::new(stream.try_clone()?).read_line(&mut line)?;
+    if n == 0 {
+        return Ok(None);
+    }
+    // {"errno":N,"args":{...}}: the errno is the first number.
+    let errno = line
+        .split("\"errno\":")
+        .nth(1)
+        .and_then(|r| r.split(|c: char| c != '-' && !c.is_ascii_digit()).next())
+        .and_then(|n| n.parse().ok())
+        .with_context(|| format!("no errno in {line:?}"))?;
+    Ok(Some(errno))
+}
+
+fn statsock(args: &[String]) -> Result<()> {
+    use std::os::unix::net::UnixStream;
+    let path: String = arg(args, "--socket", "/var/run/scx/root/stats".to_string())?;
+    let clients: usize = arg(args, "--clients", 8)?;
+    let big: usize = arg(args, "--request-bytes", 65536)?;
+    let req = b"{\"req\":\"stats\",\"args\":{\"target\":\"top\"}}\n";
+    let mut open = Vec::new();
+    let (mut served, mut refused, mut closed) = (0, 0, 0);
+    let mut errnos = Vec::new();
+    for _ in 0..clients {
+        let mut s = UnixStream::connect(&path).with_context(|| format!("connecting to {path}"))?;
+        s.set_read_timeout(Some(Duration::from_secs(10)))?;
+        match stats_request(&mut s, req)? {
+            Some(0) => served += 1,
+            Some(e) => {
+                refused += 1;
+                errnos.push(e);
+            }
+            None => closed += 1,
+        }
+        open.push(s);
+    }
+    println!("STATSOCK clients={clients} served={served} refused={refused} closed={closed} errnos={errnos:?}");
+    drop(open);
+    // The slots are free again once the server has seen the closes.
+    std::thread::sleep(Duration::from_millis(500));
+    let mut s = UnixStream::connect(&path)?;
+    s.set_read_timeout(Some(Duration::from_secs(10)))?;
+    let mut long = vec![b'x'; big];
+    long.push(b'\n');
+    let answer = match stats_request(&mut s, &long) {
+        Ok(Some(e)) => format!("errno={e}"),
+        Ok(None) => "closed".to_string(),
+        Err(e) => format!("error={e}"),
+    };
+    // The connection must be closed after the answer.
+    let after = match stats_request(&mut s, req) {
+        Ok(Some(e)) => format!("errno={e}"),
+        Ok(None) | Err(_) => "closed".to_string(),
+    };
+    println!("STATSOCK long={big} answer={answer} after={after}");
+    let mut s = UnixStream::connect(&path)?;
+    s.set_read_timeout(Some(Duration::from_secs(10)))?;
+    let again = match stats_request(&mut s, req)? {
+        Some(e) => format!("errno={e}"),
+        None => "closed".to_string(),
+    };
+    println!("STATSOCK again={again}");
+    Ok(())
+}
+
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
@@ -451,6 +532,7 @@ fn main() -> Result<()> {
         Some("burst") => burst(&args[1..]),
         Some("hogs") => hogs(&args[1..]),
         Some("classflip") => classflip(&args[1..]),
-        _ => bail!("usage: usched-probe {{ext CMD [ARGS...] | burst [--threads N] [--spin-ms M] | periodic [--threads N] [--period-us P] [--work-us W] [--secs S] [--label L] | hogs --spec 0,19,idle [--secs S] [--pin CPU] | classflip [--hogs N] [--rounds R] [--ext]}}"),
+        Some("statsock") => statsock(&args[1..]),
+        _ => bail!("usage: usched-probe {{ext CMD [ARGS...] | burst [--threads N] [--spin-ms M] | periodic [--threads N] [--period-us P] [--work-us W] [--secs S] [--label L] | hogs --spec 0,19,idle [--secs S] [--pin CPU] | classflip [--hogs N] [--rounds R] [--ext] | statsock [--socket PATH] [--clients N] [--request-bytes B]}}"),
     }
 }

@@ -11,7 +11,6 @@
 //! (tasks running/queued, page faults) are current values.
 use std::io::Write;
 use std::sync::atomic::Ordering;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
@@ -197,29 +196,82 @@ impl Metrics {
     }
 }
 
-/// The server's description of the statistics; `counters` are the
-/// dispatcher's own (rounds, overflows), shared with its thread.
-pub fn server_data(counters: Arc<RuntimeCounters>) -> StatsServerData<(), Metrics> {
-    let open: Box<dyn StatsOpener<(), Metrics>> = Box::new(move |_chans| {
-        let counters = counters.clone();
-        let mut prev = Previous::take(&counters)?;
-        let read: Box<dyn StatsReader<(), Metrics>> = Box::new(move |_args, _chans| {
-            let now = Previous::take(&counters)?;
-            let m =
-                Metrics::between(&now, &prev, counters.policy_overflows.load(Ordering::Relaxed));
-            prev = now;
-            m.to_json()
-        });
-        Ok(read)
-    });
-    StatsServerData::new().add_meta(Metrics::meta()).add_ops("top", StatsOps { open, close: None })
+/// A connection's reader: the figures since its previous read.
+pub struct Reader {
+    prev: Previous,
+}
+
+impl Reader {
+    /// Starts an interval now; fails while no scheduler is attached.
+    pub fn new(counters: &RuntimeCounters) -> Result<Self> {
+        Ok(Reader { prev: Previous::take(counters)? })
+    }
+
+    /// The interval since the previous read (or since [`Reader::new`]).
+    pub fn read(&mut self, counters: &RuntimeCounters) -> Result<Metrics> {
+        let now = Previous::take(counters)?;
+        let m =
+            Metrics::between(&now, &self.prev, counters.policy_overflows.load(Ordering::Relaxed));
+        self.prev = now;
+        Ok(m)
+    }
+}
+
+/// Prints what each statistic means (`--help-stats`).
+pub fn describe<W: Write>(w: &mut W) -> Result<()> {
+    StatsServerData::<(), ()>::new().add_meta(Metrics::meta()).describe_meta(w, None)
 }
 
 /// Prints the running scheduler's statistics every `intv` until an exit is
-/// requested (SIGINT/SIGTERM or the scheduler's own shutdown).
+/// requested (SIGINT/SIGTERM or the scheduler's own shutdown). Waits quietly
+/// while the server is not up or the scheduler not attached yet (at start,
+/// during a restart); says so once if that lasts.
 pub fn monitor(intv: Duration) -> Result<()> {
-    scx_utils::monitor_stats::<Metrics>(&[], intv, usched::exit_requested, |m| {
-        m.format(&mut std::io::stdout())?;
-        Ok(())
-    })
+    let mut waiting = Waiting::default();
+    while !usched::exit_requested() {
+        let mut client = match StatsClient::new().connect(Some(5000)) {
+            Ok(c) => c,
+            Err(e) => {
+                waiting.wait(&e);
+                continue;
+            }
+        };
+        while !usched::exit_requested() {
+            match client.request::<Metrics>("stats", vec![]) {
+                Ok(m) => {
+                    waiting = Waiting::default();
+                    m.format(&mut std::io::stdout())?;
+                    std::thread::sleep(intv);
+                }
+                // Not attached (yet, or again): ask again soon.
+                Err(e) if matches!(e.downcast_ref(), Some(StatsErrno(libc::ENODATA))) => {
+                    waiting.wait(&e)
+                }
+                Err(e) => {
+                    waiting.wait(&e);
+                    break;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// How long the monitor has waited for figures, and whether it said so.
+#[derive(Default)]
+struct Waiting {
+    since: Option<Instant>,
+    said: bool,
+}
+
+impl Waiting {
+    /// Sleeps a little; says why once, if the wait lasts 5 s.
+    fn wait(&mut self, why: &dyn std::fmt::Display) {
+        let since = *self.since.get_or_insert_with(Instant::now);
+        if !self.said && since.elapsed() >= Duration::from_secs(5) {
+            log::info!("statistics not available yet: {why}");
+            self.said = true;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
 }

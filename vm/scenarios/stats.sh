@@ -3,7 +3,10 @@
 # them from inside the running scheduler (a client of its own server),
 # --monitor reads the same socket from a second process and loads nothing,
 # --help-stats describes every field. The socket is mode 0600 whatever the
-# umask (the guest's is 022).
+# umask (the guest's is 022). The server holds at most 4 connections (the
+# --stats printer is one of them: 3 of 8 new clients are served, 5 refused
+# with EBUSY), answers a 64 KiB request with E2BIG and closes that
+# connection, and serves new clients once the others have gone.
 . /usched/lib.sh
 scx_usched --help-stats > /tmp/help.txt || fail "--help-stats failed"
 for f in nr_user_dispatches cpu_pct enq_dispatch_p99_us wake_run_p99_us nr_page_faults; do
@@ -15,6 +18,11 @@ stress-ng --cpu 2 --switch 2 -t 6 --quiet
 [ -S /var/run/scx/root/stats ] || fail "no stats socket at /var/run/scx/root/stats"
 mode=$(stat -c %a /var/run/scx/root/stats)
 [ "$mode" = 600 ] || fail "the stats socket is mode $mode, not 600 (umask $(umask))"
+usched-probe statsock --clients 8 --request-bytes 65536 > /tmp/sock.txt 2>&1 || { cat /tmp/sock.txt; fail "statsock failed"; }
+cat /tmp/sock.txt
+grep -q "served=3 refused=5 closed=0 errnos=\[16, 16, 16, 16, 16\]" /tmp/sock.txt || fail "the connection cap does not hold (want 3 served, 5 refused with EBUSY)"
+grep -q "answer=errno=7 after=closed" /tmp/sock.txt || fail "a 64 KiB request was not refused with E2BIG and the connection closed"
+grep -q "again=errno=0" /tmp/sock.txt || fail "no client served after the others closed"
 timeout 5 scx_usched --monitor 1 > /tmp/mon.txt 2>&1
 cat /tmp/mon.txt
 [ "$(grep -c '^\[scx_usched\] tasks' /tmp/mon.txt)" -ge 2 ] || fail "--monitor printed fewer than 2 lines"
