@@ -62,6 +62,10 @@ enum usched_limits {
 	/* A task waiting in a DSQ longer than the watchdog / this is moved to
 	 * the head of an allowed CPU's local DSQ (the starvation guard). */
 	USCHED_STARVE_DIV	= 10,
+	/* The dispatcher wanted a CPU this long without getting one (an RT
+	 * task holds its CPU, say): new tasks bypass user space until it runs
+	 * again, counted in nr_sched_congested. */
+	USCHED_DISPATCHER_STALL_NS = 5ULL * 1000 * 1000,	/* 5 ms */
 };
 
 /* queued_task.flags */

@@ -80,6 +80,8 @@ volatile u64 nr_user_pushed;		/* decisions pushed so far */
 u64 nr_kqueued;				/* decided, inserted, not yet running */
 u64 vtime_now;				/* the latest ordering key that ran */
 u64 task_seq;				/* last enqueue sequence handed out */
+u64 dispatcher_off_since;		/* runnable, not running, since (0: no) */
+u64 dispatcher_cpu_taken_at;		/* a higher class last seen on its CPU */
 u64 nr_running;				/* tasks running on a CPU */
 u8 cpu_idle[USCHED_MAX_CPUS];		/* maintained by ops.update_idle() */
 /*
@@ -323,6 +325,19 @@ static __always_inline bool ring_has_room(void)
 	return used + 4 * rec <= size;
 }
 
+/*
+ * User space cannot take tasks now: the dispatcher has wanted a CPU for
+ * longer than USCHED_DISPATCHER_STALL_NS without getting one. Pinned to a
+ * CPU that an RT task holds, it gets only the ext_server's 50 ms a second:
+ * a task sent up then would wait for up to a second.
+ */
+static __always_inline bool dispatcher_stalled(void)
+{
+	u64 since = dispatcher_off_since;
+
+	return since && bpf_ktime_get_ns() - since > USCHED_DISPATCHER_STALL_NS;
+}
+
 /* RT tasks are runnable on the CPU whose rq this callback holds locked. */
 static __always_inline bool rt_runnable_here(void)
 {
@@ -546,18 +561,24 @@ static __always_inline u64 next_key(struct task_ctx *tctx)
 static bool still_first(s32 cpu, u64 vtime)
 {
 	struct task_struct *a, *b = NULL;
+	bool waiting = false;
 
 	a = __COMPAT_scx_bpf_dsq_peek(cpu_dsq(cpu));
 	if (!cpu_reserved(cpu))
 		b = __COMPAT_scx_bpf_dsq_peek(USCHED_SHARED_DSQ);
-	if (a && !vtime_before(vtime, a->scx.dsq_vtime))
-		return false;
-	if (b && !vtime_before(vtime, b->scx.dsq_vtime))
-		return false;
-	/* (Tested one by one: the verifier refuses pointer arithmetic.) */
-	if (a)
-		return true;
-	return b;
+	/* (A flag, not `a || b`: the compiler turns that into a pointer OR,
+	 * which the verifier refuses.) */
+	if (a) {
+		if (!vtime_before(vtime, a->scx.dsq_vtime))
+			return false;
+		waiting = true;
+	}
+	if (b) {
+		if (!vtime_before(vtime, b->scx.dsq_vtime))
+			return false;
+		waiting = true;
+	}
+	return waiting;
 }
 
 s32 BPF_STRUCT_OPS(usched_select_cpu, struct task_struct *p, s32 prev_cpu, u64 wake_flags)
@@ -619,13 +640,20 @@ void BPF_STRUCT_OPS(usched_enqueue, struct task_struct *p, u64 enq_flags)
 {
 	struct queued_task *rec;
 	struct task_ctx *tctx;
-	bool fast;
+	bool fast, rt_here;
 	s32 cpu;
 
 	/* The scheduler's own threads never wait for themselves. */
 	if (is_usersched(p)) {
 		u64 fl = 0;
 
+		/* Not behind an RT task here if it may run elsewhere: first in
+		 * line for the next CPU that looks for work. */
+		if (p->nr_cpus_allowed > 1 && rt_runnable_here()) {
+			insert_any(p, slice_ns, front_key(), enq_flags);
+			cnt_inc(nr_kernel_dispatches);
+			return;
+		}
 		/* The dispatcher goes first. */
 		if (p->pid == dispatcher_tid)
 			fl = run_next_flags(scx_bpf_task_cpu(p));
@@ -673,11 +701,20 @@ void BPF_STRUCT_OPS(usched_enqueue, struct task_struct *p, u64 enq_flags)
 	 * the local DSQ now, where the server finds it. Without this a pinned
 	 * CPU hog under an RT hog got ~0.5 % of its CPU instead of ~5 %.
 	 */
-	if (p->nr_cpus_allowed == 1 && rt_runnable_here()) {
+	rt_here = rt_runnable_here();
+	if (p->nr_cpus_allowed == 1 && rt_here) {
 		scx_bpf_dsq_insert(p, SCX_DSQ_LOCAL, slice_ns, enq_flags);
 		cnt_inc(nr_kernel_dispatches);
 		return;
 	}
+	/*
+	 * The shortcuts below keep a task on this CPU's local DSQ. One that
+	 * may run elsewhere must not wait there behind an RT task (for the
+	 * ext_server, up to a second): it goes the long way, to a CPU that
+	 * is free for it.
+	 */
+	if (rt_here)
+		goto policy;
 
 	/*
 	 * Short-running timer/IRQ wakers cut in on long runners without the
@@ -756,9 +793,12 @@ void BPF_STRUCT_OPS(usched_enqueue, struct task_struct *p, u64 enq_flags)
 		return;
 	}
 
-	rec = ring_has_room() ? bpf_ringbuf_reserve(&queued, sizeof(*rec), 0) : NULL;
+policy:
+	rec = ring_has_room() && !dispatcher_stalled() ?
+		bpf_ringbuf_reserve(&queued, sizeof(*rec), 0) : NULL;
 	if (!rec) {
-		/* User space is behind: keep the task moving without it. */
+		/* User space is behind, or its dispatcher cannot run: keep the
+		 * task moving without it. */
 		insert_any(p, slice_ns, fallback_key(tctx), enq_flags);
 		cnt_inc(nr_sched_congested);
 		return;
@@ -971,6 +1011,8 @@ void BPF_STRUCT_OPS(usched_runnable, struct task_struct *p, u64 enq_flags)
 	if (!tctx)
 		return;
 	tctx->runnable_at = bpf_ktime_get_ns();
+	if (p->pid == dispatcher_tid)
+		dispatcher_off_since = tctx->runnable_at;
 	/* A property change (nice, affinity, cgroup) takes the task off the
 	 * queue and back without a wait ending: the wait goes on. */
 	if ((enq_flags & SCX_ENQ_WAKEUP) || !tctx->wait_since)
@@ -989,6 +1031,8 @@ void BPF_STRUCT_OPS(usched_running, struct task_struct *p)
 	s32 cpu;
 
 	__sync_fetch_and_add(&nr_running, 1);
+	if (p->pid == dispatcher_tid)
+		dispatcher_off_since = 0;
 	/* The vtime clock: the latest key that ran (a benign race: a lost
 	 * update only keeps the clock a little behind). */
 	if (vtime_before(vtime_now, p->scx.dsq_vtime))
@@ -1034,6 +1078,8 @@ void BPF_STRUCT_OPS(usched_stopping, struct task_struct *p, bool runnable)
 	s32 cpu;
 
 	__sync_fetch_and_sub(&nr_running, 1);
+	if (p->pid == dispatcher_tid)
+		dispatcher_off_since = runnable ? now : 0;
 	cpu = scx_bpf_task_cpu(p);
 	if (cpu >= 0 && cpu < USCHED_MAX_CPUS) {
 		cpu_run_start[cpu] = 0;
@@ -1067,6 +1113,21 @@ void BPF_STRUCT_OPS(usched_stopping, struct task_struct *p, bool runnable)
 		tctx->last_burst = ewma(tctx->last_burst, burst);
 		tctx->stopped_at = tctx->last_run_at + delta;
 	}
+}
+
+/*
+ * A higher class (RT, deadline) takes this CPU. What waits on its local DSQ
+ * - a task preempted with slice left goes to the head of it without passing
+ * through ops.enqueue() - goes through ops.enqueue() again, which sends
+ * whatever may run elsewhere to a CPU free for it (the dispatcher first).
+ */
+void BPF_STRUCT_OPS(usched_cpu_release, s32 cpu, struct scx_cpu_release_args *args)
+{
+	/* User space reads it to tell when the pinned dispatcher may go back
+	 * to its CPU (src/escape.rs). */
+	if (cpu == dispatcher_cpu)
+		dispatcher_cpu_taken_at = bpf_ktime_get_ns();
+	scx_bpf_reenqueue_local();
 }
 
 void BPF_STRUCT_OPS(usched_update_idle, s32 cpu, bool idle)
@@ -1146,6 +1207,24 @@ static void rescue_starving(u64 dsq, u64 now)
 	}
 }
 
+/*
+ * Sampled every heartbeat, for the pinned dispatcher's return to its CPU
+ * (src/escape.rs): an RT or deadline task (prio below MAX_RT_PRIO) runs on
+ * that CPU. ops.cpu_release() records the moments it is taken as well.
+ */
+static void sample_dispatcher_cpu(u64 now)
+{
+	struct task_struct *curr;
+
+	if (dispatcher_cpu < 0)
+		return;
+	bpf_rcu_read_lock();
+	curr = __COMPAT_scx_bpf_cpu_curr(dispatcher_cpu);
+	if (curr && curr->prio < 100)
+		dispatcher_cpu_taken_at = now;
+	bpf_rcu_read_unlock();
+}
+
 /* Keeps decisions from waiting in the user ring buffer while every CPU that
  * could drain it is idle, and a sleeping dispatcher from missing records. */
 static int heartbeat_fn(void *map, int *key, struct bpf_timer *timer)
@@ -1155,6 +1234,7 @@ static int heartbeat_fn(void *map, int *key, struct bpf_timer *timer)
 
 	cnt_inc(nr_heartbeats);
 	rescue_budget = 2 * scx_bpf_nr_cpu_ids();
+	sample_dispatcher_cpu(now);
 	rescue_starving(USCHED_SHARED_DSQ, now);
 	bpf_for(i, 0, scx_bpf_nr_cpu_ids()) {
 		if (!scx_bpf_dsq_nr_queued(cpu_dsq(i)))
@@ -1253,6 +1333,7 @@ SCX_OPS_DEFINE(usched_ops,
 	       .runnable		= (void *)usched_runnable,
 	       .running			= (void *)usched_running,
 	       .stopping		= (void *)usched_stopping,
+	       .cpu_release		= (void *)usched_cpu_release,
 	       .update_idle		= (void *)usched_update_idle,
 	       .enable			= (void *)usched_enable,
 	       .disable			= (void *)usched_disable,

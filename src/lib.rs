@@ -21,6 +21,7 @@
 pub mod bpf;
 mod config;
 mod error;
+pub mod escape;
 pub mod monitor;
 pub mod runtime;
 mod scheduler;

@@ -17,15 +17,6 @@ use usched_core::policy::{EnqueueError, Policy};
 use crate::error::Result;
 use crate::scheduler::{BpfScheduler, DispatchedTask, RL_CPU_ANY};
 
-/// CLOCK_MONOTONIC in ns: the clock of the BPF side's `bpf_ktime_get_ns()`,
-/// so of `Task::enq_time`, as [`Policy::dispatch`] expects its `now`.
-fn monotonic_ns() -> u64 {
-    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
-    // SAFETY: `ts` is a valid out-pointer; CLOCK_MONOTONIC always exists.
-    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
-    (ts.tv_sec as u64).wrapping_mul(1_000_000_000).wrapping_add(ts.tv_nsec as u64)
-}
-
 /// Numbers the runtime publishes for other threads (lock-free).
 #[derive(Debug, Default)]
 pub struct RuntimeCounters {
@@ -167,7 +158,7 @@ impl<'r, 'a, P: Policy> Runtime<'r, 'a, P> {
         let mut budget =
             self.nr_cpus.saturating_sub(busy).max(self.sched.nr_idle_cpus() as u64).max(1);
         while budget > 0 && self.backlog.is_empty() {
-            let Some(d) = self.policy.dispatch(monotonic_ns()) else {
+            let Some(d) = self.policy.dispatch(crate::sys::monotonic_ns()) else {
                 break;
             };
             budget -= 1;

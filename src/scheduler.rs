@@ -17,6 +17,7 @@ use crate::bpf::intf;
 use crate::bpf::skel::{types, BpfSkel, BpfSkelBuilder};
 use crate::config::{Config, PollMode};
 use crate::error::{Error, Result};
+use crate::escape::{Escape, Move};
 use crate::stats::Stats;
 use crate::sys;
 
@@ -287,6 +288,8 @@ pub struct BpfScheduler<'a> {
     nr_pushed: u64,
     epoll_fd: i32,
     last_event: Instant,
+    /// Watches a pinned dispatcher for a CPU that a higher class holds.
+    escape: Option<Escape>,
 }
 
 impl<'a> BpfScheduler<'a> {
@@ -448,6 +451,12 @@ impl<'a> BpfScheduler<'a> {
             nr_pushed: 0,
             epoll_fd,
             last_event: Instant::now(),
+            // Only a dispatcher its owner pinned where the BPF side expects
+            // it is moved (and moved back): nothing else is touched.
+            escape: cfg
+                .dispatcher_cpu
+                .filter(|&c| crate::thread::pinned_cpu() == Some(c))
+                .map(|_| Escape::default()),
         };
         s.register_dispatcher_thread();
         Ok(s)
@@ -644,20 +653,62 @@ impl<'a> BpfScheduler<'a> {
     pub fn notify_complete(&mut self, nr_pending: u64) {
         self.bss_u64(offset_of!(types::bss, nr_user_queued)).store(nr_pending, Ordering::Release);
         self.flush();
+        self.check_escape();
         if nr_pending == 0 {
             self.wait();
         }
     }
 
     /// Waits for a task to arrive, as the poll mode says (see
-    /// [`notify_complete`](Self::notify_complete)).
+    /// [`notify_complete`](Self::notify_complete)). Away from its CPU (see
+    /// [`escape`](crate::escape)), a busy dispatcher waits as an adaptive
+    /// one: spinning on a CPU it shares would take that CPU from everyone.
     pub fn wait(&mut self) {
+        let away = self.escape.as_ref().is_some_and(Escape::is_away);
         match self.cfg.poll {
-            PollMode::Busy => std::hint::spin_loop(),
-            PollMode::Adaptive if self.last_event.elapsed() < self.cfg.spin => {
+            PollMode::Busy if !away => std::hint::spin_loop(),
+            PollMode::Busy | PollMode::Adaptive if self.last_event.elapsed() < self.cfg.spin => {
                 std::hint::spin_loop()
             }
-            PollMode::Adaptive | PollMode::Blocking => self.block(),
+            PollMode::Busy | PollMode::Adaptive | PollMode::Blocking => self.block(),
+        }
+    }
+
+    /// A pinned dispatcher kept off its CPU (an RT task holds it) runs on
+    /// any CPU for a while, then returns (see [`escape`](crate::escape)).
+    fn check_escape(&mut self) {
+        if self.escape.is_none() {
+            return;
+        }
+        let taken_at =
+            self.bss_u64(offset_of!(types::bss, dispatcher_cpu_taken_at)).load(Ordering::Relaxed);
+        let (Some(e), Some(cpu)) = (self.escape.as_mut(), self.cfg.dispatcher_cpu) else {
+            return;
+        };
+        // An RT task was seen on it recently (sampled every heartbeat,
+        // and at each ops.cpu_release()).
+        let held = taken_at != 0
+            && crate::sys::monotonic_ns().saturating_sub(taken_at)
+                < crate::escape::HELD_RECENTLY.as_nanos() as u64;
+        match e.round(Instant::now(), held) {
+            Some(Move::Leave(gap)) => {
+                let away = e.away();
+                match crate::thread::unpin_current_thread() {
+                    Ok(()) => log::warn!(
+                        "the dispatcher was kept off CPU {cpu} for {gap:.1?} (a higher-priority \
+                         task holds it): running on any CPU for {away:.0?}"
+                    ),
+                    Err(err) => log::warn!("the dispatcher is starved on CPU {cpu}: {err}"),
+                }
+            }
+            Some(Move::Return) => {
+                if let Err(err) = crate::thread::pin_current_thread(cpu) {
+                    log::warn!("{err}; the dispatcher stays unpinned");
+                } else {
+                    log::info!("the dispatcher is back on CPU {cpu}");
+                }
+            }
+            None => {}
         }
     }
 
@@ -681,6 +732,9 @@ impl<'a> BpfScheduler<'a> {
         }
         self.set_sleeping(0);
         self.last_event = Instant::now();
+        if let Some(e) = self.escape.as_mut() {
+            e.sleeping();
+        }
     }
 
     /// Decisions sent but not yet read by the BPF side.

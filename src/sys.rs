@@ -98,6 +98,16 @@ pub fn preflight() -> Result<()> {
     check_not_loaded()
 }
 
+/// CLOCK_MONOTONIC in ns: the clock of the BPF side's `bpf_ktime_get_ns()`,
+/// so of `Task::enq_time` (as `Policy::dispatch` expects its `now`) and of
+/// the BPF side's timestamps.
+pub fn monotonic_ns() -> u64 {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: `ts` is a valid out-pointer; CLOCK_MONOTONIC always exists.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    (ts.tv_sec as u64).wrapping_mul(1_000_000_000).wrapping_add(ts.tv_nsec as u64)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

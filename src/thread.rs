@@ -18,6 +18,44 @@ pub fn pin_current_thread(cpu: usize) -> Result<()> {
     }
 }
 
+/// Lets the calling thread run on every online CPU (undoes
+/// [`pin_current_thread`]).
+///
+/// # Errors
+/// [`Error::Os`] when the kernel refuses the mask.
+pub fn unpin_current_thread() -> Result<()> {
+    // SAFETY: cpu_set_t is plain data; all zeroes is the empty set.
+    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+    let max = 8 * std::mem::size_of::<libc::cpu_set_t>();
+    for cpu in online_cpu_ids().into_iter().filter(|&c| c < max) {
+        // SAFETY: `cpu` is below the set's capacity (checked above).
+        unsafe { libc::CPU_SET(cpu, &mut set) };
+    }
+    // SAFETY: `set` is a valid cpu_set_t of the size passed; pid 0 is the
+    // calling thread.
+    if unsafe { libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) } != 0 {
+        return Err(Error::os("unpinning the dispatcher"));
+    }
+    Ok(())
+}
+
+/// The CPU the calling thread is pinned to, if its affinity is one CPU.
+pub fn pinned_cpu() -> Option<usize> {
+    // SAFETY: cpu_set_t is plain data; all zeroes is the empty set.
+    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+    // SAFETY: `set` is a valid, writable cpu_set_t of the size passed.
+    if unsafe { libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set) } != 0
+    {
+        return None;
+    }
+    // SAFETY: `set` was filled by the kernel.
+    if unsafe { libc::CPU_COUNT(&set) } != 1 {
+        return None;
+    }
+    // SAFETY: every index is below the set's capacity.
+    (0..8 * std::mem::size_of::<libc::cpu_set_t>()).find(|&c| unsafe { libc::CPU_ISSET(c, &set) })
+}
+
 /// Memory locked by [`lock_memory`]; unlocked again when dropped.
 #[derive(Debug)]
 #[must_use = "memory is unlocked when the guard is dropped"]
