@@ -69,14 +69,15 @@ const volatile u64 fast_wakeup_ns;
 
 /*
  * Shared with user space through the mmap'd .bss. User space writes only
- * usersched_sleeping, dispatcher_tid, nr_user_queued and nr_user_pushed;
- * everything else is written here and only read there.
+ * usersched_sleeping, dispatcher_tid, nr_user_queued, nr_user_pushed and
+ * nr_user_ring_full; everything else is written here and only read there.
  */
 struct usched_counters counters;
 volatile u32 usersched_sleeping;	/* dispatcher blocks on the ring buffer */
 volatile s32 dispatcher_tid;		/* the dispatching thread */
 volatile u64 nr_user_queued;		/* tasks waiting in the user-space policy */
 volatile u64 nr_user_pushed;		/* decisions pushed so far */
+volatile u64 nr_user_ring_full;		/* decisions that found the ring full */
 u64 nr_kqueued;				/* decided, inserted, not yet running */
 u64 vtime_now;				/* the latest ordering key that ran */
 u64 task_seq;				/* last enqueue sequence handed out */
@@ -777,7 +778,23 @@ void BPF_STRUCT_OPS(usched_enqueue, struct task_struct *p, u64 enq_flags)
 	 * run each time a CPU frees up, however far its key lies behind.
 	 */
 	if (!(enq_flags & SCX_ENQ_WAKEUP) && still_first(cpu, next_key(tctx))) {
-		scx_bpf_dsq_insert(p, SCX_DSQ_LOCAL, tctx->run_slice ?: slice_ns, enq_flags);
+		u64 key = next_key(tctx), slice = tctx->run_slice ?: slice_ns;
+
+		/*
+		 * Decisions wait in the user ring buffer, and only
+		 * ops.dispatch() drains it, which this CPU does not call while
+		 * its local DSQ holds a task: go into the DSQs by key instead,
+		 * so that this CPU drains them and runs whichever comes first.
+		 * (A flood of decisions filled the ring while every CPU kept
+		 * running its own tasks.)
+		 */
+		if (nr_user_pushed != counters.nr_drained) {
+			bool clamped = false;
+
+			insert_any(p, slice, vtime_clamp(key, &clamped), enq_flags);
+		} else {
+			scx_bpf_dsq_insert(p, SCX_DSQ_LOCAL, slice, enq_flags);
+		}
 		cnt_inc(nr_kernel_dispatches);
 		return;
 	}

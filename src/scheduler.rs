@@ -247,6 +247,15 @@ impl Kicks {
     }
 }
 
+/// How long [`BpfScheduler::dispatch_task`] waits for room in a full user
+/// ring buffer before it gives the decision back: CPUs drain the ring in
+/// `ops.dispatch()`, which a kick brings within a scheduling round trip.
+pub const FULL_RING_WAIT: std::time::Duration = std::time::Duration::from_millis(100);
+/// The step of that wait.
+const FULL_RING_STEP: std::time::Duration = std::time::Duration::from_micros(50);
+/// Kicks are sent again this often while the ring stays full.
+const FULL_RING_REKICK: std::time::Duration = std::time::Duration::from_millis(10);
+
 /// The libbpf log lines kept while loading, for verifier errors.
 static LOAD_LOG: Mutex<String> = Mutex::new(String::new());
 
@@ -279,7 +288,7 @@ pub struct BpfScheduler<'a> {
     skel: BpfSkel<'a>,
     struct_ops: Option<Link>,
     queued: libbpf_rs::RingBuffer<'static>,
-    dispatched: UserRingBuffer,
+    dispatched: Rc<UserRingBuffer>,
     staging: Rc<RefCell<Staging>>,
     bss: NonNull<types::bss>,
     kicks: Box<Kicks>,
@@ -429,8 +438,10 @@ impl<'a> BpfScheduler<'a> {
         .map_err(|e| Error::bpf("setting up the ring buffer", e))?;
         let queued = rb.build().map_err(|e| Error::bpf("setting up the ring buffer", e))?;
         let epoll_fd = queued.epoll_fd();
-        let dispatched = UserRingBuffer::new(&skel.maps.dispatched)
-            .map_err(|e| Error::bpf("setting up the user ring buffer", e))?;
+        let dispatched = Rc::new(
+            UserRingBuffer::new(&skel.maps.dispatched)
+                .map_err(|e| Error::bpf("setting up the user ring buffer", e))?,
+        );
 
         let mut s = Self {
             skel,
@@ -531,14 +542,39 @@ impl<'a> BpfScheduler<'a> {
     /// Sends a decision to the BPF side. Kicks for it are batched until
     /// [`notify_complete`](Self::notify_complete) (or [`flush`](Self::flush)).
     ///
+    /// When the user ring buffer is full, it first makes the CPUs drain it
+    /// (every CPU is kicked into `ops.dispatch()`) and waits, sleeping, for
+    /// up to [`FULL_RING_WAIT`]: a policy that decides faster than the
+    /// CPUs take decisions is slowed down, not failed. Each such decision
+    /// is counted (`usched-stat`'s `ring_full`).
+    ///
     /// # Errors
-    /// [`Error::DispatchQueueFull`] when the user ring buffer is full: the
-    /// decision was not sent (nothing is lost; retry after `flush`).
+    /// [`Error::DispatchQueueFull`] when the ring is still full after the
+    /// wait: the decision was not sent (nothing is lost; retry it).
     pub fn dispatch_task(&mut self, task: &DispatchedTask) -> Result<()> {
-        let Ok(mut sample) = self.dispatched.reserve(DispatchedTask::RECORD_SIZE) else {
-            // Make the CPUs drain what is there, then let the caller retry.
-            self.flush();
-            return Err(Error::DispatchQueueFull { pid: task.pid });
+        // The ring is shared (Rc) so that a sample borrows this handle, not
+        // `self`, which the wait below needs for kicking.
+        let ring = self.dispatched.clone();
+        let mut sample = match ring.reserve(DispatchedTask::RECORD_SIZE) {
+            Ok(s) => s,
+            Err(_) => {
+                self.count_ring_full();
+                let start = Instant::now();
+                let mut kicked: Option<Instant> = None;
+                loop {
+                    if kicked.is_none_or(|t| t.elapsed() >= FULL_RING_REKICK) {
+                        self.kick_all();
+                        kicked = Some(Instant::now());
+                    }
+                    std::thread::sleep(FULL_RING_STEP);
+                    if let Ok(s) = ring.reserve(DispatchedTask::RECORD_SIZE) {
+                        break s;
+                    }
+                    if start.elapsed() >= FULL_RING_WAIT {
+                        return Err(Error::DispatchQueueFull { pid: task.pid });
+                    }
+                }
+            }
         };
         match <&mut [u8; DispatchedTask::RECORD_SIZE]>::try_from(&mut sample[..]) {
             Ok(buf) => task.encode(buf),
@@ -546,7 +582,7 @@ impl<'a> BpfScheduler<'a> {
                 return Err(Error::bpf("submitting a decision", "short user ring buffer sample"))
             }
         }
-        self.dispatched.submit(sample).map_err(|e| Error::bpf("submitting a decision", e))?;
+        ring.submit(sample).map_err(|e| Error::bpf("submitting a decision", e))?;
         self.nr_pushed += 1;
         self.bss_u64(offset_of!(types::bss, nr_user_pushed))
             .store(self.nr_pushed, Ordering::Release);
@@ -568,6 +604,29 @@ impl<'a> BpfScheduler<'a> {
         }
         k.dirty = true;
         Ok(())
+    }
+
+    /// Counts a decision that found the user ring buffer full.
+    fn count_ring_full(&self) {
+        let n = self.bss_u64(offset_of!(types::bss, nr_user_ring_full));
+        n.store(n.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+    }
+
+    /// Kicks every online CPU but a busy dispatcher's into the scheduling
+    /// path: idle ones awake, busy ones preempted.
+    fn kick_all(&mut self) {
+        for cpu in 0..self.nr_cpus {
+            if self.reserved(cpu) || !crate::thread::cpu_online(cpu) {
+                continue;
+            }
+            if self.cpu_is_idle(cpu) {
+                Kicks::set(&mut self.kicks.args.idle, cpu);
+            } else {
+                Kicks::set(&mut self.kicks.args.preempt, cpu);
+            }
+        }
+        self.kicks.dirty = true;
+        self.flush();
     }
 
     fn cpu_is_idle(&self, cpu: usize) -> bool {

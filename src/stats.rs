@@ -42,6 +42,9 @@ pub struct Stats {
     /// Wake-ups dispatched by the BPF side's fast path (also counted in
     /// `nr_kernel_dispatches`).
     pub nr_fast_dispatches: u64,
+    /// Decisions that found the user ring buffer full and waited for the
+    /// CPUs to drain it (see `BpfScheduler::dispatch_task`).
+    pub nr_user_ring_full: u64,
     /// Tasks running on a CPU.
     pub nr_running: u64,
     /// Tasks waiting in the user-space policy (last `notify_complete`).
@@ -89,6 +92,7 @@ impl Stats {
             nr_starved: c.nr_starved,
             nr_wakeups_lost: c.nr_wakeups_lost,
             nr_fast_dispatches: c.nr_fast_dispatches,
+            nr_user_ring_full: b.nr_user_ring_full,
             nr_running: b.nr_running,
             nr_queued: b.nr_user_queued,
             nr_scheduled: b.nr_kqueued,
@@ -119,7 +123,7 @@ impl std::fmt::Display for Stats {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         writeln!(
             f,
-            "dispatch: user={} kernel={} (fast {}) cancel={} bounce={} failed={} unknown_pid={} congested={} clamped={} starved={}",
+            "dispatch: user={} kernel={} (fast {}) cancel={} bounce={} failed={} unknown_pid={} congested={} clamped={} starved={} ring_full={}",
             self.nr_user_dispatches,
             self.nr_kernel_dispatches,
             self.nr_fast_dispatches,
@@ -129,7 +133,8 @@ impl std::fmt::Display for Stats {
             self.nr_unknown_pid,
             self.nr_sched_congested,
             self.nr_clamped,
-            self.nr_starved
+            self.nr_starved,
+            self.nr_user_ring_full
         )?;
         writeln!(
             f,
