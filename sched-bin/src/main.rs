@@ -230,9 +230,13 @@ fn main() -> Result<()> {
         slice_max_ns: opts.slice_us * 1000,
         slice_min_ns: opts.slice_us_min * 1000,
         nr_cpus: nr_cpus as u32,
-        max_exec_ns: opts.slice_us * 1000 * 10,
+        // Ten slices of runtime since the last sleep count towards the
+        // deadline, up to the policy's bound (1 s): said, not clamped
+        // silently.
+        max_exec_ns: (opts.slice_us * 1000 * 10).min(DeadlineConfig::MAX_EXEC_NS),
         preempt_wakeups: true,
     };
+    dcfg.validate().map_err(|e| anyhow::anyhow!("invalid policy settings: {e}"))?;
 
     usched::thread::install_exit_signal_handlers()?;
     let _mlock = if opts.no_mlock { None } else { Some(usched::thread::lock_memory()?) };

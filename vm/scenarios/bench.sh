@@ -6,6 +6,13 @@
 #   game   periodic threads at 60 Hz doing 4 ms of work, vs CPU hogs
 #   cyclic cyclictest (SCHED_OTHER) under stress-ng --cpu
 #   hack   hackbench time (median of 3)
+#   share  4 nice-0, 1 nice-19 and 1 SCHED_IDLE CPU hogs: each light hog's
+#          CPU time over what the kernel's weights give it (1.00 = exact),
+#          and the longest any hog waited (ms)
+#   fair   one periodic thread asking less than its fair share (10 ms
+#          period, 1 ms of work) among 4x the CPUs in nice-0 hogs: % of its
+#          periods done (100 = all; frames a game would not drop) and %
+#          of those whose work overran into the next period
 #   cpu    the scheduler process's CPU time per round of the above
 #   idle   the scheduler's CPU use on the idle guest (10 s), % of one CPU
 # Arguments: [rounds=N] VARIANT... (see below). Each scheduler runs the
@@ -43,6 +50,17 @@ workloads() { # workloads NAME
     rec $name cyclic_max_us $(awk '/Max:/ { for (i=1;i<=NF;i++) if ($i=="Max:" && $(i+1)>m) m=$(i+1) } END { printf "%d", m }' /tmp/cyc.txt)
     for r in 1 2 3; do hackbench -g 4 -l 100 2>/dev/null | awk '/^Time:/ {print $2}'; done | sort -n > /tmp/hack.txt
     rec $name hackbench_s $(sed -n 2p /tmp/hack.txt)
+    usched-probe hogs --spec 0,0,0,0,19,idle --secs $secs > /tmp/share.txt 2>&1
+    rec $name share_nice19 $(awk '/^HOG / && $3 == "nice19" { sub("ratio=", "", $6); print $6 }' /tmp/share.txt)
+    rec $name share_idle $(awk '/^HOG / && $3 == "idle" { sub("ratio=", "", $6); print $6 }' /tmp/share.txt)
+    rec $name share_max_wait_ms $(awk '/^HOGS / { for (i = 1; i <= NF; i++) if ($i ~ /^max_wait_ms=/) { sub("max_wait_ms=", "", $i); print $i } }' /tmp/share.txt)
+    stress-ng --cpu $((4 * n)) -t $((secs + 3)) --quiet & HOGS=$!; sleep 1
+    set -- $(usched-probe periodic --threads 1 --period-us 10000 --work-us 1000 --secs $secs --label fair)
+    wait $HOGS
+    for kv in "$@"; do case $kv in
+        n=*) rec $name fair_done_pct $(awk "BEGIN { printf \"%.1f\", 100 * ${kv#n=} / ($secs * 100) }");;
+        miss_pct=*) rec $name fair_miss_pct ${kv#*=};;
+    esac; done
 }
 
 cputime() { # cputime PID -> seconds of CPU used so far
@@ -110,7 +128,7 @@ for b in /usched/bin/extra/*; do
 done
 
 echo
-echo "BENCH-TABLE ($n vCPUs, TCG, median of $rounds rounds; ratio = value / EEVDF's; lower is better)"
+echo "BENCH-TABLE ($n vCPUs, TCG, median of $rounds rounds; ratio = value / EEVDF's; lower is better except share_* (1.00 = what the weights give) and fair_done_pct (100 = every period)"
 awk '$1 == "BENCH" { k = $2","$3; nv[k]++; v[k, nv[k]] = $4
                      if (!($2 in seen)) { seen[$2]; order[++ns] = $2 }
                      if (!($3 in mseen)) { mseen[$3]; m[++nm] = $3 } }

@@ -1,0 +1,38 @@
+# SPDX-License-Identifier: GPL-2.0-only
+# fair-periodic: a periodic thread that asks for less than its fair share
+# (10 ms period, 1 ms of work: 10 % of a CPU, where 8 CPU hogs on 2 CPUs
+# leave it 22 %) gets its periods, however long the scheduler has run. Three
+# rounds under one scx_usched: a nice-19 and a SCHED_IDLE hog beside four
+# nice-0 ones for 8 s (they move the vtime clock on), then 8 new hogs and the
+# thread for 10 s. New tasks forked while others waited reached a CPU
+# without a decision and kept it for good (still_first with a vtime counted
+# from 0, behind every key): from the second round on the thread waited for
+# the starvation guard (615 ms) and did half its periods (2 % with
+# multi-threaded TCG). In every round it must complete at least 40 % of the
+# periods it completes under EEVDF in the same boot (about 57 % measured on
+# single-threaded TCG, 99 % of 1000 with multi-threaded TCG), and no wake-up
+# may be later than 300 ms.
+. /usched/lib.sh
+n=$(nproc)
+field() { sed -n "s/.* $1=\([0-9.]*\).*/\1/p" /tmp/per.txt; }
+run() { # LABEL
+    stress-ng --cpu $((4 * n)) -t 13 --quiet & hogs=$!; sleep 1
+    usched-probe periodic --threads 1 --period-us 10000 --work-us 1000 --secs 10 --label "$1" > /tmp/per.txt 2>&1
+    wait $hogs
+    cat /tmp/per.txt
+}
+run eevdf
+n_eevdf=$(field n)
+start_usched
+for r in 1 2 3; do
+    usched-probe hogs --spec 0,0,0,0,19,idle --secs 8 | grep HOGS
+    run scx_usched-$r
+    n_us=$(field n); max=$(field late_max_us)
+    [ "$(scx_state)" = enabled ] || fail "round $r: scheduler ejected"
+    info "round $r: periods eevdf $n_eevdf, scx_usched $n_us; max lateness ${max} us"
+    [ $((n_us * 10)) -ge $((n_eevdf * 4)) ] || fail "round $r: $n_us periods, under 40 % of EEVDF's $n_eevdf"
+    awk "BEGIN{exit !($max < 300000)}" || fail "round $r: a wake-up was ${max} us late (> 300 ms)"
+done
+usched-stat | grep -E "^dispatch"
+stop_usched
+check_dmesg
