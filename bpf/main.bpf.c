@@ -1208,6 +1208,15 @@ s32 BPF_STRUCT_OPS(usched_init_task, struct task_struct *p, struct scx_init_task
  * tasks is spread over heartbeats instead of piled onto local DSQs. */
 u32 rescue_budget;
 
+static __always_inline u64 rescue_slice(const struct task_struct *p)
+{
+	u64 w = task_load_weight(p), s = slice_ns;
+
+	if (w < 1024)
+		s = s * w / 1024;
+	return s < USCHED_SLICE_MIN_NS ? USCHED_SLICE_MIN_NS : s;
+}
+
 static void rescue_starving(u64 dsq, u64 now)
 {
 	struct task_struct *p;
@@ -1230,9 +1239,12 @@ static void rescue_starving(u64 dsq, u64 now)
 			cpu = bpf_cpumask_any_distribute(p->cpus_ptr);
 		if (cpu < 0 || cpu >= scx_bpf_nr_cpu_ids())
 			continue;
-		/* One default slice, whatever its decision said, and behind what
-		 * the CPU's local DSQ holds (tasks rescued before it). */
-		scx_bpf_dsq_move_set_slice(BPF_FOR_EACH_ITER, slice_ns);
+		/* One default slice scaled by its weight (at least the shortest
+		 * slice; the tick ends it anyway), whatever its decision said,
+		 * and behind what the CPU's local DSQ holds (tasks rescued before
+		 * it). A full slice every 0.5 s gave a SCHED_IDLE hog among four
+		 * nice-0 ones 7x what its weight gives it. */
+		scx_bpf_dsq_move_set_slice(BPF_FOR_EACH_ITER, rescue_slice(p));
 		if (scx_bpf_dsq_move(BPF_FOR_EACH_ITER, p, SCX_DSQ_LOCAL_ON | cpu, 0)) {
 			scx_bpf_kick_cpu(cpu, SCX_KICK_PREEMPT);
 			cnt_inc(nr_starved);
