@@ -727,8 +727,11 @@ void BPF_STRUCT_OPS(usched_enqueue, struct task_struct *p, u64 enq_flags)
 	 * ext_server, up to a second): it goes the long way, to a CPU that
 	 * is free for it.
 	 */
-	if (rt_here)
+	if (rt_here) {
+		tctx->async_wake = 0;
+		tctx->resume_slice = 0;
 		goto policy;
+	}
 
 	/*
 	 * Short-running timer/IRQ wakers cut in on long runners without the
@@ -887,6 +890,9 @@ void BPF_STRUCT_OPS(usched_quiescent, struct task_struct *p, u64 deq_flags)
 {
 	struct task_ctx *tctx = lookup_task_ctx(p);
 
+	/* Not waiting for a CPU any more, whatever the reason. */
+	if (p->pid == dispatcher_tid)
+		dispatcher_off_since = 0;
 	if (!tctx)
 		return;
 	if (deq_flags & SCX_DEQ_SLEEP)
@@ -1150,7 +1156,7 @@ void BPF_STRUCT_OPS(usched_stopping, struct task_struct *p, bool runnable)
 }
 
 /*
- * A higher class (RT, deadline) takes this CPU. What waits on its local DSQ
+ * A higher class (RT, deadline, stop) takes this CPU. What waits on its local DSQ
  * - a task preempted with slice left goes to the head of it without passing
  * through ops.enqueue() - goes through ops.enqueue() again, which sends
  * whatever may run elsewhere to a CPU free for it (the dispatcher first).
@@ -1158,8 +1164,10 @@ void BPF_STRUCT_OPS(usched_stopping, struct task_struct *p, bool runnable)
 void BPF_STRUCT_OPS(usched_cpu_release, s32 cpu, struct scx_cpu_release_args *args)
 {
 	/* User space reads it to tell when the pinned dispatcher may go back
-	 * to its CPU (src/escape.rs). */
-	if (cpu == dispatcher_cpu)
+	 * to its CPU (src/escape.rs): RT and deadline tasks only (in partial
+	 * mode the fair class takes it too, as it may). */
+	if (cpu == dispatcher_cpu &&
+	    (args->reason == SCX_CPU_PREEMPT_RT || args->reason == SCX_CPU_PREEMPT_DL))
 		dispatcher_cpu_taken_at = bpf_ktime_get_ns();
 	scx_bpf_reenqueue_local();
 }
@@ -1175,6 +1183,8 @@ void BPF_STRUCT_OPS(usched_disable, struct task_struct *p)
 {
 	struct task_ctx *tctx = lookup_task_ctx(p);
 
+	if (p->pid == dispatcher_tid)
+		dispatcher_off_since = 0;
 	if (!tctx)
 		return;
 	tctx->wait_since = 0;

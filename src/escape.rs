@@ -6,12 +6,13 @@
 //! kernel's ext_server (50 ms a second): every task on its way through user
 //! space then waits up to a second. The dispatcher sees this only when it
 //! runs again, as a gap between two rounds in which it did not sleep. After
-//! such a gap it may run on any CPU for a while (the caller unpins it and
-//! stops spinning), then goes back to its CPU unless the BPF side saw a
-//! higher class on it within the last [`HELD_RECENTLY`] (it samples the CPU
-//! every heartbeat and records each time it is taken); if it is
-//! starved again soon after returning, it stays away twice as long, up to
-//! [`MAX_AWAY`].
+//! such a gap, if the BPF side saw a higher class on its CPU within the last
+//! [`HELD_RECENTLY`] (it samples the CPU every heartbeat and records each
+//! time an RT or deadline task takes it), it may run on the process's other
+//! CPUs for a while (the caller unpins it and stops spinning). When that
+//! stay ends it goes back to its CPU, unless the CPU is still held: then it
+//! stays another period. Starved again soon after returning, it stays away
+//! twice as long, up to [`MAX_AWAY`].
 use std::time::{Duration, Instant};
 
 /// A gap between two rounds, without a sleep between them, that means the
@@ -26,13 +27,14 @@ pub const MAX_AWAY: Duration = Duration::from_secs(64);
 pub const SETTLED: Duration = Duration::from_secs(10);
 
 /// A higher class was seen on the CPU this recently: it is still held
-/// (longer than the ext_server's period, 1 s, and than 10 heartbeats).
+/// (longer than the ext_server's period, 1 s; with the default 100 ms
+/// heartbeat, 11 samples).
 pub const HELD_RECENTLY: Duration = Duration::from_millis(1100);
 
 /// What the caller must do to the dispatcher thread's affinity.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Move {
-    /// Let it run on any online CPU: its own is held (the gap is given).
+    /// Let it run on the process's other CPUs: its own is held (the gap is given).
     Leave(Duration),
     /// Pin it to its CPU again.
     Return,
@@ -84,7 +86,9 @@ impl Escape {
             self.returned_at = Some(now);
             return Some(Move::Return);
         }
-        let gap = gap.filter(|g| *g > STARVED_GAP)?;
+        // A gap alone may be the round's own work or a busy CPU; only a
+        // higher class seen on the CPU makes it a reason to leave.
+        let gap = gap.filter(|g| *g > STARVED_GAP && held)?;
         // Starved again soon after coming back: stay away longer.
         self.away = match self.returned_at {
             Some(r) if now.saturating_duration_since(r) < SETTLED => (self.away * 2).min(MAX_AWAY),
@@ -92,6 +96,12 @@ impl Escape {
         };
         self.away_until = Some(now + self.away);
         Some(Move::Leave(gap))
+    }
+
+    /// The dispatcher could not leave after all (unpinning failed): it is
+    /// on its CPU, as before the last [`Move::Leave`].
+    pub fn stay(&mut self) {
+        self.away_until = None;
     }
 
     /// How long the current (or last) stay away lasts.
@@ -125,10 +135,11 @@ mod tests {
         let t0 = Instant::now();
         let mut e = Escape::default();
         e.round(t0, false);
-        assert_eq!(e.round(t0 + ms(950), false), Some(Move::Leave(ms(950))));
+        assert_eq!(e.round(t0 + ms(950), false), None, "a gap without a higher class: stay");
+        assert_eq!(e.round(t0 + ms(1900), true), Some(Move::Leave(ms(950))));
         assert!(e.is_away());
-        assert_eq!(e.round(t0 + ms(1500), false), None, "stays away a second");
-        assert_eq!(e.round(t0 + ms(1951), false), Some(Move::Return));
+        assert_eq!(e.round(t0 + ms(2500), false), None, "stays away a second");
+        assert_eq!(e.round(t0 + ms(2901), false), Some(Move::Return));
         assert!(!e.is_away());
     }
 
@@ -146,6 +157,17 @@ mod tests {
     }
 
     #[test]
+    fn stay_cancels_a_leave() {
+        let t0 = Instant::now();
+        let mut e = Escape::default();
+        e.round(t0, true);
+        assert!(matches!(e.round(t0 + ms(950), true), Some(Move::Leave(_))));
+        e.stay();
+        assert!(!e.is_away());
+        assert_eq!(e.round(t0 + ms(960), true), None, "no Return for a stay that never began");
+    }
+
+    #[test]
     fn starved_again_soon_doubles_the_stay_up_to_the_cap() {
         let t0 = Instant::now();
         let mut e = Escape::default();
@@ -154,7 +176,7 @@ mod tests {
         let mut stays = Vec::new();
         for _ in 0..10 {
             t += ms(100);
-            assert!(matches!(e.round(t, false), Some(Move::Leave(_))));
+            assert!(matches!(e.round(t, true), Some(Move::Leave(_))));
             stays.push(e.away());
             t += e.away();
             assert_eq!(e.round(t, false), Some(Move::Return));
@@ -172,7 +194,7 @@ mod tests {
         e.round(t, false);
         for _ in 0..3 {
             t += ms(100);
-            e.round(t, false);
+            e.round(t, true);
             t += e.away();
             e.round(t, false);
         }
@@ -184,7 +206,7 @@ mod tests {
             assert_eq!(e.round(t, false), None);
         }
         t += ms(100);
-        assert!(matches!(e.round(t, false), Some(Move::Leave(_))));
+        assert!(matches!(e.round(t, true), Some(Move::Leave(_))));
         assert_eq!(e.away(), MIN_AWAY);
     }
 }

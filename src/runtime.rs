@@ -114,6 +114,7 @@ impl<'r, 'a, P: Policy> Runtime<'r, 'a, P> {
 
         // 2. Everything runnable goes to the policy, while there is room to
         //    place a task the policy refuses.
+        let mut ring_full = !self.backlog.is_empty();
         while !self.backlog.is_full() {
             let Ok(Some(task)) = self.sched.dequeue_task() else {
                 break;
@@ -142,7 +143,11 @@ impl<'r, 'a, P: Policy> Runtime<'r, 'a, P> {
                     seq: back.cookie,
                     deadline: 0,
                 };
-                if self.sched.dispatch_task(&d).is_err() {
+                // Once the ring refused one decision this round (after
+                // waiting up to FULL_RING_WAIT for room), the rest wait in
+                // the backlog: one wait per round, not one per task.
+                if ring_full || self.sched.dispatch_task(&d).is_err() {
+                    ring_full = true;
                     self.defer(d);
                 }
             }

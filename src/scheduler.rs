@@ -568,9 +568,11 @@ impl<'a> BpfScheduler<'a> {
                     }
                     std::thread::sleep(FULL_RING_STEP);
                     if let Ok(s) = ring.reserve(DispatchedTask::RECORD_SIZE) {
+                        self.slept();
                         break s;
                     }
                     if start.elapsed() >= FULL_RING_WAIT {
+                        self.slept();
                         return Err(Error::DispatchQueueFull { pid: task.pid });
                     }
                 }
@@ -606,6 +608,14 @@ impl<'a> BpfScheduler<'a> {
         Ok(())
     }
 
+    /// The dispatcher slept (waiting for room or for work): the gap until
+    /// its next round is not a sign that it was kept off its CPU.
+    fn slept(&mut self) {
+        if let Some(e) = self.escape.as_mut() {
+            e.sleeping();
+        }
+    }
+
     /// Counts a decision that found the user ring buffer full.
     fn count_ring_full(&self) {
         let n = self.bss_u64(offset_of!(types::bss, nr_user_ring_full));
@@ -615,8 +625,9 @@ impl<'a> BpfScheduler<'a> {
     /// Kicks every online CPU but a busy dispatcher's into the scheduling
     /// path: idle ones awake, busy ones preempted.
     fn kick_all(&mut self) {
+        // (Offline CPUs need no check: the kernel skips kicks to them.)
         for cpu in 0..self.nr_cpus {
-            if self.reserved(cpu) || !crate::thread::cpu_online(cpu) {
+            if self.reserved(cpu) {
                 continue;
             }
             if self.cpu_is_idle(cpu) {
@@ -755,9 +766,12 @@ impl<'a> BpfScheduler<'a> {
                 match crate::thread::unpin_current_thread() {
                     Ok(()) => log::warn!(
                         "the dispatcher was kept off CPU {cpu} for {gap:.1?} (a higher-priority \
-                         task holds it): running on any CPU for {away:.0?}"
+                         task holds it): running on the process's CPUs for at least {away:.0?}"
                     ),
-                    Err(err) => log::warn!("the dispatcher is starved on CPU {cpu}: {err}"),
+                    Err(err) => {
+                        e.stay();
+                        log::warn!("the dispatcher is starved on CPU {cpu}: {err}")
+                    }
                 }
             }
             Some(Move::Return) => {
@@ -791,9 +805,7 @@ impl<'a> BpfScheduler<'a> {
         }
         self.set_sleeping(0);
         self.last_event = Instant::now();
-        if let Some(e) = self.escape.as_mut() {
-            e.sleeping();
-        }
+        self.slept();
     }
 
     /// Decisions sent but not yet read by the BPF side.

@@ -21,7 +21,8 @@ pub struct Stats {
     pub nr_failed_dispatches: u64,
     /// Decisions for pids that no longer exist.
     pub nr_unknown_pid: u64,
-    /// Tasks that bypassed user space because the ring buffer was full.
+    /// Tasks that bypassed user space because the ring buffer was full or
+    /// the dispatcher had wanted a CPU for more than 5 ms.
     pub nr_sched_congested: u64,
     /// Tasks sent to user space.
     pub nr_enqueued: u64,

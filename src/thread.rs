@@ -18,22 +18,31 @@ pub fn pin_current_thread(cpu: usize) -> Result<()> {
     }
 }
 
-/// Lets the calling thread run on every online CPU (undoes
-/// [`pin_current_thread`]).
+/// Lets the calling thread run where its process may: on the CPUs of the
+/// process's main thread (what `taskset` or a cgroup gave it), or on every
+/// online CPU if that set is a single CPU or cannot be read.
 ///
 /// # Errors
 /// [`Error::Os`] when the kernel refuses the mask.
 pub fn unpin_current_thread() -> Result<()> {
+    let size = std::mem::size_of::<libc::cpu_set_t>();
     // SAFETY: cpu_set_t is plain data; all zeroes is the empty set.
     let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
-    let max = 8 * std::mem::size_of::<libc::cpu_set_t>();
-    for cpu in online_cpu_ids().into_iter().filter(|&c| c < max) {
-        // SAFETY: `cpu` is below the set's capacity (checked above).
-        unsafe { libc::CPU_SET(cpu, &mut set) };
+    // SAFETY: `set` is a valid, writable cpu_set_t of the size passed; the
+    // pid names the process's main thread.
+    let got = unsafe { libc::sched_getaffinity(libc::getpid(), size, &mut set) } == 0;
+    // SAFETY: `set` is initialised (zeroed or filled by the kernel).
+    if !got || unsafe { libc::CPU_COUNT(&set) } < 2 {
+        // SAFETY: as above.
+        set = unsafe { std::mem::zeroed() };
+        for cpu in online_cpu_ids().into_iter().filter(|&c| c < 8 * size) {
+            // SAFETY: `cpu` is below the set's capacity (checked above).
+            unsafe { libc::CPU_SET(cpu, &mut set) };
+        }
     }
     // SAFETY: `set` is a valid cpu_set_t of the size passed; pid 0 is the
     // calling thread.
-    if unsafe { libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) } != 0 {
+    if unsafe { libc::sched_setaffinity(0, size, &set) } != 0 {
         return Err(Error::os("unpinning the dispatcher"));
     }
     Ok(())

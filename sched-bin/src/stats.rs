@@ -51,7 +51,7 @@ pub struct Metrics {
     #[stat(desc = "Decisions the kernel refused in the interval")]
     pub nr_failed_dispatches: u64,
     #[stat(
-        desc = "Tasks that bypassed user space because the ring buffer was full, in the interval"
+        desc = "Tasks that bypassed user space because the ring buffer was full or the dispatcher could not run, in the interval"
     )]
     pub nr_sched_congested: u64,
     #[stat(desc = "Decisions with a slice, vtime or key out of range, clamped, in the interval")]

@@ -8,8 +8,9 @@
 //! (`{"req":"stats","args":{"target":"top"}}` and `{"req":"stats_meta"}`, one
 //! JSON object per line each way, so scx_stats' client, scxtop and
 //! `scx_usched --monitor` read it unchanged) but serves at most
-//! [`MAX_CLIENTS`] connections at once, each on a small stack, and closes a
-//! connection whose request exceeds [`MAX_REQUEST_BYTES`]. The socket is
+//! [`MAX_CLIENTS`] connections at once, each on a small stack, closes a
+//! connection whose request exceeds [`MAX_REQUEST_BYTES`], and one that
+//! sends nothing for a minute (or does not read its answer). The socket is
 //! 0600 and its directory 0700, whatever the umask.
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -30,6 +31,10 @@ use crate::stats::{Metrics, Reader};
 pub const MAX_CLIENTS: usize = 4;
 /// The longest request line accepted, newline included.
 pub const MAX_REQUEST_BYTES: usize = 4096;
+/// A connection that sends no request for this long is closed.
+const IDLE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+/// A client that does not take an answer within this is dropped.
+const WRITE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 /// Stack of a connection's thread (locked when the process is mlock'd).
 const CLIENT_STACK_BYTES: usize = 256 << 10;
 
@@ -59,8 +64,8 @@ pub fn launch(path: &Path, counters: Arc<RuntimeCounters>) -> Result<StatsServer
         }
         _ => {}
     }
-    // The socket is created 0600: no other user may connect between the
-    // bind and the chmod below.
+    // Created under umask 077: only root may connect between the bind and
+    // the chmod to 0600 below.
     // SAFETY: umask only swaps the process's file mode mask.
     let old_umask = unsafe { libc::umask(0o077) };
     let bound = UnixListener::bind(path);
@@ -161,6 +166,10 @@ fn reply<T: serde::Serialize>(stream: &mut UnixStream, errno: i32, resp: &T) -> 
 /// One connection: requests in, responses out, until it closes or sends a
 /// request that is too long.
 fn serve(stream: UnixStream, counters: &RuntimeCounters) -> Result<()> {
+    // A client that stops reading or asking gives its slot back: scx_stats'
+    // clients (and --monitor) connect again on their next request.
+    stream.set_read_timeout(Some(IDLE_TIMEOUT))?;
+    stream.set_write_timeout(Some(WRITE_TIMEOUT))?;
     let mut out = stream.try_clone()?;
     let mut reader = BufReader::new(stream);
     // Each connection has its own interval: figures since its last read.
