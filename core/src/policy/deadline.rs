@@ -249,9 +249,7 @@ impl<const N: usize> Deadline<N> {
         &self.cfg
     }
 
-    /// The scheduler's vruntime clock: it follows the vtimes dispatched, up
-    /// to the next queued one, and lighter tasks move it only part of the
-    /// way (see [`Deadline`]).
+    /// The scheduler's vruntime clock (max vruntime dispatched so far).
     pub const fn vruntime_now(&self) -> u64 {
         self.vruntime_now
     }
