@@ -225,21 +225,25 @@ proptest! {
     /// a deadline as out of range.
     #[test]
     fn deadline_vtimes_stay_near_the_clock(
-        cfg in (any::<u64>(), any::<u64>(), any::<u32>(), any::<u64>()),
+        cfg in (any::<u64>(), any::<u64>(), any::<u32>(), any::<u64>(), any::<u64>()),
         tasks in proptest::collection::vec(
-            (0i32..12, any::<u64>(), any::<u64>(), prop_oneof![Just(0u64), 1u64..200, any::<u64>()], any::<bool>()),
+            (0i32..12, any::<u64>(), any::<u64>(), prop_oneof![Just(0u64), 1u64..200, any::<u64>()], any::<bool>(), any::<bool>(), any::<u64>()),
             0..200,
         ),
     ) {
         use usched_core::policy::{Deadline, DeadlineConfig, EnqueueError, Policy, Task, MAX_VTIME_AHEAD};
         use usched_core::time::{time_after_eq, time_before_eq};
-        let (slice_max_ns, slice_min_ns, nr_cpus, max_exec_ns) = cfg;
+        let (slice_max_ns, slice_min_ns, nr_cpus, max_exec_ns, max_wait_ns) = cfg;
         let mut p = Deadline::<8>::new(DeadlineConfig {
-            slice_max_ns, slice_min_ns, nr_cpus, max_exec_ns, preempt_wakeups: true,
+            slice_max_ns, slice_min_ns, nr_cpus, max_exec_ns, preempt_wakeups: true, max_wait_ns,
         });
         let slice_max = p.config().slice_max_ns;
-        for (pid, vtime, exec_runtime, weight, dispatch) in tasks {
-            let t = Task { pid, vtime, exec_runtime, weight, nr_cpus_allowed: 1, ..Task::default() };
+        for (pid, vtime, exec_runtime, weight, dispatch, woke, clock) in tasks {
+            let flags = if woke { Task::WAKEUP } else { 0 };
+            let t = Task {
+                pid, vtime, exec_runtime, weight, flags, enq_time: clock / 2,
+                nr_cpus_allowed: 1, ..Task::default()
+            };
             let now = p.vruntime_now();
             let (v, deadline) = p.deadline_of(&t);
             prop_assert!(time_before_eq(v, now.wrapping_add(MAX_VTIME_AHEAD)));
@@ -250,10 +254,12 @@ proptest! {
             prop_assert!(!matches!(r, Err(EnqueueError::KeyOutOfRange(_))));
             if dispatch {
                 let now = p.vruntime_now();
-                if let Some(d) = p.dispatch(0) {
+                // Any `now`: aging may pick any queued task.
+                if let Some(d) = p.dispatch(clock) {
                     prop_assert!(time_after_eq(p.vruntime_now(), now));
                     prop_assert!(p.vruntime_now().wrapping_sub(now) <= MAX_VTIME_AHEAD);
                     prop_assert!((10_000..=slice_max).contains(&d.slice_ns));
+                    prop_assert!(!p.remove(d.pid), "a dispatched task left the queue");
                 }
             }
         }

@@ -235,6 +235,10 @@ fn main() -> Result<()> {
         // silently.
         max_exec_ns: (opts.slice_us * 1000 * 10).min(DeadlineConfig::MAX_EXEC_NS),
         preempt_wakeups: true,
+        // The policy's queue gets the bound the BPF side's starvation guard
+        // keeps on its DSQs: no task waits past watchdog / USCHED_STARVE_DIV
+        // in either before it goes first.
+        max_wait_ns: cfg.starve_after().as_nanos() as u64,
     };
     dcfg.validate().map_err(|e| anyhow::anyhow!("invalid policy settings: {e}"))?;
 

@@ -2,7 +2,7 @@
 use core::fmt;
 
 use super::{Decision, EnqueueError, Policy, Task, CPU_ANY, WEIGHT_NICE0};
-use crate::heap::{VtimeHeap, MAX_KEY_SPAN};
+use crate::heap::{Entry, VtimeHeap, MAX_KEY_SPAN};
 use crate::time::{time_before, time_max, time_min};
 
 /// How far ahead of [`Deadline::vruntime_now`] a task's vtime may start, in
@@ -37,6 +37,11 @@ pub struct DeadlineConfig {
     /// Ask to preempt for tasks that just woke after running less than
     /// `slice_min_ns` (the interactive ones).
     pub preempt_wakeups: bool,
+    /// Longest a task waits in the queue, ns, counted from its
+    /// [`Task::enq_time`]: a task queued this long is dispatched next,
+    /// ahead of the deadline order (aging), so no weight, however light,
+    /// waits unboundedly. 0: pure deadline order, no bound.
+    pub max_wait_ns: u64,
 }
 
 impl DeadlineConfig {
@@ -47,10 +52,16 @@ impl DeadlineConfig {
     pub const SLICE_NS_MAX: u64 = 1_000_000_000;
     /// Largest `max_exec_ns`: 1 s.
     pub const MAX_EXEC_NS: u64 = 1_000_000_000;
+    /// Smallest non-zero `max_wait_ns`: 1 ms (shorter would turn the
+    /// deadline order into FIFO order).
+    pub const MAX_WAIT_NS_MIN: u64 = 1_000_000;
+    /// Largest `max_wait_ns`: 60 s.
+    pub const MAX_WAIT_NS_MAX: u64 = 60_000_000_000;
 
     /// Checks every field against its range: `nr_cpus >= 1`, `slice_max_ns`
     /// in `[SLICE_NS_MIN, SLICE_NS_MAX]`, `slice_min_ns` in
-    /// `[SLICE_NS_MIN, slice_max_ns]`, `max_exec_ns <= MAX_EXEC_NS`.
+    /// `[SLICE_NS_MIN, slice_max_ns]`, `max_exec_ns <= MAX_EXEC_NS`,
+    /// `max_wait_ns` 0 or in `[MAX_WAIT_NS_MIN, MAX_WAIT_NS_MAX]`.
     ///
     /// # Errors
     /// [`ConfigError`] naming the first field out of range and its range.
@@ -80,7 +91,13 @@ impl DeadlineConfig {
         {
             return Err(e);
         }
-        check("max_exec_ns", self.max_exec_ns, 0, Self::MAX_EXEC_NS)
+        if let Err(e) = check("max_exec_ns", self.max_exec_ns, 0, Self::MAX_EXEC_NS) {
+            return Err(e);
+        }
+        if self.max_wait_ns == 0 {
+            return Ok(());
+        }
+        check("max_wait_ns", self.max_wait_ns, Self::MAX_WAIT_NS_MIN, Self::MAX_WAIT_NS_MAX)
     }
 
     /// This configuration with every field clamped into the range that
@@ -102,6 +119,11 @@ impl DeadlineConfig {
             nr_cpus: if self.nr_cpus == 0 { 1 } else { self.nr_cpus },
             max_exec_ns: clamp(self.max_exec_ns, 0, Self::MAX_EXEC_NS),
             preempt_wakeups: self.preempt_wakeups,
+            max_wait_ns: if self.max_wait_ns == 0 {
+                0
+            } else {
+                clamp(self.max_wait_ns, Self::MAX_WAIT_NS_MIN, Self::MAX_WAIT_NS_MAX)
+            },
         }
     }
 }
@@ -141,6 +163,7 @@ impl Default for DeadlineConfig {
             nr_cpus: 1,
             max_exec_ns: 50_000_000,
             preempt_wakeups: true,
+            max_wait_ns: 500_000_000,
         }
     }
 }
@@ -160,13 +183,23 @@ impl Default for DeadlineConfig {
 /// - **slice** = `slice_max × weight / 100`, divided by
 ///   `1 + queued / nr_cpus`, clamped to `[slice_min, slice_max]`: a long
 ///   queue gets shorter turns, so waiting tasks are served sooner.
-/// - `vruntime_now` follows the vruntime of the tasks dispatched (never goes
-///   back; a task lighter than nice 0 moves it only its weight's share of
-///   the way), and new tasks start there. A vtime more than
+/// - `vruntime_now` follows the vruntime of the tasks dispatched, up to the
+///   vtime of the next queued task (it never goes back; a task lighter than
+///   the heaviest dispatched lately, or than nice 0, moves it only its
+///   relative weight's share of the way), and new tasks start there. A vtime more than
 ///   [`MAX_VTIME_AHEAD`] ahead of it is clamped to that.
+/// - **aging**: a task queued for `max_wait_ns` (from its
+///   [`Task::enq_time`]) is dispatched next whatever its deadline, with the
+///   earliest deadline a task can have now.
+///   A second heap, keyed by `enq_time`, finds the oldest in O(log n).
 pub struct Deadline<const N: usize> {
     queue: VtimeHeap<Queued, N>,
+    /// The same pids as `queue`, keyed by when they became runnable.
+    by_age: VtimeHeap<(), N>,
     vruntime_now: u64,
+    /// The heaviest weight dispatched lately: the clock's reference.
+    heavy: u64,
+    nr_aged: u64,
     cfg: DeadlineConfig,
 }
 
@@ -190,7 +223,14 @@ impl<const N: usize> Deadline<N> {
     /// vtime arithmetic wrap. Use [`try_new`](Self::try_new) to be told
     /// instead.
     pub const fn new(cfg: DeadlineConfig) -> Self {
-        Self { queue: VtimeHeap::new(), vruntime_now: 0, cfg: cfg.clamped() }
+        Self {
+            queue: VtimeHeap::new(),
+            by_age: VtimeHeap::new(),
+            vruntime_now: 0,
+            heavy: WEIGHT_NICE0,
+            nr_aged: 0,
+            cfg: cfg.clamped(),
+        }
     }
 
     /// A policy with the given tunables, if they are all in range.
@@ -212,6 +252,23 @@ impl<const N: usize> Deadline<N> {
     /// The scheduler's vruntime clock (max vruntime dispatched so far).
     pub const fn vruntime_now(&self) -> u64 {
         self.vruntime_now
+    }
+
+    /// Tasks dispatched ahead of their deadline order because they had
+    /// waited `max_wait_ns` (aging), since the policy was created.
+    pub const fn nr_aged(&self) -> u64 {
+        self.nr_aged
+    }
+
+    /// The queued task that has waited at least `max_wait_ns` at `now`, the
+    /// longest-waiting first.
+    fn overdue(&self, now: u64) -> Option<i32> {
+        if self.cfg.max_wait_ns == 0 {
+            return None;
+        }
+        let oldest = self.by_age.peek()?;
+        let waited = now.wrapping_sub(oldest.key);
+        (time_before(oldest.key, now) && waited >= self.cfg.max_wait_ns).then_some(oldest.pid)
     }
 
     /// The vtime and deadline a task would be queued with.
@@ -255,22 +312,59 @@ impl<const N: usize> Policy for Deadline<N> {
             vtime,
             cookie: task.cookie,
         };
-        // On failure the caller gets the task back as it gave it.
-        self.queue.push(task.pid, deadline, q).map_err(|e| EnqueueError::from_push(&e, task))
+        // On failure the caller gets the task back as it gave it, and
+        // neither heap keeps it.
+        self.by_age
+            .push(task.pid, task.enq_time, ())
+            .map_err(|e| EnqueueError::from_push(&e, task))?;
+        self.queue.push(task.pid, deadline, q).map_err(|e| {
+            self.by_age.remove(task.pid);
+            EnqueueError::from_push(&e, task)
+        })
     }
 
-    fn dispatch(&mut self, _now: u64) -> Option<Decision> {
-        let e = self.queue.pop_min()?;
+    fn dispatch(&mut self, now: u64) -> Option<Decision> {
+        let aged = self.overdue(now).and_then(|pid| self.queue.remove(pid));
+        let e = match aged {
+            Some(e) => {
+                self.nr_aged += 1;
+                // The earliest deadline a task can be queued with now (no
+                // vtime lies before `vruntime_now - slice_max_ns`): ahead
+                // of every queued task and every task queued after it.
+                // Decisions already sent may still be earlier; waits there
+                // are the framework's to bound (usched's starvation guard).
+                let front = self.vruntime_now.wrapping_sub(self.cfg.slice_max_ns);
+                Entry { key: time_min(e.key, front), ..e }
+            }
+            None => self.queue.pop_min()?,
+        };
+        self.by_age.remove(e.pid);
         let task = e.value;
-        if time_before(self.vruntime_now, task.vtime) {
-            // A task lighter than nice 0 moves the clock only its weight's
-            // share of the way: a nice-19 hog's vtime runs 68x ahead of its
-            // CPU time, and the clock dragged along would pull every other
-            // task's vtime up to it (the sleepers' credit clamp), erasing
-            // the lag that keeps the light task in its place.
-            let gap = task.vtime.wrapping_sub(self.vruntime_now);
-            let w = u64::from(task.weight).clamp(1, WEIGHT_NICE0);
-            self.vruntime_now = self.vruntime_now.wrapping_add(gap / WEIGHT_NICE0 * w);
+        // The clock goes no further than the vtime of the task now first in
+        // line: a task dispatched ahead of it (a nice-0 hog among nice -20
+        // ones, whose vtime runs 86x faster, sent out by aging or because
+        // the others were away) would otherwise drag the clock past every
+        // queued vtime, and the credit clamp (one slice) would pull them all
+        // up to it, scrambling their order (nice -20 hogs got 0.7-1.5x
+        // their equal shares).
+        let target = match self.queue.peek() {
+            Some(next) => time_min(task.vtime, next.value.vtime),
+            None => task.vtime,
+        };
+        // The heaviest weight dispatched lately (decaying by 1/64 a
+        // dispatch, never below nice 0's).
+        let w = u64::from(task.weight).max(1);
+        self.heavy = (self.heavy - self.heavy / 64).max(w).max(WEIGHT_NICE0);
+        if time_before(self.vruntime_now, target) {
+            // A task lighter than the heaviest ones moves the clock only its
+            // relative weight's share of the way: a nice-19 hog's vtime runs
+            // 68x faster than a nice-0 one's, a nice-0 hog's 86x faster than
+            // a nice -20 one's, and the clock dragged along would start new
+            // tasks, and pull sleepers, that far ahead of the heavy tasks.
+            let gap = target.wrapping_sub(self.vruntime_now);
+            let step =
+                (u128::from(gap) * u128::from(w.min(self.heavy)) / u128::from(self.heavy)) as u64;
+            self.vruntime_now = self.vruntime_now.wrapping_add(step);
         }
         Some(Decision {
             pid: task.pid,
@@ -285,11 +379,16 @@ impl<const N: usize> Policy for Deadline<N> {
     }
 
     fn remove(&mut self, pid: i32) -> bool {
+        self.by_age.remove(pid);
         self.queue.remove(pid).is_some()
     }
 
     fn nr_queued(&self) -> usize {
         self.queue.len()
+    }
+
+    fn next_deadline(&self) -> Option<u64> {
+        self.queue.peek().map(|e| e.key)
     }
 }
 
@@ -330,7 +429,7 @@ mod tests {
         p.dispatch(0).unwrap();
         assert_eq!(p.vruntime_now(), 100_000_000);
         // A task that slept since vtime 1 comes back at most one slice behind.
-        p.enqueue(task(2, 1, 0)).unwrap();
+        p.enqueue(Task { flags: Task::WAKEUP, ..task(2, 1, 0) }).unwrap();
         let d = p.dispatch(0).unwrap();
         assert_eq!(d.vtime, 100_000_000 - cfg().slice_max_ns);
     }
@@ -347,6 +446,33 @@ mod tests {
         // So a nice-0 hog keeps its place instead of being pulled forward.
         p.enqueue(task(3, 99_000_000, 0)).unwrap();
         assert_eq!(p.dispatch(0).unwrap().vtime, 99_000_000);
+    }
+
+    #[test]
+    fn a_task_ahead_of_the_queue_does_not_drag_the_clock_past_it() {
+        let mut p = Deadline::<16>::new(cfg());
+        p.enqueue(task(1, 100_000_000, 0)).unwrap();
+        p.dispatch(0).unwrap();
+        // Two heavy hogs wait at 100.1 ms of vtime; a nice-0 hog far ahead
+        // is dispatched first (say it had aged).
+        p.enqueue(Task { weight: 8_000, enq_time: 1_000, ..task(2, 100_100_000, 0) }).unwrap();
+        p.enqueue(Task { weight: 8_000, enq_time: 1_000, ..task(3, 100_200_000, 0) }).unwrap();
+        p.enqueue(Task { enq_time: 1, ..task(4, 400_000_000, 0) }).unwrap();
+        let d = p.dispatch(cfg().max_wait_ns + 1).unwrap();
+        assert_eq!(d.pid, 4);
+        assert_eq!(p.vruntime_now(), 100_100_000);
+        // Alone, a task as heavy as the heaviest moves the clock to its
+        // vtime; a nice-0 one, 100/8000 of the way.
+        p.dispatch(0).unwrap();
+        p.dispatch(0).unwrap();
+        p.enqueue(Task { weight: 8_000, ..task(5, 300_000_000, 0) }).unwrap();
+        p.dispatch(0).unwrap();
+        assert_eq!(p.vruntime_now(), 300_000_000);
+        p.enqueue(task(6, 380_000_000, 0)).unwrap();
+        p.dispatch(0).unwrap();
+        // (8000 less 1/64 of it: the reference decays a little a dispatch.)
+        let moved = p.vruntime_now() - 300_000_000;
+        assert!((1_000_000..1_100_000).contains(&moved), "moved {moved}");
     }
 
     #[test]
@@ -457,6 +583,9 @@ mod tests {
         let e = bad(DeadlineConfig { max_exec_ns: u64::MAX, ..cfg() });
         assert_eq!((e.field, e.max), ("max_exec_ns", 1_000_000_000));
         assert_eq!(bad(DeadlineConfig { nr_cpus: 0, ..cfg() }).field, "nr_cpus");
+        let e = bad(DeadlineConfig { max_wait_ns: 999_999, ..cfg() });
+        assert_eq!((e.field, e.min, e.max), ("max_wait_ns", 1_000_000, 60_000_000_000));
+        assert_eq!(DeadlineConfig { max_wait_ns: 0, ..cfg() }.validate(), Ok(()));
         assert!(Deadline::<4>::try_new(DeadlineConfig { nr_cpus: 0, ..cfg() }).is_err());
         assert_eq!(Deadline::<4>::try_new(cfg()).map(|p| *p.config()), Ok(cfg()));
     }
@@ -469,6 +598,7 @@ mod tests {
             nr_cpus: 0,
             max_exec_ns: u64::MAX,
             preempt_wakeups: false,
+            max_wait_ns: 1,
         };
         let p = Deadline::<4>::new(wild);
         assert_eq!(p.config().validate(), Ok(()));
@@ -480,12 +610,60 @@ mod tests {
                 nr_cpus: 1,
                 max_exec_ns: 1_000_000_000,
                 preempt_wakeups: false,
+                max_wait_ns: 1_000_000,
             }
         );
         // slice_min above slice_max comes down to it; valid configs stay put.
         let c = DeadlineConfig { slice_min_ns: 7_000_000, ..cfg() }.clamped();
         assert_eq!(c.slice_min_ns, cfg().slice_max_ns);
         assert_eq!(cfg().clamped(), cfg());
+    }
+
+    #[test]
+    fn a_task_waiting_max_wait_goes_next_whatever_its_deadline() {
+        const MS: u64 = 1_000_000;
+        let mut p = Deadline::<16>::new(DeadlineConfig { max_wait_ns: 500 * MS, ..cfg() });
+        // A nice-19 hog queued at t=0, far behind in deadline order.
+        p.enqueue(Task { weight: 1, enq_time: 1, ..task(1, 900 * MS, 5 * MS) }).unwrap();
+        // Nice-0 tasks keep arriving with earlier deadlines.
+        let mut t = 1;
+        for pid in 2..10 {
+            t += 100 * MS;
+            p.enqueue(Task { enq_time: t, ..task(pid, 1000, 5 * MS) }).unwrap();
+            let front = p.vruntime_now().wrapping_sub(cfg().slice_max_ns);
+            let d = p.dispatch(t).unwrap();
+            if t < 500 * MS {
+                assert_eq!(d.pid, pid, "deadline order before the bound (t={t})");
+            } else {
+                // At 500 ms it is overdue: it goes first, with the front key.
+                assert_eq!(d.pid, 1, "the task waiting 500 ms goes next (t={t})");
+                assert_eq!(d.deadline, front);
+                assert_eq!(p.nr_aged(), 1);
+                assert_eq!(p.dispatch(t).unwrap().pid, pid);
+                break;
+            }
+        }
+        assert_eq!(p.nr_queued(), 0);
+        // Removed tasks leave both heaps: the pid can be queued again.
+        p.enqueue(Task { enq_time: 1, ..task(1, 1, 0) }).unwrap();
+        assert!(p.remove(1));
+        p.enqueue(Task { enq_time: t, ..task(1, 1, 0) }).unwrap();
+        assert_eq!(p.dispatch(t + 600 * MS).map(|d| d.pid), Some(1));
+        assert_eq!(p.nr_aged(), 2);
+    }
+
+    #[test]
+    fn no_aging_when_max_wait_is_zero_or_time_runs_backwards() {
+        let mut p = Deadline::<16>::new(DeadlineConfig { max_wait_ns: 0, ..cfg() });
+        p.enqueue(Task { weight: 1, enq_time: 1, ..task(1, 1000, 5_000_000) }).unwrap();
+        p.enqueue(Task { enq_time: 2, ..task(2, 1000, 0) }).unwrap();
+        assert_eq!(p.dispatch(u64::MAX / 4).unwrap().pid, 2);
+        let mut p = Deadline::<16>::new(cfg());
+        p.enqueue(Task { weight: 1, enq_time: 1 << 40, ..task(1, 1000, 5_000_000) }).unwrap();
+        p.enqueue(Task { enq_time: 1 << 40, ..task(2, 1000, 0) }).unwrap();
+        // `now` before the task's enq_time (another clock): no wait counted.
+        assert_eq!(p.dispatch(5).unwrap().pid, 2);
+        assert_eq!(p.nr_aged(), 0);
     }
 
     #[test]

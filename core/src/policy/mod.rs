@@ -184,6 +184,16 @@ pub trait Policy {
 
     /// Number of tasks waiting.
     fn nr_queued(&self) -> usize;
+
+    /// The [`Decision::deadline`] the next task to be dispatched would get,
+    /// if the policy orders its tasks by a key in the units of `vtime`
+    /// (`None` by default: the framework then assumes nothing about the
+    /// tasks the policy holds). usched's BPF side lets a task whose slice
+    /// ran out go on without a round trip only while its key comes before
+    /// this one.
+    fn next_deadline(&self) -> Option<u64> {
+        None
+    }
 }
 
 #[cfg(test)]
