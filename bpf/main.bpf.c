@@ -69,13 +69,14 @@ const volatile u64 fast_wakeup_ns;
 
 /*
  * Shared with user space through the mmap'd .bss. User space writes only
- * usersched_sleeping, dispatcher_tid, nr_user_queued, nr_user_pushed and
- * nr_user_ring_full; everything else is written here and only read there.
+ * usersched_sleeping, dispatcher_tid, nr_user_queued, user_next_key,
+ * nr_user_pushed and nr_user_ring_full; everything else is written here and only read there.
  */
 struct usched_counters counters;
 volatile u32 usersched_sleeping;	/* dispatcher blocks on the ring buffer */
 volatile s32 dispatcher_tid;		/* the dispatching thread */
 volatile u64 nr_user_queued;		/* tasks waiting in the user-space policy */
+volatile u64 user_next_key;		/* the key the policy's next task gets (0: unknown) */
 volatile u64 nr_user_pushed;		/* decisions pushed so far */
 volatile u64 nr_user_ring_full;		/* decisions that found the ring full */
 u64 nr_kqueued;				/* decided, inserted, not yet running */
@@ -137,6 +138,7 @@ struct task_ctx {
 	u64 run_slice;		/* its slice when it last started running */
 	u64 resume_slice;	/* slice left when a fast waker cut in on it */
 	u64 wait_since;		/* runnable and not running since (0 = running or asleep) */
+	u64 rescued_wait;	/* wait_since when it was sent to the front (0: it was not) */
 	u64 key;		/* key of its last decision (0: none) */
 	u64 key_vtime;		/* its vtime when that key was given */
 };
@@ -569,13 +571,24 @@ static __always_inline u64 next_key(struct task_ctx *tctx)
 }
 
 /*
- * A task with key @vtime comes before every task waiting in this CPU's DSQ
- * and the shared one, and at least one task waits there.
+ * A task with key @vtime comes before every task waiting in this CPU's DSQ,
+ * the shared one and the user-space policy (as far as it says: see
+ * user_next_key), and at least one task waits there.
  */
 static bool still_first(s32 cpu, u64 vtime)
 {
 	struct task_struct *a, *b = NULL;
 	bool waiting = false;
+	u64 user_key = user_next_key;
+
+	/* Tasks the policy holds wait too: a DSQ holding only a task far
+	 * behind let a running hog go on while its peers waited in user space
+	 * (one nice -20 hog of eight took 1.4x its share). */
+	if (nr_user_queued && user_key) {
+		if (!vtime_before(vtime, user_key))
+			return false;
+		waiting = true;
+	}
 
 	a = __COMPAT_scx_bpf_dsq_peek(cpu_dsq(cpu));
 	if (!cpu_reserved(cpu))
@@ -857,8 +870,15 @@ policy:
 	rec->weight = p->scx.weight;
 	rec->nvcsw = p->nvcsw;
 	rec->slice = p->scx.slice;
-	rec->vtime = tctx->vtime;
-	rec->enq_ts = tctx->enq_ts;
+	/* 0 ("never seen": the policy starts it at its clock) until a decision
+	 * gave it a vtime: what the task ran before that (on a fallback path)
+	 * was charged from 0, seconds behind every vtime, and the policy keeps
+	 * the lag of a task that did not sleep (a new nice -20 hog took 2.5x
+	 * its share). */
+	rec->vtime = tctx->key ? tctx->vtime : 0;
+	/* The policy counts waits from when the task became runnable (or from
+	 * before a rescue that served it too briefly), not from this send. */
+	rec->enq_ts = tctx->wait_since ?: tctx->enq_ts;
 	rec->seq = tctx->seq;
 	tctx->woke = 0;
 
@@ -960,7 +980,21 @@ static long handle_decision(struct bpf_dynptr *dynptr, void *data)
 	if (d.vtime)
 		tctx->vtime = vtime_clamp(d.vtime, &clamped);
 	key = vtime_clamp(d.deadline ?: tctx->vtime, &clamped);
-	tctx->key = key;
+	/*
+	 * A key before the task's vtime (an overdue task sent to the front)
+	 * orders this insertion only: kept for its later turns, it would let
+	 * the task stay "still first" at every slice end until its vtime made
+	 * up the distance (a nice-0 hog among nice -20 ones took 30x its
+	 * share). Like a task the starvation guard rescues, it counts as
+	 * waiting until it has run USCHED_RESCUE_SERVICE_NS.
+	 */
+	if (vtime_before(key, tctx->vtime)) {
+		tctx->key = tctx->vtime;
+		if (tctx->wait_since)
+			tctx->rescued_wait = tctx->wait_since;
+	} else {
+		tctx->key = key;
+	}
 	tctx->key_vtime = tctx->vtime;
 	slice = d.slice_ns ?: slice_ns;
 	if (slice < USCHED_SLICE_MIN_NS) {
@@ -1055,8 +1089,10 @@ void BPF_STRUCT_OPS(usched_runnable, struct task_struct *p, u64 enq_flags)
 		dispatcher_off_since = tctx->runnable_at;
 	/* A property change (nice, affinity, cgroup) takes the task off the
 	 * queue and back without a wait ending: the wait goes on. */
-	if ((enq_flags & SCX_ENQ_WAKEUP) || !tctx->wait_since)
+	if ((enq_flags & SCX_ENQ_WAKEUP) || !tctx->wait_since) {
 		tctx->wait_since = tctx->runnable_at;
+		tctx->rescued_wait = 0;
+	}
 	if (tctx->stopped_at)
 		tctx->last_sleep = ewma(tctx->last_sleep, tctx->runnable_at - tctx->stopped_at);
 	/* A new sleep-to-run period starts. */
@@ -1130,8 +1166,17 @@ void BPF_STRUCT_OPS(usched_stopping, struct task_struct *p, bool runnable)
 	if (!tctx || !tctx->last_run_at)
 		return;
 	delta = now - tctx->last_run_at;
-	if (runnable)
-		tctx->wait_since = now;
+	/* A rescued task cut off before USCHED_RESCUE_SERVICE_NS (its tiny
+	 * weighted slice met a tick, or a preemption) waits on from before the
+	 * rescue: otherwise it would wait another guard period with nothing
+	 * done (waits of twice starve_ns were seen). */
+	if (runnable && tctx->rescued_wait && delta < USCHED_RESCUE_SERVICE_NS) {
+		tctx->wait_since = tctx->rescued_wait;
+	} else {
+		tctx->rescued_wait = 0;
+		if (runnable)
+			tctx->wait_since = now;
+	}
 	/* Preempted by a fast waker with at least 100 us of its slice left:
 	 * ops.enqueue() puts it back here with what is left. */
 	if (cut_in && runnable && tctx->run_slice > delta + 100000)
@@ -1217,6 +1262,10 @@ s32 BPF_STRUCT_OPS(usched_init_task, struct task_struct *p, struct scx_init_task
 /* Rescues left in this heartbeat: two per CPU, so that a flood of starving
  * tasks is spread over heartbeats instead of piled onto local DSQs. */
 u32 rescue_budget;
+/* The heartbeat's serial number, and the last one that rescued a task onto
+ * each CPU: the CPU is preempted once per heartbeat. */
+u32 heartbeat_serial;
+u32 rescued_at_serial[USCHED_MAX_CPUS];
 
 static __always_inline u64 rescue_slice(const struct task_struct *p)
 {
@@ -1256,7 +1305,21 @@ static void rescue_starving(u64 dsq, u64 now)
 		 * nice-0 ones 7x what its weight gives it. */
 		scx_bpf_dsq_move_set_slice(BPF_FOR_EACH_ITER, rescue_slice(p));
 		if (scx_bpf_dsq_move(BPF_FOR_EACH_ITER, p, SCX_DSQ_LOCAL_ON | cpu, 0)) {
-			scx_bpf_kick_cpu(cpu, SCX_KICK_PREEMPT);
+			u32 *at = &rescued_at_serial[cpu & (USCHED_MAX_CPUS - 1)];
+
+			/*
+			 * One preemption per CPU and heartbeat: a second kick
+			 * would zero the slice of the task rescued first as soon
+			 * as it runs, sending it back to wait for another guard
+			 * period with nothing done (waits of 2 x starve_ns were
+			 * seen). The second task runs after the first's slice.
+			 */
+			if (*at != heartbeat_serial) {
+				*at = heartbeat_serial;
+				scx_bpf_kick_cpu(cpu, SCX_KICK_PREEMPT);
+			}
+			if (tctx && tctx->wait_since)
+				tctx->rescued_wait = tctx->wait_since;
 			cnt_inc(nr_starved);
 			rescue_budget--;
 		}
@@ -1290,6 +1353,7 @@ static int heartbeat_fn(void *map, int *key, struct bpf_timer *timer)
 
 	cnt_inc(nr_heartbeats);
 	rescue_budget = 2 * scx_bpf_nr_cpu_ids();
+	heartbeat_serial++;
 	sample_dispatcher_cpu(now);
 	rescue_starving(USCHED_SHARED_DSQ, now);
 	bpf_for(i, 0, scx_bpf_nr_cpu_ids()) {

@@ -716,6 +716,16 @@ impl<'a> BpfScheduler<'a> {
         k.dirty = false;
     }
 
+    /// Tells the BPF side the key ([`DispatchedTask::deadline`] units) the
+    /// next task the policy dispatches will get, `None` if unknown (see
+    /// `Policy::next_deadline`). A task whose slice ran out goes on without
+    /// a round trip only while its own key comes first, the tasks waiting
+    /// in user space included; with `None` only the DSQs count.
+    pub fn set_next_deadline(&self, key: Option<u64>) {
+        self.bss_u64(offset_of!(types::bss, user_next_key))
+            .store(key.unwrap_or(0), Ordering::Relaxed);
+    }
+
     /// Reports how many tasks still wait in user space and sends the kicks
     /// for this batch. With `nr_pending == 0` it then waits for work as the
     /// poll mode says (busy: not at all; adaptive: after the spin window;

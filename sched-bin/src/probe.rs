@@ -9,11 +9,12 @@
 //!     N periodic SCHED_OTHER threads: sleep until the next period (absolute
 //!     clock), then work W µs. Prints wake-up lateness p50/p99/max (µs) and
 //!     deadline misses (work not done before the next period).
-//! usched-probe hogs --spec 0,0,19,idle [--secs S] [--pin CPU]
+//! usched-probe hogs --spec 0,0,19,idle [--secs S] [--pin CPU] [--long-ms MS]
 //!     one CPU-bound thread per entry, at that nice level (or SCHED_IDLE):
 //!     prints each one's CPU time, its share against what the kernel's
 //!     weights give it among the others, and the longest time it waited
-//!     off-CPU (the largest gap between two clock reads of its spin loop).
+//!     off-CPU (the largest gap between two clock reads of its spin loop),
+//!     and how many of its waits were longer than --long-ms (900).
 //! usched-probe classflip [--hogs N] [--rounds R] [--ext]
 //!     N CPU-bound threads whose scheduling class another thread flips R
 //!     times between SCHED_FIFO, SCHED_IDLE and SCHED_OTHER (or SCHED_EXT
@@ -322,11 +323,13 @@ fn pin_self(cpu: usize) -> Result<()> {
 }
 
 /// CPU-bound threads of the given classes, started together; after a
-/// one-second warm-up each measures its CPU time and its longest wait.
+/// one-second warm-up each measures its CPU time, its longest wait and how
+/// many waits were longer than `--long-ms`.
 fn hogs(args: &[String]) -> Result<()> {
     let spec: String = arg(args, "--spec", "0,0,19".to_string())?;
     let secs: f64 = arg(args, "--secs", 10.0)?;
     let pin: i64 = arg(args, "--pin", -1)?;
+    let long_ns = arg::<u64>(args, "--long-ms", 900)?.saturating_mul(1_000_000);
     let classes = spec.split(',').map(HogClass::parse).collect::<Result<Vec<_>>>()?;
     if classes.is_empty() || classes.len() > 256 || !(secs > 0.0 && secs <= 3600.0) {
         bail!("need 1..=256 hogs and 0 < secs <= 3600");
@@ -336,7 +339,7 @@ fn hogs(args: &[String]) -> Result<()> {
     let handles: Vec<_> = classes
         .iter()
         .map(|&c| {
-            std::thread::spawn(move || -> Result<(u64, u64)> {
+            std::thread::spawn(move || -> Result<(u64, u64, u64)> {
                 if pin >= 0 {
                     pin_self(pin as usize)?;
                 }
@@ -345,13 +348,14 @@ fn hogs(args: &[String]) -> Result<()> {
                     std::hint::spin_loop();
                 }
                 let cpu0 = thread_cpu_ns();
-                let (mut last, mut max_gap) = (now_ns(), 0);
+                let (mut last, mut max_gap, mut long) = (now_ns(), 0, 0);
                 while last < end {
                     let t = now_ns();
                     max_gap = max_gap.max(t - last);
+                    long += u64::from(t - last > long_ns);
                     last = t;
                 }
-                Ok((thread_cpu_ns() - cpu0, max_gap))
+                Ok((thread_cpu_ns() - cpu0, max_gap, long))
             })
         })
         .collect();
@@ -361,15 +365,16 @@ fn hogs(args: &[String]) -> Result<()> {
     }
     let total: u64 = res.iter().map(|r| r.0).sum();
     let wsum: u64 = classes.iter().map(|c| c.weight()).sum();
-    let (mut lo, mut hi, mut gap) = (f64::MAX, 0f64, 0u64);
-    for (i, (c, (cpu, g))) in classes.iter().zip(&res).enumerate() {
+    let (mut lo, mut hi, mut gap, mut long) = (f64::MAX, 0f64, 0u64, 0u64);
+    for (i, (c, (cpu, g, l))) in classes.iter().zip(&res).enumerate() {
         let expect = total as f64 * c.weight() as f64 / wsum as f64;
         let ratio = *cpu as f64 / expect.max(1.0);
         lo = lo.min(ratio);
         hi = hi.max(ratio);
         gap = gap.max(*g);
+        long += l;
         println!(
-            "HOG {i} {} cpu_ms={:.1} expect_ms={:.1} ratio={ratio:.2} max_wait_ms={:.1}",
+            "HOG {i} {} cpu_ms={:.1} expect_ms={:.1} ratio={ratio:.2} max_wait_ms={:.1} long_waits={l}",
             c.label(),
             *cpu as f64 / 1e6,
             expect / 1e6,
@@ -377,7 +382,7 @@ fn hogs(args: &[String]) -> Result<()> {
         );
     }
     println!(
-        "HOGS n={} total_cpu_ms={:.1} ratio_min={lo:.2} ratio_max={hi:.2} max_wait_ms={:.1}",
+        "HOGS n={} total_cpu_ms={:.1} ratio_min={lo:.2} ratio_max={hi:.2} max_wait_ms={:.1} long_waits={long}",
         res.len(),
         total as f64 / 1e6,
         gap as f64 / 1e6

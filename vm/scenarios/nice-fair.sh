@@ -4,15 +4,20 @@
 # the same boot, 10 s per mix:
 #   A: four nice-0 hogs, one nice-19, one SCHED_IDLE;
 #   B: eight nice -20 hogs and one nice-0.
-# Under scx_usched, in both mixes no hog waits longer than 2.5 s (the
-# starvation guard moves a task ahead after watchdog/10 = 0.5 s, plus a
-# heartbeat; under TCG up to 1.6 s was seen) and the scheduler stays
-# attached; in mix A the nice-0 hogs get their weights' share within 20 %
-# and the nice-19 hog at most 3x its share (it used to get 6-40x).
-# Shares below what the guard's bound allows are printed, not asserted:
-# SCHED_IDLE (3/1024 of nice 0) in A and the nice-0 hog in B get one slice
-# per guard period, about 7-8x their weights' share, where EEVDF keeps them
-# waiting 1.2-3.5 s.
+# Under scx_usched, in both mixes a task waiting watchdog/10 = 0.5 s goes
+# first (in the policy's queue by aging, in the DSQs by the starvation
+# guard), and counts as waiting until it has run 1 ms: waits end after
+# 0.6-0.64 s. Asserted: at most one wait per mix over 0.9 s (there were
+# 10-12 of 1.1-1.2 s, a rescue in two doing nothing) and none over 1.5 s
+# (single-threaded TCG: 1.02-1.1 s was seen once in 4-5 runs), and the
+# scheduler stays attached; in mix A the nice-0 hogs get their weights'
+# share within 20 % and the nice-19 hog at most 3x its share (it used to
+# get 6-40x); in mix B the eight nice -20 hogs get their equal shares
+# within 20 % (0.6-2.5x while the policy's clock followed the nice-0 hog,
+# whose vtime runs 86x faster).
+# Shares below what the bound allows are printed, not asserted: SCHED_IDLE
+# (3/1024 of nice 0) in A and the nice-0 hog in B get about one run per
+# 0.5 s, 6-8x their weights' share, where EEVDF keeps them waiting 1-3.9 s.
 . /usched/lib.sh
 A=0,0,0,0,19,idle
 B=-20,-20,-20,-20,-20,-20,-20,-20,0
@@ -29,11 +34,12 @@ for m in A B; do
     mix "$spec" usched-$m
     [ "$(scx_state)" = enabled ] || { tail -20 /tmp/usched.log; fail "ejected during mix $m"; }
     gap=$(val max_wait_ms)
-    awk "BEGIN{exit !($gap <= 2500)}" || fail "mix $m: a hog waited ${gap} ms (guard: 0.5 s; 2.5 s allowed under TCG)"
-    [ $m = A ] || continue
+    long=$(val long_waits)
+    awk "BEGIN{exit !($gap <= 1500)}" || fail "mix $m: a hog waited ${gap} ms (1.5 s allowed under TCG)"
+    [ "$long" -le 1 ] || fail "mix $m: $long waits over 0.9 s (bound: 0.5 s, plus a heartbeat)"
     awk -v m=$m '/^HOG [0-9]/ {
             split($6, r, "="); ratio = r[2]
-            if ($3 == "nice0" || $3 == "nice-20") { if (ratio < 0.8 || ratio > 1.25) bad = bad " " $3 "=" ratio }
+            if ((m == "A" && $3 == "nice0") || $3 == "nice-20") { if (ratio < 0.8 || ratio > 1.25) bad = bad " " $3 "=" ratio }
             else if ($3 == "nice19") { if (ratio > 3) bad = bad " " $3 "=" ratio }
         }
         END { if (bad != "") { print "mix " m ": shares off their weights:" bad; exit 1 } }' /tmp/hogs.txt \
