@@ -7,22 +7,28 @@
 # committed). Prints the table of vm/scenarios/bench.sh.
 #
 #   benches/vm-bench.sh [--cpus N] [--rounds R] [--variants V1,V2,...] [BINARY ...]
+#   benches/vm-bench.sh --sweep [--cpus N] [--rounds R]
 #
 # The schedulers take turns for R rounds (default 3) and the table gives the
 # median of each figure: one 10 s run under TCG swings by 2-3x on its own.
 # --variants lists the scx_usched configurations to run (default
 # busy,adaptive,blocking): MODE[+OPTION=VALUE...], e.g.
 # adaptive,adaptive+fast-wakeup-us=0.
+# --sweep runs vm/scenarios/sweep.sh instead: game-like threads across hogs
+# (1x, 2x, 4x the CPUs) and bursts (1/16, 1/4, 1/2 of a 60 Hz period),
+# EEVDF against scx_usched (adaptive), R rounds (default 1) of each point.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 cpus=2
 rounds=3
 variants=busy,adaptive,blocking
+sweep=
 while [ $# -gt 0 ]; do
     case $1 in
+        --sweep) sweep=1; rounds=${rounds_set:-1}; shift;;
         --cpus) cpus=$2; shift 2;;
-        --rounds) rounds=$2; shift 2;;
+        --rounds) rounds=$2; rounds_set=$2; shift 2;;
         --variants) variants=$2; shift 2;;
         *) break;;
     esac
@@ -30,6 +36,13 @@ done
 . scripts/env.sh
 cargo build --release --workspace --bins --examples
 case $rounds in ''|*[!0-9]*|0) echo "vm-bench: --rounds needs a positive integer" >&2; exit 2;; esac
+if [ -n "$sweep" ]; then
+    vm/usched-vm run sweep --cpus "$cpus" --mem 4096 --tcg multi \
+        --timeout $((600 + 300 * rounds)) --args "rounds=$rounds" || true
+    grep -a '^SWEEP-TABLE' target/vm-logs/sweep.log | sed 's/^SWEEP-TABLE //'
+    grep -aq 'USCHED-RESULT: PASS' target/vm-logs/sweep.log
+    exit
+fi
 bench() {
     USCHED_EXTRA_BINS="$*" vm/usched-vm run bench --cpus "$cpus" --mem 4096 --tcg multi \
         --timeout $((600 + 900 * rounds)) --args "rounds=$rounds,$variants" || true

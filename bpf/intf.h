@@ -63,8 +63,9 @@ enum usched_limits {
 	 * the head of an allowed CPU's local DSQ (the starvation guard). */
 	USCHED_STARVE_DIV	= 10,
 	/* A task sent to the front (rescued by the guard, or overdue in the
-	 * policy) and preempted before it ran this long still counts as
-	 * waiting since before: a 50 us run is no service. */
+	 * policy) gets a slice of at least this; cut off before it ran this
+	 * long (or its whole slice), it still counts as waiting since
+	 * before: a 50 us run is no service. */
 	USCHED_RESCUE_SERVICE_NS = 1000ULL * 1000,		/* 1 ms */
 	/* The dispatcher wanted a CPU this long without getting one (an RT
 	 * task holds its CPU, say): new tasks bypass user space until it runs

@@ -1006,6 +1006,9 @@ static long handle_decision(struct bpf_dynptr *dynptr, void *data)
 	}
 	if (clamped)
 		cnt_inc(nr_clamped);
+	/* Sent to the front: a slice it can count as service (see stopping). */
+	if (tctx->rescued_wait && slice < USCHED_RESCUE_SERVICE_NS)
+		slice = USCHED_RESCUE_SERVICE_NS;
 
 	if (!(d.flags & USCHED_RL_CPU_ANY) && d.cpu >= 0) {
 		cpu = d.cpu;
@@ -1166,11 +1169,14 @@ void BPF_STRUCT_OPS(usched_stopping, struct task_struct *p, bool runnable)
 	if (!tctx || !tctx->last_run_at)
 		return;
 	delta = now - tctx->last_run_at;
-	/* A rescued task cut off before USCHED_RESCUE_SERVICE_NS (its tiny
-	 * weighted slice met a tick, or a preemption) waits on from before the
-	 * rescue: otherwise it would wait another guard period with nothing
-	 * done (waits of twice starve_ns were seen). */
-	if (runnable && tctx->rescued_wait && delta < USCHED_RESCUE_SERVICE_NS) {
+	/* A task sent to the front (rescued, or overdue in the policy) and
+	 * preempted before it ran USCHED_RESCUE_SERVICE_NS or its whole slice
+	 * (at least that long) waits on from before: otherwise it would wait
+	 * another guard period with nothing done (waits of twice starve_ns
+	 * were seen). One that used up its slice was served, short or not: it
+	 * must not qualify again and again ahead of everyone. */
+	if (runnable && tctx->rescued_wait && delta < USCHED_RESCUE_SERVICE_NS &&
+	    delta < tctx->run_slice) {
 		tctx->wait_since = tctx->rescued_wait;
 	} else {
 		tctx->rescued_wait = 0;
@@ -1273,7 +1279,8 @@ static __always_inline u64 rescue_slice(const struct task_struct *p)
 
 	if (w < 1024)
 		s = s * w / 1024;
-	return s < USCHED_SLICE_MIN_NS ? USCHED_SLICE_MIN_NS : s;
+	/* At least what counts as service (see usched_stopping()). */
+	return s < USCHED_RESCUE_SERVICE_NS ? USCHED_RESCUE_SERVICE_NS : s;
 }
 
 static void rescue_starving(u64 dsq, u64 now)
@@ -1298,8 +1305,8 @@ static void rescue_starving(u64 dsq, u64 now)
 			cpu = bpf_cpumask_any_distribute(p->cpus_ptr);
 		if (cpu < 0 || cpu >= scx_bpf_nr_cpu_ids())
 			continue;
-		/* One default slice scaled by its weight (at least the shortest
-		 * slice; the tick ends it anyway), whatever its decision said,
+		/* One default slice scaled by its weight (at least
+		 * USCHED_RESCUE_SERVICE_NS), whatever its decision said,
 		 * and behind what the CPU's local DSQ holds (tasks rescued before
 		 * it). A full slice every 0.5 s gave a SCHED_IDLE hog among four
 		 * nice-0 ones 7x what its weight gives it. */

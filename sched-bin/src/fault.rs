@@ -64,4 +64,8 @@ impl<P: Policy> Policy for Faulty<'_, P> {
     fn nr_queued(&self) -> usize {
         self.inner.nr_queued()
     }
+
+    fn next_deadline(&self) -> Option<u64> {
+        self.inner.next_deadline()
+    }
 }

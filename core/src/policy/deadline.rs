@@ -249,7 +249,9 @@ impl<const N: usize> Deadline<N> {
         &self.cfg
     }
 
-    /// The scheduler's vruntime clock (max vruntime dispatched so far).
+    /// The scheduler's vruntime clock: it follows the vtimes dispatched, up
+    /// to the next queued one, and lighter tasks move it only part of the
+    /// way (see [`Deadline`]).
     pub const fn vruntime_now(&self) -> u64 {
         self.vruntime_now
     }

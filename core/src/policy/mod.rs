@@ -185,10 +185,10 @@ pub trait Policy {
     /// Number of tasks waiting.
     fn nr_queued(&self) -> usize;
 
-    /// The [`Decision::deadline`] the next task to be dispatched would get,
-    /// if the policy orders its tasks by a key in the units of `vtime`
-    /// (`None` by default: the framework then assumes nothing about the
-    /// tasks the policy holds). usched's BPF side lets a task whose slice
+    /// The earliest [`Decision::deadline`] among the tasks the policy holds,
+    /// if it orders them by a key in the units of `vtime` (`None` by
+    /// default: the framework then assumes nothing about them). A task the
+    /// policy sends out of that order (aging) may get an earlier one. usched's BPF side lets a task whose slice
     /// ran out go on without a round trip only while its key comes before
     /// this one.
     fn next_deadline(&self) -> Option<u64> {
