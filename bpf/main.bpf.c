@@ -85,6 +85,7 @@ u64 task_seq;				/* last enqueue sequence handed out */
 u64 dispatcher_off_since;		/* runnable, not running, since (0: no) */
 u64 dispatcher_cpu_taken_at;		/* a higher class last seen on its CPU */
 u64 nr_running;				/* tasks running on a CPU */
+u64 wait_max_ns;			/* longest runnable wait that ended in a run */
 u8 cpu_idle[USCHED_MAX_CPUS];		/* maintained by ops.update_idle() */
 /*
  * What each CPU runs, for wake-up preemption: when its current task started
@@ -1145,6 +1146,10 @@ void BPF_STRUCT_OPS(usched_running, struct task_struct *p)
 		hist_record(USCHED_HIST_WAKE_TO_RUN, now - tctx->runnable_at);
 		tctx->runnable_at = 0;
 	}
+	/* A benign race: two CPUs may both raise it; the larger can be lost
+	 * only to a concurrent smaller one, within the same instant. */
+	if (tctx->wait_since && vtime_before(wait_max_ns, now - tctx->wait_since))
+		wait_max_ns = now - tctx->wait_since;
 	tctx->wait_since = 0;
 	task_settle(tctx);
 }
@@ -1283,21 +1288,83 @@ static __always_inline u64 rescue_slice(const struct task_struct *p)
 	return s < USCHED_RESCUE_SERVICE_NS ? USCHED_RESCUE_SERVICE_NS : s;
 }
 
-static void rescue_starving(u64 dsq, u64 now)
+/*
+ * The guard serves the longest waits first. Tasks waiting past starve_ns are
+ * counted by how long (buckets of starve_ns / 4 past it, the last one
+ * open-ended) over every DSQ, and only the oldest buckets that fill this
+ * heartbeat's budget are rescued. In key order, a flood of starving tasks
+ * with low keys kept the guard busy while the one with the highest key
+ * waited until the watchdog (fifo-flood: the burst's joining thread, 5 s,
+ * behind 53 others that had waited over starve_ns).
+ */
+#define STARVE_BUCKETS 32
+/*
+ * The bucket of a wait of half the watchdog's timeout. Tasks that waited so
+ * long are rescued whatever the budget: under thousands of CPU-bound tasks
+ * (fifo-flood's bursts of 4096) rescuing a few per heartbeat left waits of
+ * 3.4 s, and one task over the 5 s watchdog in 1 run of 4.
+ */
+#define STARVE_URGENT_BUCKET ((USCHED_STARVE_DIV / 2 - 1) * 4)
+_Static_assert(STARVE_URGENT_BUCKET > 0 && STARVE_URGENT_BUCKET < STARVE_BUCKETS,
+	       "the urgent bucket is within the histogram");
+u32 starve_hist[STARVE_BUCKETS];
+
+/* How long past starve_ns @p has waited, as a bucket; -1: it has not. */
+static s32 starve_bucket(struct task_struct *p, u64 now)
+{
+	struct task_ctx *tctx;
+	u64 over;
+
+	/* Confined to a CPU that never serves this DSQ: at once. */
+	if (runs_only_on_reserved(p))
+		return STARVE_BUCKETS - 1;
+	tctx = lookup_task_ctx(p);
+	if (!tctx || !tctx->wait_since || (s64)(now - tctx->wait_since) < (s64)starve_ns)
+		return -1;
+	over = (now - tctx->wait_since - starve_ns) / (starve_ns / 4 ?: 1);
+	return over >= STARVE_BUCKETS ? STARVE_BUCKETS - 1 : (s32)over;
+}
+
+/* Adds @dsq's starving tasks to starve_hist; returns how many it has. */
+__noinline u32 count_starving(u64 dsq, u64 now)
+{
+	struct task_struct *p;
+	u32 nr = 0;
+
+	if (!scx_bpf_dsq_nr_queued(dsq))
+		return 0;
+	bpf_for_each(scx_dsq, p, dsq, 0) {
+		s32 b = starve_bucket(p, now);
+
+		if (b < 0)
+			continue;
+		starve_hist[b & (STARVE_BUCKETS - 1)]++;
+		nr++;
+	}
+	return nr;
+}
+
+/* Moves @dsq's tasks that waited at least @min_bucket past starve_ns to the
+ * local DSQ of a CPU they may use, while the heartbeat's budget lasts, and
+ * those in STARVE_URGENT_BUCKET or above whatever the budget. A
+ * global function (verified once, not per caller's state), as is
+ * count_starving(): inlined in the heartbeat's loops, they made the verifier
+ * give up. Returns 0. */
+__noinline int rescue_starving(u64 dsq, u64 now, s32 min_bucket)
 {
 	struct task_struct *p;
 
 	if (!scx_bpf_dsq_nr_queued(dsq))
-		return;
+		return 0;
 	bpf_for_each(scx_dsq, p, dsq, 0) {
-		struct task_ctx *tctx = lookup_task_ctx(p);
+		struct task_ctx *tctx;
 		s32 cpu;
 
-		if (!runs_only_on_reserved(p) &&
-		    (!tctx || !tctx->wait_since || (s64)(now - tctx->wait_since) < (s64)starve_ns))
+		s32 b = starve_bucket(p, now);
+
+		if (b < 0 || (b < STARVE_URGENT_BUCKET && (b < min_bucket || !rescue_budget)))
 			continue;
-		if (!rescue_budget)
-			break;
+		tctx = lookup_task_ctx(p);
 		/* An idle allowed CPU if there is one, else spread over the
 		 * allowed ones: a fork storm's tasks all last ran on one CPU. */
 		cpu = scx_bpf_pick_idle_cpu(p->cpus_ptr, 0);
@@ -1328,9 +1395,40 @@ static void rescue_starving(u64 dsq, u64 now)
 			if (tctx && tctx->wait_since)
 				tctx->rescued_wait = tctx->wait_since;
 			cnt_inc(nr_starved);
-			rescue_budget--;
+			if (rescue_budget)
+				rescue_budget--;
 		}
 	}
+	return 0;
+}
+
+/* One heartbeat's rescues: the oldest waits first, over every DSQ. */
+static void rescue_oldest(u64 now)
+{
+	u32 i, nr, sum = 0;
+	s32 min_bucket = 0;
+
+	bpf_for(i, 0, STARVE_BUCKETS)
+		starve_hist[i] = 0;
+	nr = count_starving(USCHED_SHARED_DSQ, now);
+	bpf_for(i, 0, scx_bpf_nr_cpu_ids())
+		nr += count_starving(cpu_dsq(i), now);
+	if (!nr)
+		return;
+	/* The lowest bucket that, with the ones above it, fills the budget
+	 * (urgent ones go in any case: see rescue_starving()). */
+	bpf_for(i, 0, STARVE_BUCKETS) {
+		u32 b = STARVE_BUCKETS - 1 - i;
+
+		sum += starve_hist[b & (STARVE_BUCKETS - 1)];
+		if (sum >= rescue_budget) {
+			min_bucket = b;
+			break;
+		}
+	}
+	rescue_starving(USCHED_SHARED_DSQ, now, min_bucket);
+	bpf_for(i, 0, scx_bpf_nr_cpu_ids())
+		rescue_starving(cpu_dsq(i), now, min_bucket);
 }
 
 /*
@@ -1362,11 +1460,10 @@ static int heartbeat_fn(void *map, int *key, struct bpf_timer *timer)
 	rescue_budget = 2 * scx_bpf_nr_cpu_ids();
 	heartbeat_serial++;
 	sample_dispatcher_cpu(now);
-	rescue_starving(USCHED_SHARED_DSQ, now);
+	rescue_oldest(now);
 	bpf_for(i, 0, scx_bpf_nr_cpu_ids()) {
 		if (!scx_bpf_dsq_nr_queued(cpu_dsq(i)))
 			continue;
-		rescue_starving(cpu_dsq(i), now);
 		/* Backstop for a missed wake-up: work waits for an idle CPU. */
 		if (i < USCHED_MAX_CPUS && cpu_idle[i & (USCHED_MAX_CPUS - 1)])
 			scx_bpf_kick_cpu(i, SCX_KICK_IDLE);

@@ -46,6 +46,10 @@ pub struct Stats {
     /// Decisions that found the user ring buffer full and waited for the
     /// CPUs to drain it (see `BpfScheduler::dispatch_task`).
     pub nr_user_ring_full: u64,
+    /// The longest a task waited runnable before it ran, ns, since the
+    /// scheduler started (a run shorter than 1 ms after the starvation guard
+    /// moved it ahead does not end the wait).
+    pub wait_max_ns: u64,
     /// Tasks running on a CPU.
     pub nr_running: u64,
     /// Tasks waiting in the user-space policy (last `notify_complete`).
@@ -94,6 +98,7 @@ impl Stats {
             nr_wakeups_lost: c.nr_wakeups_lost,
             nr_fast_dispatches: c.nr_fast_dispatches,
             nr_user_ring_full: b.nr_user_ring_full,
+            wait_max_ns: b.wait_max_ns,
             nr_running: b.nr_running,
             nr_queued: b.nr_user_queued,
             nr_scheduled: b.nr_kqueued,
@@ -124,7 +129,7 @@ impl std::fmt::Display for Stats {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         writeln!(
             f,
-            "dispatch: user={} kernel={} (fast {}) cancel={} bounce={} failed={} unknown_pid={} congested={} clamped={} starved={} ring_full={}",
+            "dispatch: user={} kernel={} (fast {}) cancel={} bounce={} failed={} unknown_pid={} congested={} clamped={} starved={} ring_full={} wait_max_ms={}",
             self.nr_user_dispatches,
             self.nr_kernel_dispatches,
             self.nr_fast_dispatches,
@@ -135,7 +140,8 @@ impl std::fmt::Display for Stats {
             self.nr_sched_congested,
             self.nr_clamped,
             self.nr_starved,
-            self.nr_user_ring_full
+            self.nr_user_ring_full,
+            self.wait_max_ns / 1_000_000
         )?;
         writeln!(
             f,
