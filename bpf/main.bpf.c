@@ -19,8 +19,9 @@
  * serves the shared DSQ.
  *
  * Waiting is bounded: the heartbeat moves a task that has waited in a DSQ for
- * longer than the watchdog / USCHED_STARVE_DIV to the head of an allowed
- * CPU and preempts it (the starvation guard, counted in nr_starved).
+ * longer than the watchdog / USCHED_STARVE_DIV to the local DSQ of an allowed
+ * CPU and preempts it, the longest waits first (the starvation guard,
+ * counted in nr_starved).
  *
  * The kernel does not call ops.dispatch() on a busy CPU until its task's
  * slice runs out (checked at the tick), so after each batch of decisions the
@@ -85,7 +86,7 @@ u64 task_seq;				/* last enqueue sequence handed out */
 u64 dispatcher_off_since;		/* runnable, not running, since (0: no) */
 u64 dispatcher_cpu_taken_at;		/* a higher class last seen on its CPU */
 u64 nr_running;				/* tasks running on a CPU */
-u64 wait_max_ns;			/* longest runnable wait that ended in a run */
+u64 wait_max_ns;			/* longest wait_since -> running (see running) */
 u8 cpu_idle[USCHED_MAX_CPUS];		/* maintained by ops.update_idle() */
 /*
  * What each CPU runs, for wake-up preemption: when its current task started
@@ -1104,6 +1105,22 @@ void BPF_STRUCT_OPS(usched_runnable, struct task_struct *p, u64 enq_flags)
 	tctx->woke = !!(enq_flags & SCX_ENQ_WAKEUP);
 }
 
+/* wait_max_ns = max(wait_max_ns, @wait), against concurrent raises (a few
+ * tries: each failed one means another CPU raised it meanwhile). */
+static __always_inline void raise_wait_max(u64 wait)
+{
+	u64 old = wait_max_ns;
+	u32 i;
+
+	for (i = 0; i < 4 && wait > old; i++) {
+		u64 seen = __sync_val_compare_and_swap(&wait_max_ns, old, wait);
+
+		if (seen == old)
+			break;
+		old = seen;
+	}
+}
+
 void BPF_STRUCT_OPS(usched_running, struct task_struct *p)
 {
 	struct task_ctx *tctx = lookup_task_ctx(p);
@@ -1146,10 +1163,8 @@ void BPF_STRUCT_OPS(usched_running, struct task_struct *p)
 		hist_record(USCHED_HIST_WAKE_TO_RUN, now - tctx->runnable_at);
 		tctx->runnable_at = 0;
 	}
-	/* A benign race: two CPUs may both raise it; the larger can be lost
-	 * only to a concurrent smaller one, within the same instant. */
-	if (tctx->wait_since && vtime_before(wait_max_ns, now - tctx->wait_since))
-		wait_max_ns = now - tctx->wait_since;
+	if (tctx->wait_since)
+		raise_wait_max(now - tctx->wait_since);
 	tctx->wait_since = 0;
 	task_settle(tctx);
 }
@@ -1263,20 +1278,44 @@ s32 BPF_STRUCT_OPS(usched_init_task, struct task_struct *p, struct scx_init_task
 }
 
 /*
- * The starvation guard: a task in @dsq that has waited longer than starve_ns
- * goes to the head of an allowed CPU's local DSQ and that CPU is preempted.
- * Weights and keys decide the order; this bounds the wait whatever they say
- * (a nice-0 task among many nice -20 hogs, a policy's bad keys). In busy
- * mode it also moves a task the shared DSQ holds for the reserved CPU alone
- * (confined there after it was queued), which that CPU never serves.
+ * The starvation guard: a task that has waited in a DSQ longer than
+ * starve_ns goes to the tail of an allowed CPU's local DSQ and that CPU is
+ * preempted (once per heartbeat). Weights and keys decide the order; this
+ * bounds the wait whatever they say (a nice-0 task among many nice -20
+ * hogs, a policy's bad keys). In busy mode it also moves a task the shared
+ * DSQ holds for the reserved CPU alone (confined there after it was
+ * queued), which that CPU never serves.
+ *
+ * The longest waits go first. Each heartbeat counts the starving tasks of
+ * every DSQ by how long they waited past starve_ns (buckets of starve_ns / 4,
+ * the last one open-ended) and rescues the oldest buckets that fill its
+ * budget of two per CPU, so that a flood of starving tasks is spread over
+ * heartbeats instead of piled onto local DSQs. A task that waited half the
+ * watchdog's timeout (STARVE_URGENT_BUCKET) is rescued whatever the budget,
+ * as long as the CPU's local DSQ holds fewer than RESCUE_LOCAL_MAX tasks.
+ * Rescuing in key order, a few per heartbeat, a flood of starving tasks with
+ * low keys kept the guard busy while the one with the highest key waited
+ * past the watchdog (fifo-flood: the burst's joining thread, last of 119 in
+ * its DSQ, 52 of them past starve_ns; an ejection in 1 of 3 fresh-clone CI
+ * runs and 2 of 10 local runs).
  */
-/* Rescues left in this heartbeat: two per CPU, so that a flood of starving
- * tasks is spread over heartbeats instead of piled onto local DSQs. */
-u32 rescue_budget;
+#define STARVE_BUCKETS 32
+_Static_assert((STARVE_BUCKETS & (STARVE_BUCKETS - 1)) == 0, "indices are masked");
+#define STARVE_URGENT_BUCKET ((USCHED_STARVE_DIV / 2 - 1) * 4)
+_Static_assert(USCHED_STARVE_DIV % 2 == 0, "half the watchdog is a whole bucket");
+_Static_assert(STARVE_URGENT_BUCKET > 0 && STARVE_URGENT_BUCKET < STARVE_BUCKETS,
+	       "the urgent bucket is within the histogram");
+/* A local DSQ this deep takes no more rescues: at a tick (1-4 ms) a task,
+ * its tasks run within about 100 ms, a heartbeat. */
+#define RESCUE_LOCAL_MAX 32
+
+static u32 starve_hist[STARVE_BUCKETS];	/* this heartbeat's starving tasks */
+static u32 rescue_budget;		/* rescues left in this heartbeat */
+static u32 rescue_edge_left;		/* of them, for the threshold bucket */
 /* The heartbeat's serial number, and the last one that rescued a task onto
  * each CPU: the CPU is preempted once per heartbeat. */
-u32 heartbeat_serial;
-u32 rescued_at_serial[USCHED_MAX_CPUS];
+static u32 heartbeat_serial;
+static u32 rescued_at_serial[USCHED_MAX_CPUS];
 
 static __always_inline u64 rescue_slice(const struct task_struct *p)
 {
@@ -1288,34 +1327,14 @@ static __always_inline u64 rescue_slice(const struct task_struct *p)
 	return s < USCHED_RESCUE_SERVICE_NS ? USCHED_RESCUE_SERVICE_NS : s;
 }
 
-/*
- * The guard serves the longest waits first. Tasks waiting past starve_ns are
- * counted by how long (buckets of starve_ns / 4 past it, the last one
- * open-ended) over every DSQ, and only the oldest buckets that fill this
- * heartbeat's budget are rescued. In key order, a flood of starving tasks
- * with low keys kept the guard busy while the one with the highest key
- * waited until the watchdog (fifo-flood: the burst's joining thread, 5 s,
- * behind 53 others that had waited over starve_ns).
- */
-#define STARVE_BUCKETS 32
-/*
- * The bucket of a wait of half the watchdog's timeout. Tasks that waited so
- * long are rescued whatever the budget: under thousands of CPU-bound tasks
- * (fifo-flood's bursts of 4096) rescuing a few per heartbeat left waits of
- * 3.4 s, and one task over the 5 s watchdog in 1 run of 4.
- */
-#define STARVE_URGENT_BUCKET ((USCHED_STARVE_DIV / 2 - 1) * 4)
-_Static_assert(STARVE_URGENT_BUCKET > 0 && STARVE_URGENT_BUCKET < STARVE_BUCKETS,
-	       "the urgent bucket is within the histogram");
-u32 starve_hist[STARVE_BUCKETS];
-
 /* How long past starve_ns @p has waited, as a bucket; -1: it has not. */
 static s32 starve_bucket(struct task_struct *p, u64 now)
 {
 	struct task_ctx *tctx;
 	u64 over;
 
-	/* Confined to a CPU that never serves this DSQ: at once. */
+	/* Confined to a CPU that never serves this DSQ: at once, whatever
+	 * the budget (the last bucket is urgent). */
 	if (runs_only_on_reserved(p))
 		return STARVE_BUCKETS - 1;
 	tctx = lookup_task_ctx(p);
@@ -1325,6 +1344,13 @@ static s32 starve_bucket(struct task_struct *p, u64 now)
 	return over >= STARVE_BUCKETS ? STARVE_BUCKETS - 1 : (s32)over;
 }
 
+/*
+ * count_starving() and rescue_starving() are global functions, verified
+ * once and not per caller's state (inlined in the heartbeat's loops, they
+ * made the verifier give up), and take their own RCU read lock for the DSQ
+ * iterator, whatever context the verifier assumes for them.
+ */
+
 /* Adds @dsq's starving tasks to starve_hist; returns how many it has. */
 __noinline u32 count_starving(u64 dsq, u64 now)
 {
@@ -1333,6 +1359,7 @@ __noinline u32 count_starving(u64 dsq, u64 now)
 
 	if (!scx_bpf_dsq_nr_queued(dsq))
 		return 0;
+	bpf_rcu_read_lock();
 	bpf_for_each(scx_dsq, p, dsq, 0) {
 		s32 b = starve_bucket(p, now);
 
@@ -1341,28 +1368,30 @@ __noinline u32 count_starving(u64 dsq, u64 now)
 		starve_hist[b & (STARVE_BUCKETS - 1)]++;
 		nr++;
 	}
+	bpf_rcu_read_unlock();
 	return nr;
 }
 
-/* Moves @dsq's tasks that waited at least @min_bucket past starve_ns to the
- * local DSQ of a CPU they may use, while the heartbeat's budget lasts, and
- * those in STARVE_URGENT_BUCKET or above whatever the budget. A
- * global function (verified once, not per caller's state), as is
- * count_starving(): inlined in the heartbeat's loops, they made the verifier
- * give up. Returns 0. */
-__noinline int rescue_starving(u64 dsq, u64 now, s32 min_bucket)
+/*
+ * Moves @dsq's tasks that waited past starve_ns by more than bucket @edge,
+ * and while rescue_edge_left lasts those in @edge, to the local DSQ of a CPU
+ * they may use; urgent ones whatever the budget. Returns 0.
+ */
+__noinline int rescue_starving(u64 dsq, u64 now, s32 edge)
 {
 	struct task_struct *p;
 
 	if (!scx_bpf_dsq_nr_queued(dsq))
 		return 0;
+	bpf_rcu_read_lock();
 	bpf_for_each(scx_dsq, p, dsq, 0) {
+		s32 b = starve_bucket(p, now);
 		struct task_ctx *tctx;
 		s32 cpu;
 
-		s32 b = starve_bucket(p, now);
-
-		if (b < 0 || (b < STARVE_URGENT_BUCKET && (b < min_bucket || !rescue_budget)))
+		if (b < 0 || b < edge)
+			continue;
+		if (b < STARVE_URGENT_BUCKET && (!rescue_budget || (b == edge && !rescue_edge_left)))
 			continue;
 		tctx = lookup_task_ctx(p);
 		/* An idle allowed CPU if there is one, else spread over the
@@ -1371,6 +1400,8 @@ __noinline int rescue_starving(u64 dsq, u64 now, s32 min_bucket)
 		if (cpu < 0)
 			cpu = bpf_cpumask_any_distribute(p->cpus_ptr);
 		if (cpu < 0 || cpu >= scx_bpf_nr_cpu_ids())
+			continue;
+		if (scx_bpf_dsq_nr_queued(SCX_DSQ_LOCAL_ON | cpu) >= RESCUE_LOCAL_MAX)
 			continue;
 		/* One default slice scaled by its weight (at least
 		 * USCHED_RESCUE_SERVICE_NS), whatever its decision said,
@@ -1397,17 +1428,22 @@ __noinline int rescue_starving(u64 dsq, u64 now, s32 min_bucket)
 			cnt_inc(nr_starved);
 			if (rescue_budget)
 				rescue_budget--;
+			if (b == edge && rescue_edge_left)
+				rescue_edge_left--;
 		}
 	}
+	bpf_rcu_read_unlock();
 	return 0;
 }
 
 /* One heartbeat's rescues: the oldest waits first, over every DSQ. */
 static void rescue_oldest(u64 now)
 {
-	u32 i, nr, sum = 0;
-	s32 min_bucket = 0;
+	u32 i, nr, above = 0;
+	s32 edge = 0;
 
+	rescue_budget = 2 * scx_bpf_nr_cpu_ids();
+	rescue_edge_left = rescue_budget;
 	bpf_for(i, 0, STARVE_BUCKETS)
 		starve_hist[i] = 0;
 	nr = count_starving(USCHED_SHARED_DSQ, now);
@@ -1415,20 +1451,26 @@ static void rescue_oldest(u64 now)
 		nr += count_starving(cpu_dsq(i), now);
 	if (!nr)
 		return;
-	/* The lowest bucket that, with the ones above it, fills the budget
-	 * (urgent ones go in any case: see rescue_starving()). */
+	/*
+	 * The edge: the lowest bucket that, with the ones above it, fills the
+	 * budget. Everything above it fits; the edge bucket gets what is left,
+	 * so an older task in a DSQ visited later is not crowded out by younger
+	 * ones visited first.
+	 */
 	bpf_for(i, 0, STARVE_BUCKETS) {
 		u32 b = STARVE_BUCKETS - 1 - i;
+		u32 here = starve_hist[b & (STARVE_BUCKETS - 1)];
 
-		sum += starve_hist[b & (STARVE_BUCKETS - 1)];
-		if (sum >= rescue_budget) {
-			min_bucket = b;
+		if (above + here >= rescue_budget) {
+			edge = b;
+			rescue_edge_left = rescue_budget - above;
 			break;
 		}
+		above += here;
 	}
-	rescue_starving(USCHED_SHARED_DSQ, now, min_bucket);
+	rescue_starving(USCHED_SHARED_DSQ, now, edge);
 	bpf_for(i, 0, scx_bpf_nr_cpu_ids())
-		rescue_starving(cpu_dsq(i), now, min_bucket);
+		rescue_starving(cpu_dsq(i), now, edge);
 }
 
 /*
@@ -1457,7 +1499,6 @@ static int heartbeat_fn(void *map, int *key, struct bpf_timer *timer)
 	u32 i;
 
 	cnt_inc(nr_heartbeats);
-	rescue_budget = 2 * scx_bpf_nr_cpu_ids();
 	heartbeat_serial++;
 	sample_dispatcher_cpu(now);
 	rescue_oldest(now);

@@ -46,9 +46,11 @@ pub struct Stats {
     /// Decisions that found the user ring buffer full and waited for the
     /// CPUs to drain it (see `BpfScheduler::dispatch_task`).
     pub nr_user_ring_full: u64,
-    /// The longest a task waited runnable before it ran, ns, since the
-    /// scheduler started (a run shorter than 1 ms after the starvation guard
-    /// moved it ahead does not end the wait).
+    /// The longest wait of a runnable task for a CPU since the scheduler
+    /// started, ns: from its wake-up or the end of its last run to its next
+    /// run. A nice, affinity or cgroup change does not restart a wait, nor
+    /// does a run shorter than 1 ms and than its slice after the starvation
+    /// guard or the policy sent the task to the front.
     pub wait_max_ns: u64,
     /// Tasks running on a CPU.
     pub nr_running: u64,

@@ -60,6 +60,8 @@ pub struct Metrics {
         desc = "Tasks the starvation guard moved ahead after waiting longer than the watchdog / 10, in the interval"
     )]
     pub nr_starved: u64,
+    #[stat(desc = "Longest wait of a runnable task for a CPU since start, ms")]
+    pub wait_max_ms: u64,
     #[stat(desc = "Wake-ups of the sleeping dispatcher in the interval")]
     pub nr_wakeups: u64,
     #[stat(desc = "CPUs kicked to preempt in the interval")]
@@ -147,6 +149,7 @@ impl Metrics {
             nr_sched_congested: d(cur.nr_sched_congested, prev.nr_sched_congested),
             nr_clamped: d(cur.nr_clamped, prev.nr_clamped),
             nr_starved: d(cur.nr_starved, prev.nr_starved),
+            wait_max_ms: cur.wait_max_ns / 1_000_000,
             nr_wakeups: d(cur.nr_wakeups_sent, prev.nr_wakeups_sent),
             nr_preempt_kicks: d(cur.nr_preempt_kicks, prev.nr_preempt_kicks),
             nr_idle_kicks: d(cur.nr_idle_kicks, prev.nr_idle_kicks),
@@ -166,7 +169,7 @@ impl Metrics {
     pub fn format<W: Write>(&self, w: &mut W) -> std::io::Result<()> {
         writeln!(
             w,
-            "[scx_usched] tasks r/q/s {}/{}/{} of {} cpus | dispatch u {} k {} (fast {}) c {} b {} f {} cg {} cl {} st {} | \
+            "[scx_usched] tasks r/q/s {}/{}/{} of {} cpus | dispatch u {} k {} (fast {}) c {} b {} f {} cg {} cl {} st {} (wait max {} ms) | \
              kicks p {} i {} wake {} | cpu {:.2}% pf {} | enq->dsp p50/p99 {:.0}/{:.0} us | \
              wake->run p50/p99/max {:.0}/{:.0}/{:.0} us",
             self.nr_running,
@@ -182,6 +185,7 @@ impl Metrics {
             self.nr_sched_congested,
             self.nr_clamped,
             self.nr_starved,
+            self.wait_max_ms,
             self.nr_preempt_kicks,
             self.nr_idle_kicks,
             self.nr_wakeups,
