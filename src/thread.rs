@@ -26,20 +26,20 @@ pub fn pin_current_thread(cpu: usize) -> Result<()> {
 /// [`Error::Os`] when the kernel refuses the mask.
 pub fn unpin_current_thread() -> Result<()> {
     let size = std::mem::size_of::<libc::cpu_set_t>();
-    // SAFETY: cpu_set_t is plain data; all zeroes is the empty set.
-    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
-    // SAFETY: `set` is a valid, writable cpu_set_t of the size passed; the
-    // pid names the process's main thread.
-    let got = unsafe { libc::sched_getaffinity(libc::getpid(), size, &mut set) } == 0;
-    // SAFETY: `set` is initialised (zeroed or filled by the kernel).
-    if !got || unsafe { libc::CPU_COUNT(&set) } < 2 {
-        // SAFETY: as above.
-        set = unsafe { std::mem::zeroed() };
-        for cpu in online_cpu_ids().into_iter().filter(|&c| c < 8 * size) {
-            // SAFETY: `cpu` is below the set's capacity (checked above).
-            unsafe { libc::CPU_SET(cpu, &mut set) };
+    // SAFETY: getpid has no preconditions; it names the main thread.
+    let set = match affinity_of(unsafe { libc::getpid() }) {
+        // SAFETY: `s` was filled by the kernel.
+        Some(s) if unsafe { libc::CPU_COUNT(&s) } >= 2 => s,
+        _ => {
+            // SAFETY: cpu_set_t is plain data; all zeroes is the empty set.
+            let mut s: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+            for cpu in online_cpu_ids().into_iter().filter(|&c| c < 8 * size) {
+                // SAFETY: `cpu` is below the set's capacity (checked above).
+                unsafe { libc::CPU_SET(cpu, &mut s) };
+            }
+            s
         }
-    }
+    };
     // SAFETY: `set` is a valid cpu_set_t of the size passed; pid 0 is the
     // calling thread.
     if unsafe { libc::sched_setaffinity(0, size, &set) } != 0 {
@@ -50,19 +50,23 @@ pub fn unpin_current_thread() -> Result<()> {
 
 /// The CPU the calling thread is pinned to, if its affinity is one CPU.
 pub fn pinned_cpu() -> Option<usize> {
-    // SAFETY: cpu_set_t is plain data; all zeroes is the empty set.
-    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
-    // SAFETY: `set` is a valid, writable cpu_set_t of the size passed.
-    if unsafe { libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set) } != 0
-    {
-        return None;
-    }
+    let set = affinity_of(0)?;
     // SAFETY: `set` was filled by the kernel.
     if unsafe { libc::CPU_COUNT(&set) } != 1 {
         return None;
     }
     // SAFETY: every index is below the set's capacity.
     (0..8 * std::mem::size_of::<libc::cpu_set_t>()).find(|&c| unsafe { libc::CPU_ISSET(c, &set) })
+}
+
+/// The affinity mask of thread `tid` (0: the calling thread), or `None` if
+/// the kernel refuses to tell.
+fn affinity_of(tid: libc::pid_t) -> Option<libc::cpu_set_t> {
+    // SAFETY: cpu_set_t is plain data; all zeroes is the empty set.
+    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+    // SAFETY: `set` is a valid, writable cpu_set_t of the size passed.
+    let rc = unsafe { libc::sched_getaffinity(tid, std::mem::size_of::<libc::cpu_set_t>(), &mut set) };
+    (rc == 0).then_some(set)
 }
 
 /// Memory locked by [`lock_memory`]; unlocked again when dropped.
