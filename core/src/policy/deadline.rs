@@ -172,9 +172,11 @@ impl Default for DeadlineConfig {
 ///
 /// - **vruntime**: each task's [`Task::vtime`] grows by its runtime scaled by
 ///   `100 / weight` (the framework charges it), so heavier tasks age slower.
-/// - **sleepers' credit** is capped at one slice: a task that slept for long
-///   starts no further back than `vruntime_now - slice_max`, so it runs soon
-///   but cannot monopolise the CPU with credit saved while asleep.
+/// - **sleepers' credit** is capped at one slice of the task's CPU time: a
+///   task that slept or waited long starts no further back than
+///   `vruntime_now - slice_max × 100 / max(weight, 100)`, so it runs soon but
+///   cannot monopolise the CPU with credit saved meanwhile (a heavy task's
+///   vtime runs slowly: `slice_max` of it would be many slices of CPU).
 /// - **deadline** = vruntime + (runtime since the task last slept, capped at
 ///   `max_exec_ns` and at the task's slice, weight-scaled). Tasks that run
 ///   briefly between sleeps (interactive ones) get early deadlines; CPU hogs
@@ -283,7 +285,7 @@ impl<const N: usize> Deadline<N> {
         let weight = task.weight.max(1);
         let vtime = if task.vtime == 0 { now } else { task.vtime };
         let vtime = time_min(vtime, now.wrapping_add(MAX_VTIME_AHEAD));
-        let vtime = time_max(vtime, now.wrapping_sub(self.cfg.slice_max_ns));
+        let vtime = time_max(vtime, now.wrapping_sub(self.credit_for(weight)));
         // The runtime since the last sleep counts up to one slice of the
         // task: a hog's deadline sits at most a slice (weight-scaled) past
         // its vtime, so how long it waits follows its weight, not how long
@@ -291,6 +293,15 @@ impl<const N: usize> Deadline<N> {
         let exec = task.exec_runtime.min(self.cfg.max_exec_ns).min(self.slice_for(weight));
         let offset = (exec.saturating_mul(WEIGHT_NICE0) / weight).min(MAX_DEADLINE_OFFSET);
         (vtime, vtime.wrapping_add(offset))
+    }
+
+    /// How far behind `vruntime_now` a task's vtime may start: one slice of
+    /// its own CPU time. A heavy task's vtime runs slowly (a nice -20 one's
+    /// 89x slower than wall time at weight 8876): `slice_max` of vtime would
+    /// be 0.44 s of CPU before it fell behind its peers again (one nice -20
+    /// hog of eight took 1.27x its share).
+    fn credit_for(&self, weight: u64) -> u64 {
+        self.cfg.slice_max_ns.saturating_mul(WEIGHT_NICE0) / weight.max(WEIGHT_NICE0)
     }
 
     fn slice_for(&self, weight: u64) -> u64 {
@@ -432,6 +443,21 @@ mod tests {
         assert_eq!(p.vruntime_now(), 100_000_000);
         // A task that slept since vtime 1 comes back at most one slice behind.
         p.enqueue(Task { flags: Task::WAKEUP, ..task(2, 1, 0) }).unwrap();
+        let d = p.dispatch(0).unwrap();
+        assert_eq!(d.vtime, 100_000_000 - cfg().slice_max_ns);
+    }
+
+    #[test]
+    fn heavy_sleeper_credit_is_one_slice_of_its_cpu_time() {
+        let mut p = Deadline::<16>::new(cfg());
+        p.enqueue(task(1, 100_000_000, 0)).unwrap();
+        p.dispatch(0).unwrap();
+        // Weight 8876 (nice -20): one slice of CPU is slice_max * 100 / 8876
+        // of vtime; the weight-1 task keeps the full slice of vtime.
+        p.enqueue(Task { weight: 8876, ..task(2, 1, 0) }).unwrap();
+        let d = p.dispatch(0).unwrap();
+        assert_eq!(d.vtime, 100_000_000 - cfg().slice_max_ns * 100 / 8876);
+        p.enqueue(Task { weight: 1, ..task(3, 1, 0) }).unwrap();
         let d = p.dispatch(0).unwrap();
         assert_eq!(d.vtime, 100_000_000 - cfg().slice_max_ns);
     }
