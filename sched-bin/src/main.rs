@@ -89,8 +89,9 @@ struct Opts {
     /// Fast wake-up threshold, µs: a task woken by a timer or an interrupt
     /// whose bursts average less than this (and whose sleeps average at
     /// least twice its bursts) is dispatched by the BPF side at once, to an
-    /// idle CPU or cutting in on a long-running task. 0 = off.
-    #[arg(long, default_value_t = 250, value_parser = clap::value_parser!(u64).range(0..=1_000_000))]
+    /// idle CPU or cutting in on a long-running task. 0 = off. A burst is
+    /// wall time on the CPU, wake-up and going to sleep included.
+    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(0..=1_000_000))]
     fast_wakeup_us: u64,
 
     /// Do not lock the scheduler's memory (mlockall).
