@@ -44,7 +44,7 @@ fn main() -> Result<()> {
     let secs: u64 = get("--secs").map_or(Ok(0), |v| v.parse()).context("--secs")?;
     let dcpu: Option<usize> =
         get("--dispatcher-cpu").map(|v| v.parse()).transpose().context("--dispatcher-cpu")?;
-    let nr_cpus = usched::thread::online_cpus();
+    let nr_cpus = usched::procfs::online_cpus();
     let dcpu = dcpu.or((poll == PollMode::Busy).then(|| nr_cpus - 1));
 
     // Every side effect is an explicit step here.
@@ -72,7 +72,7 @@ fn main() -> Result<()> {
             rt.step();
         }
         let a0 = ALLOCS.load(Ordering::Relaxed);
-        let f0 = usched::thread::current_thread_page_faults();
+        let f0 = usched::procfs::current_thread_page_faults();
         let mut rounds = 0u64;
         loop {
             if rt.exited() || (secs > 0 && start.elapsed() >= Duration::from_secs(secs)) {
@@ -84,7 +84,7 @@ fn main() -> Result<()> {
         (
             rounds,
             ALLOCS.load(Ordering::Relaxed) - a0,
-            usched::thread::current_thread_page_faults() - f0,
+            usched::procfs::current_thread_page_faults() - f0,
         )
     };
     println!("deadline: loop rounds={rounds} allocations={allocs} page_faults={faults}");

@@ -12,6 +12,7 @@
 //!   `exited`, `shutdown_and_report`).
 //! - [`runtime::run`]: drives any [`usched_core::policy::Policy`].
 //! - [`thread`]: the dispatcher thread's explicit set-up (pinning, mlock).
+//! - [`procfs`]: online CPUs, page faults and CPU time, as /sys and /proc say.
 //! - [`core`]: usched-core, the allocation-free queues, heap, policies and
 //!   histograms.
 #![deny(missing_docs)]
@@ -22,19 +23,25 @@ pub mod bpf;
 mod config;
 mod error;
 pub mod escape;
+mod exit;
+mod kick;
+mod loader;
 pub mod monitor;
+pub mod procfs;
+mod record;
 pub mod runtime;
 mod scheduler;
+mod shared;
+mod staging;
 mod stats;
 pub mod sys;
 pub mod thread;
 
 pub use config::{Config, PollMode};
 pub use error::{Error, Result};
-pub use scheduler::{
-    clear_exit_request, exit_requested, request_exit, BpfScheduler, DispatchedTask, QueuedTask,
-    RL_CPU_ANY, RL_PREEMPT,
-};
+pub use exit::{clear_exit_request, exit_requested, request_exit};
+pub use record::{DispatchedTask, QueuedTask, RL_CPU_ANY, RL_PREEMPT};
+pub use scheduler::{BpfScheduler, FULL_RING_WAIT};
 pub use stats::Stats;
 pub use usched_core as core;
 

@@ -15,7 +15,8 @@ use usched_core::heap::VtimeHeap;
 use usched_core::policy::{EnqueueError, Policy};
 
 use crate::error::Result;
-use crate::scheduler::{BpfScheduler, DispatchedTask, RL_CPU_ANY};
+use crate::record::{DispatchedTask, RL_CPU_ANY};
+use crate::scheduler::BpfScheduler;
 
 /// Numbers the runtime publishes for other threads (lock-free).
 #[derive(Debug, Default)]
@@ -68,9 +69,9 @@ impl<'r, 'a, P: Policy> Runtime<'r, 'a, P> {
             policy,
             backlog: Box::new(VtimeHeap::new()),
             backlog_seq: 0,
-            nr_cpus: crate::thread::online_cpus() as u64,
+            nr_cpus: crate::procfs::online_cpus() as u64,
             round: 0,
-            faults_at_start: crate::thread::current_thread_page_faults(),
+            faults_at_start: crate::procfs::current_thread_page_faults(),
             counters,
         }
     }
@@ -187,7 +188,7 @@ impl<'r, 'a, P: Policy> Runtime<'r, 'a, P> {
             c.rounds.store(self.round, Ordering::Relaxed);
             if self.round.is_multiple_of(1024) {
                 c.page_faults.store(
-                    crate::thread::current_thread_page_faults()
+                    crate::procfs::current_thread_page_faults()
                         .saturating_sub(self.faults_at_start),
                     Ordering::Relaxed,
                 );

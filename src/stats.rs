@@ -104,9 +104,9 @@ impl Stats {
             nr_running: b.nr_running,
             nr_queued: b.nr_user_queued,
             nr_scheduled: b.nr_kqueued,
-            nr_online_cpus: crate::thread::online_cpus() as u64,
-            dispatcher_page_faults: crate::thread::thread_page_faults(tid).unwrap_or(0),
-            cpu_time_ns: crate::thread::process_cpu_time_of(tid).unwrap_or(0),
+            nr_online_cpus: crate::procfs::online_cpus() as u64,
+            dispatcher_page_faults: crate::procfs::thread_page_faults(tid).unwrap_or(0),
+            cpu_time_ns: crate::procfs::process_cpu_time_of(tid).unwrap_or(0),
             enq_to_dispatch: hist(intf::usched_consts_USCHED_HIST_ENQ_TO_DISPATCH),
             wake_to_run: hist(intf::usched_consts_USCHED_HIST_WAKE_TO_RUN),
         }

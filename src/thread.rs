@@ -2,7 +2,6 @@
 //! Explicit, process- or thread-wide side effects for the dispatcher thread:
 //! pinning, locking memory, pre-faulting the stack. Nothing here runs unless
 //! called.
-use std::fs;
 
 use crate::error::{Error, Result};
 
@@ -33,7 +32,7 @@ pub fn unpin_current_thread() -> Result<()> {
         _ => {
             // SAFETY: cpu_set_t is plain data; all zeroes is the empty set.
             let mut s: libc::cpu_set_t = unsafe { std::mem::zeroed() };
-            for cpu in online_cpu_ids().into_iter().filter(|&c| c < 8 * size) {
+            for cpu in crate::procfs::online_cpu_ids().into_iter().filter(|&c| c < 8 * size) {
                 // SAFETY: `cpu` is below the set's capacity (checked above).
                 unsafe { libc::CPU_SET(cpu, &mut s) };
             }
@@ -134,139 +133,4 @@ pub fn install_exit_signal_handlers() -> Result<()> {
         }
     }
     Ok(())
-}
-
-/// Number of online CPUs.
-pub fn online_cpus() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get()).max(
-        fs::read_to_string("/sys/devices/system/cpu/online")
-            .ok()
-            .map(|s| parse_cpu_list(s.trim()))
-            .unwrap_or(0),
-    )
-}
-
-/// The online CPUs now, in increasing order (`/sys/devices/system/cpu/online`;
-/// empty if it cannot be read).
-pub fn online_cpu_ids() -> Vec<usize> {
-    fs::read_to_string("/sys/devices/system/cpu/online")
-        .map(|s| cpu_list_ids(s.trim()))
-        .unwrap_or_default()
-}
-
-/// Whether `cpu` is online now.
-pub fn cpu_online(cpu: usize) -> bool {
-    online_cpu_ids().contains(&cpu)
-}
-
-/// The highest-numbered online CPU (0 if the list cannot be read).
-pub fn last_online_cpu() -> usize {
-    online_cpu_ids().last().copied().unwrap_or(0)
-}
-
-/// The CPUs of a kernel CPU list such as `0-3,8,10-11`, in its order.
-pub fn cpu_list_ids(s: &str) -> Vec<usize> {
-    s.split(',')
-        .filter(|p| !p.is_empty())
-        .filter_map(|p| match p.split_once('-') {
-            Some((a, b)) => Some(a.parse::<usize>().ok()?..=b.parse::<usize>().ok()?),
-            None => p.parse::<usize>().ok().map(|c| c..=c),
-        })
-        .flatten()
-        .collect()
-}
-
-/// Counts the CPUs in a kernel CPU list such as `0-3,8,10-11`.
-pub fn parse_cpu_list(s: &str) -> usize {
-    s.split(',')
-        .filter(|p| !p.is_empty())
-        .map(|p| match p.split_once('-') {
-            Some((a, b)) => match (a.parse::<usize>(), b.parse::<usize>()) {
-                (Ok(a), Ok(b)) if b >= a => b - a + 1,
-                _ => 0,
-            },
-            None => usize::from(p.parse::<usize>().is_ok()),
-        })
-        .sum()
-}
-
-/// Fields of a /proc `stat` file after the command name: `fields[0]` is
-/// field 3 (state) of proc(5).
-fn stat_fields(path: &str) -> Option<Vec<u64>> {
-    let stat = fs::read_to_string(path).ok()?;
-    let rest = stat.get(stat.rfind(')')? + 2..)?;
-    Some(rest.split_whitespace().map(|f| f.parse().unwrap_or(0)).collect())
-}
-
-/// Minor + major page faults of thread `tid` (any process).
-pub fn thread_page_faults(tid: i32) -> Option<u64> {
-    if tid <= 0 {
-        return None;
-    }
-    let f = stat_fields(&format!("/proc/{tid}/task/{tid}/stat"))?;
-    // minflt is field 10, majflt field 12.
-    Some(f.get(7)? + f.get(9)?)
-}
-
-/// CPU time (user + system) of the whole process that thread `tid` belongs to, ns.
-pub fn process_cpu_time_of(tid: i32) -> Option<u64> {
-    if tid <= 0 {
-        return None;
-    }
-    // /proc/TID/stat describes the thread group for any of its threads.
-    let f = stat_fields(&format!("/proc/{tid}/stat"))?;
-    // SAFETY: sysconf has no preconditions.
-    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
-    // utime is field 14, stime field 15.
-    Some((f.get(11)? + f.get(12)?) * 1_000_000_000 / hz)
-}
-
-/// Page faults of the calling thread so far (minor + major).
-pub fn current_thread_page_faults() -> u64 {
-    let mut ru = std::mem::MaybeUninit::<libc::rusage>::zeroed();
-    // SAFETY: `ru` is a valid out-pointer for one rusage.
-    if unsafe { libc::getrusage(libc::RUSAGE_THREAD, ru.as_mut_ptr()) } != 0 {
-        return 0;
-    }
-    // SAFETY: getrusage succeeded and filled it (zeroed anyway).
-    let ru = unsafe { ru.assume_init() };
-    (ru.ru_minflt + ru.ru_majflt) as u64
-}
-
-/// CPU time (user + system) used by this process, ns.
-pub fn process_cpu_time_ns() -> u64 {
-    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
-    // SAFETY: `ts` is a valid out-pointer.
-    unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut ts) };
-    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn cpu_lists() {
-        assert_eq!(parse_cpu_list("0-3,8,10-11"), 7);
-        assert_eq!(parse_cpu_list("0"), 1);
-        assert_eq!(parse_cpu_list(""), 0);
-        assert_eq!(parse_cpu_list("3-1"), 0);
-        assert!(online_cpus() >= 1);
-        assert_eq!(cpu_list_ids("0,2-3"), [0, 2, 3]);
-        assert!(cpu_list_ids("").is_empty() && cpu_list_ids("3-1,x").is_empty());
-        assert!(cpu_online(0) || !std::path::Path::new("/sys/devices/system/cpu/online").exists());
-    }
-
-    #[test]
-    fn page_faults_of_this_thread_are_readable() {
-        // SAFETY: gettid has no preconditions.
-        let tid = unsafe { libc::gettid() };
-        let before = thread_page_faults(tid).unwrap();
-        // Touch fresh memory: the count can only grow.
-        let v = vec![1u8; 8 << 20];
-        std::hint::black_box(&v);
-        assert!(thread_page_faults(tid).unwrap() >= before);
-        assert!(current_thread_page_faults() > 0);
-        assert!(thread_page_faults(-1).is_none());
-    }
 }

@@ -169,7 +169,7 @@ fn pin_dispatcher(cpu: usize) -> Option<usize> {
         if usched::thread::pin_current_thread(cpu).is_ok() {
             return Some(cpu);
         }
-        let online = usched::thread::online_cpu_ids();
+        let online = usched::procfs::online_cpu_ids();
         if let Some(&c) =
             online.iter().rev().find(|&&c| usched::thread::pin_current_thread(c).is_ok())
         {
@@ -201,16 +201,16 @@ fn main() -> Result<()> {
         );
     }
 
-    let nr_cpus = usched::thread::online_cpus();
+    let nr_cpus = usched::procfs::online_cpus();
     let dispatcher_cpu = match (opts.dispatcher_cpu, opts.poll) {
         (Some(c), _) => {
-            if !usched::thread::cpu_online(c) {
+            if !usched::procfs::cpu_online(c) {
                 bail!("dispatcher CPU {c} is not online (--dispatcher-cpu)");
             }
             Some(c)
         }
         // Busy polling takes a CPU: the last online one unless told otherwise.
-        (None, PollMode::Busy) => Some(usched::thread::last_online_cpu()),
+        (None, PollMode::Busy) => Some(usched::procfs::last_online_cpu()),
         (None, _) => None,
     };
     let cfg = Config::default()
