@@ -887,7 +887,7 @@ policy:
 	bpf_ringbuf_submit(rec, BPF_RB_NO_WAKEUP);
 	cnt_inc(nr_enqueued);
 	/* After the commit (a full barrier), so a dispatcher going to sleep
-	 * either sees the record or is woken: see src/dispatcher.rs. */
+	 * either sees the record or is woken: see block() in src/scheduler/poll.rs. */
 	wake_dispatcher();
 }
 

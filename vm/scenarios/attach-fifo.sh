@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0-only
-# attach-fifo: the seed's FIFO example (examples/fifo.rs, imports changed
+# attach-fifo: the FIFO example of scx_rustland_core's README (examples/fifo.rs, imports changed
 # only) attaches with our ops name, survives stress-ng, and detaches when
 # killed.
 . /usched/lib.sh
@@ -16,7 +16,7 @@ stress-ng --cpu "$n" --fork "$n" --switch "$n" -t ${STRESS_S:-30} --quiet || fai
 [ "$(scx_state)" = enabled ] || { dmesg | tail -20; cat /tmp/fifo.log; fail "scheduler ejected under stress"; }
 usched-stat || fail "usched-stat could not read the scheduler's counters"
 usched-stat --check-user-dispatches || fail "no task went through user space"
-# The seed's example installs no signal handler (usched's init has no hidden
+# That example installs no signal handler (usched's init has no hidden
 # side effects), and a background job of a script ignores SIGINT: end it with
 # SIGTERM; the kernel detaches the scheduler when its link closes.
 kill -TERM $pid

@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0-only
-# fifo-flood: the seed's FIFO example decides every task the moment it sees
-# it and unwraps dispatch_task()'s result, as the seed's README does. 4096
+# fifo-flood: the FIFO example of scx_rustland_core's README decides every task the moment it sees
+# it and unwraps dispatch_task()'s result, as that README does. 4096
 # threads released at once mean more decisions outstanding than the user
 # ring buffer holds at once: dispatch_task() must not fail where the BPF side
 # only needs a moment to drain, the example must keep running, every thread

@@ -2,7 +2,7 @@
 use super::{Decision, EnqueueError, Policy, Task, CPU_ANY};
 use crate::heap::VtimeHeap;
 
-/// First in, first out, with a fixed slice: the seed's example policy.
+/// First in, first out, with a fixed slice: the policy of scx_rustland_core's README example.
 ///
 /// Tasks are kept in a [`VtimeHeap`] keyed by arrival order, so `remove`
 /// stays O(log n) and the capacity `N` is the only limit.
