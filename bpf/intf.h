@@ -80,7 +80,7 @@ enum usched_task_flags {
 	USCHED_TASK_WAKE_ONLY	= 1 << 31,	/* no task: wakes the dispatcher */
 };
 
-/* dispatched_task.flags (the seed's RL_CPU_ANY, plus ours) */
+/* dispatched_task.flags (scx_rustland_core's RL_CPU_ANY, plus ours) */
 enum usched_dispatch_flags {
 	USCHED_RL_CPU_ANY	= 1ULL << 20,	/* run on any allowed CPU */
 	USCHED_RL_PREEMPT	= 1ULL << 21,	/* preempt the target CPU's task */

@@ -40,3 +40,15 @@ const _: () =
     assert!(intf::usched_consts_USCHED_WEIGHT_NICE0 as u64 == usched_core::policy::WEIGHT_NICE0);
 const _: () =
     assert!(intf::usched_consts_USCHED_HIST_BUCKETS as usize == usched_core::histogram::BUCKETS);
+// Flags and limits both sides use: the header's values are the policy's.
+const _: () =
+    assert!(intf::usched_task_flags_USCHED_TASK_WAKEUP as u64 == usched_core::policy::Task::WAKEUP);
+const _: () = assert!(
+    intf::usched_task_flags_USCHED_TASK_KTHREAD as u64 == usched_core::policy::Task::KTHREAD
+);
+const _: () = assert!(
+    intf::usched_limits_USCHED_SLICE_MIN_NS == usched_core::policy::DeadlineConfig::SLICE_NS_MIN
+);
+const _: () = assert!(
+    intf::usched_limits_USCHED_SLICE_MAX_NS == usched_core::policy::DeadlineConfig::SLICE_NS_MAX
+);

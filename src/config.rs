@@ -105,14 +105,14 @@ impl Default for Config {
             partial: false,
             debug: false,
             exit_dump_len: 0,
-            slice: Duration::from_millis(5),
+            slice: Self::SLICE_DEFAULT,
             builtin_idle: false,
             dispatcher_cpu: None,
             poll: PollMode::Adaptive,
-            spin: Duration::from_micros(200),
-            watchdog: Duration::from_secs(5),
-            heartbeat: Duration::from_millis(100),
-            ring_bytes: 1 << 20,
+            spin: Self::SPIN_DEFAULT,
+            watchdog: Self::WATCHDOG_DEFAULT,
+            heartbeat: Self::HEARTBEAT_DEFAULT,
+            ring_bytes: Self::RING_BYTES_DEFAULT,
             fast_wakeup: None,
         }
     }
@@ -157,6 +157,33 @@ impl Config {
         fast_wakeup: Option<Duration>,
     }
 
+    /// Default [`Config::slice`].
+    pub const SLICE_DEFAULT: Duration = Duration::from_millis(5);
+    /// Shortest [`Config::slice`].
+    pub const SLICE_MIN: Duration = Duration::from_micros(50);
+    /// Longest [`Config::slice`]: the longest slice a decision may carry
+    /// (`USCHED_SLICE_MAX_NS`, `bpf/intf.h`).
+    pub const SLICE_MAX: Duration =
+        Duration::from_nanos(crate::bpf::intf::usched_limits_USCHED_SLICE_MAX_NS);
+    /// Default [`Config::spin`].
+    pub const SPIN_DEFAULT: Duration = Duration::from_micros(200);
+    /// Longest [`Config::spin`].
+    pub const SPIN_MAX: Duration = Duration::from_secs(1);
+    /// Default [`Config::watchdog`].
+    pub const WATCHDOG_DEFAULT: Duration = Duration::from_secs(5);
+    /// Default [`Config::heartbeat`].
+    pub const HEARTBEAT_DEFAULT: Duration = Duration::from_millis(100);
+    /// Shortest [`Config::heartbeat`].
+    pub const HEARTBEAT_MIN: Duration = Duration::from_millis(1);
+    /// Longest [`Config::heartbeat`].
+    pub const HEARTBEAT_MAX: Duration = Duration::from_secs(1);
+    /// Default [`Config::ring_bytes`] (`USCHED_QUEUED_RB_BYTES`, `bpf/intf.h`).
+    pub const RING_BYTES_DEFAULT: u32 = crate::bpf::intf::usched_consts_USCHED_QUEUED_RB_BYTES;
+    /// Smallest [`Config::ring_bytes`]: one page.
+    pub const RING_BYTES_MIN: u32 = 4096;
+    /// Largest [`Config::ring_bytes`].
+    pub const RING_BYTES_MAX: u32 = 1 << 28;
+
     /// Shortest watchdog timeout the BPF side accepts (`bpf/intf.h`).
     pub const WATCHDOG_MIN: Duration =
         Duration::from_millis(crate::bpf::intf::usched_limits_USCHED_WATCHDOG_MIN_MS);
@@ -177,8 +204,13 @@ impl Config {
     /// [`Error::InvalidConfig`] naming the first bad value.
     pub fn validate(&self, nr_cpus: usize) -> Result<()> {
         let bad = |m: String| Err(Error::InvalidConfig(m));
-        if self.slice < Duration::from_micros(50) || self.slice > Duration::from_secs(1) {
-            return bad(format!("slice {:?} is outside 50us..=1s", self.slice));
+        if self.slice < Self::SLICE_MIN || self.slice > Self::SLICE_MAX {
+            return bad(format!(
+                "slice {:?} is outside {:?}..={:?}",
+                self.slice,
+                Self::SLICE_MIN,
+                Self::SLICE_MAX
+            ));
         }
         if let Some(cpu) = self.dispatcher_cpu {
             if cpu >= nr_cpus {
@@ -188,8 +220,8 @@ impl Config {
         if self.poll == PollMode::Busy && nr_cpus < 2 {
             return bad("busy polling needs at least 2 CPUs (it takes one whole)".into());
         }
-        if self.spin > Duration::from_secs(1) {
-            return bad(format!("spin window {:?} is over 1s", self.spin));
+        if self.spin > Self::SPIN_MAX {
+            return bad(format!("spin window {:?} is over {:?}", self.spin, Self::SPIN_MAX));
         }
         if self.watchdog < Self::WATCHDOG_MIN || self.watchdog > Self::WATCHDOG_MAX {
             return bad(format!(
@@ -204,14 +236,23 @@ impl Config {
                 return bad(format!("fast wake-up threshold {f:?} is outside (0, slice]"));
             }
         }
-        if !self.ring_bytes.is_power_of_two() || !(4096..=1 << 28).contains(&self.ring_bytes) {
+        if !self.ring_bytes.is_power_of_two()
+            || !(Self::RING_BYTES_MIN..=Self::RING_BYTES_MAX).contains(&self.ring_bytes)
+        {
             return bad(format!(
-                "ring buffer size {} is not a power of two in 4 KiB..=256 MiB",
-                self.ring_bytes
+                "ring buffer size {} is not a power of two in {} KiB..={} MiB",
+                self.ring_bytes,
+                Self::RING_BYTES_MIN >> 10,
+                Self::RING_BYTES_MAX >> 20
             ));
         }
-        if self.heartbeat < Duration::from_millis(1) || self.heartbeat > Duration::from_secs(1) {
-            return bad(format!("heartbeat {:?} is outside 1ms..=1s", self.heartbeat));
+        if self.heartbeat < Self::HEARTBEAT_MIN || self.heartbeat > Self::HEARTBEAT_MAX {
+            return bad(format!(
+                "heartbeat {:?} is outside {:?}..={:?}",
+                self.heartbeat,
+                Self::HEARTBEAT_MIN,
+                Self::HEARTBEAT_MAX
+            ));
         }
         Ok(())
     }
@@ -233,6 +274,12 @@ mod tests {
         let e = Config::default().ring_bytes(5000).validate(4).unwrap_err();
         assert!(e.to_string().contains("power of two"), "{e}");
         assert!(Config::default().ring_bytes(1 << 16).validate(4).is_ok());
+        let e = Config::default().ring_bytes(Config::RING_BYTES_MAX * 2).validate(4).unwrap_err();
+        assert!(e.to_string().contains("4 KiB..=256 MiB"), "{e}");
+        let e = Config::default().heartbeat(Duration::from_secs(2)).validate(4).unwrap_err();
+        assert!(e.to_string().contains("heartbeat"), "{e}");
+        assert!(Config::default().slice(Config::SLICE_MAX).validate(4).is_ok());
+        assert!(Config::default().slice(Config::SLICE_MAX * 2).validate(4).is_err());
         assert!("spin".parse::<PollMode>().is_err());
         assert_eq!("busy".parse::<PollMode>().unwrap(), PollMode::Busy);
         assert_eq!(PollMode::Blocking.to_string(), "blocking");

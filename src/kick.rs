@@ -162,7 +162,7 @@ mod tests {
         let mut k = Kicks::new();
         k.add(&decision(0, RL_CPU_ANY));
         k.add(&decision(-1, 0)); // no CPU: any CPU
-        // CPUs 1, 3 and 4 can take work: the first two are woken.
+                                 // CPUs 1, 3 and 4 can take work: the first two are woken.
         let args = k.resolve(8, |c| [1, 3, 4].contains(&c)).expect("kicks");
         assert_eq!((bits(&args.idle), bits(&args.preempt)), (vec![1, 3], vec![]));
     }

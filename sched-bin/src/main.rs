@@ -39,11 +39,15 @@ const MAX_QUEUED: usize = 8192;
 )]
 struct Opts {
     /// Longest time slice, µs (what a nice-0 task gets when nothing waits).
-    #[arg(short = 's', long, default_value_t = 5000, value_parser = clap::value_parser!(u64).range(50..=1_000_000))]
+    #[arg(short = 's', long, default_value_t = Config::SLICE_DEFAULT.as_micros() as u64,
+          value_parser = clap::value_parser!(u64).range(
+              Config::SLICE_MIN.as_micros() as u64..=Config::SLICE_MAX.as_micros() as u64))]
     slice_us: u64,
 
     /// Shortest time slice, µs, however long the queue.
-    #[arg(short = 'S', long, default_value_t = 500, value_parser = clap::value_parser!(u64).range(10..=1_000_000))]
+    #[arg(short = 'S', long, default_value_t = DeadlineConfig::default().slice_min_ns / 1000,
+          value_parser = clap::value_parser!(u64).range(
+              DeadlineConfig::SLICE_NS_MIN / 1000..=DeadlineConfig::SLICE_NS_MAX / 1000))]
     slice_us_min: u64,
 
     /// Schedule only tasks switched to SCHED_EXT.
@@ -79,7 +83,8 @@ struct Opts {
     poll: PollMode,
 
     /// Adaptive mode: spin this long after the last event before sleeping, µs.
-    #[arg(long, default_value_t = 200, value_parser = clap::value_parser!(u64).range(0..=1_000_000))]
+    #[arg(long, default_value_t = Config::SPIN_DEFAULT.as_micros() as u64,
+          value_parser = clap::value_parser!(u64).range(0..=Config::SPIN_MAX.as_micros() as u64))]
     spin_us: u64,
 
     /// Send waking tasks straight to an idle CPU, bypassing the policy.
@@ -100,12 +105,14 @@ struct Opts {
 
     /// Size of the ring buffer carrying runnable tasks to user space, KiB
     /// (a power of two; when full, tasks bypass user space: "congested").
-    #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u32).range(4..=262144))]
+    #[arg(long, default_value_t = Config::RING_BYTES_DEFAULT / 1024,
+          value_parser = clap::value_parser!(u32).range(
+              (Config::RING_BYTES_MIN / 1024) as i64..=(Config::RING_BYTES_MAX / 1024) as i64))]
     ring_kib: u32,
 
     /// sched_ext watchdog, ms: a task left runnable this long ejects the
     /// scheduler. The starvation guard moves a task ahead after a tenth of it.
-    #[arg(long, default_value_t = Config::default().watchdog.as_millis() as u64,
+    #[arg(long, default_value_t = Config::WATCHDOG_DEFAULT.as_millis() as u64,
           value_parser = clap::value_parser!(u64).range(
               Config::WATCHDOG_MIN.as_millis() as u64..=Config::WATCHDOG_MAX.as_millis() as u64))]
     watchdog_ms: u64,
