@@ -6,7 +6,7 @@
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use usched::core::policy::{Deadline, DeadlineConfig, Policy, Task};
+use usched::usched_core::policy::{Deadline, DeadlineConfig, Policy, Task};
 use usched::{DispatchedTask, QueuedTask};
 
 const BATCH: usize = 64;

@@ -9,8 +9,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use usched::core::policy::{Deadline, DeadlineConfig};
 use usched::runtime::Runtime;
+use usched::usched_core::policy::{Deadline, DeadlineConfig};
 use usched::{BpfScheduler, Config, OpenObject, PollMode};
 
 struct Counting;

@@ -198,11 +198,11 @@ impl Config {
         self.watchdog / crate::bpf::intf::usched_limits_USCHED_STARVE_DIV as u32
     }
 
-    /// Checks every value against its range on a machine with `nr_cpus` CPUs.
+    /// Checks every value against its range on a machine with `nr_cpu_ids` possible CPU ids.
     ///
     /// # Errors
     /// [`Error::InvalidConfig`] naming the first bad value.
-    pub fn validate(&self, nr_cpus: usize) -> Result<()> {
+    pub fn validate(&self, nr_cpu_ids: usize) -> Result<()> {
         let bad = |m: String| Err(Error::InvalidConfig(m));
         if self.slice < Self::SLICE_MIN || self.slice > Self::SLICE_MAX {
             return bad(format!(
@@ -213,11 +213,13 @@ impl Config {
             ));
         }
         if let Some(cpu) = self.dispatcher_cpu {
-            if cpu >= nr_cpus {
-                return bad(format!("dispatcher CPU {cpu} does not exist (CPUs 0..{nr_cpus})"));
+            if cpu >= nr_cpu_ids {
+                return bad(format!(
+                    "dispatcher CPU {cpu} does not exist (CPU ids 0..{nr_cpu_ids})"
+                ));
             }
         }
-        if self.poll == PollMode::Busy && nr_cpus < 2 {
+        if self.poll == PollMode::Busy && nr_cpu_ids < 2 {
             return bad("busy polling needs at least 2 CPUs (it takes one whole)".into());
         }
         if self.spin > Self::SPIN_MAX {

@@ -13,7 +13,7 @@
 //! - [`runtime::run`]: drives any [`usched_core::policy::Policy`].
 //! - [`thread`]: the dispatcher thread's explicit set-up (pinning, mlock).
 //! - [`procfs`]: online CPUs, page faults and CPU time, as /sys and /proc say.
-//! - [`core`]: usched-core, the allocation-free queues, heap, policies and
+//! - [`usched_core`]: re-exported, the allocation-free queues, heap, policies and
 //!   histograms.
 #![deny(missing_docs)]
 #![deny(clippy::unwrap_used)]
@@ -43,7 +43,9 @@ pub use exit::{clear_exit_request, exit_requested, request_exit};
 pub use record::{DispatchedTask, QueuedTask, RL_CPU_ANY, RL_PREEMPT};
 pub use scheduler::{BpfScheduler, FULL_RING_WAIT};
 pub use stats::Stats;
-pub use usched_core as core;
+/// usched-core, re-exported under its own name (not as `core`, which would
+/// clash with the language's `core` crate in code that glob-imports usched).
+pub use usched_core;
 
 /// What a scheduler's `main` needs from scx_utils and libbpf-rs, re-exported
 /// so that a scheduler built on usched depends on usched alone.

@@ -50,7 +50,7 @@ pub struct Runtime<'r, 'a, P: Policy> {
     policy: &'r mut P,
     backlog: Box<VtimeHeap<DispatchedTask, BACKLOG>>,
     backlog_seq: u64,
-    nr_cpus: u64,
+    nr_online_cpus: u64,
     round: u64,
     faults_at_start: u64,
     counters: Option<Arc<RuntimeCounters>>,
@@ -69,7 +69,7 @@ impl<'r, 'a, P: Policy> Runtime<'r, 'a, P> {
             policy,
             backlog: Box::new(VtimeHeap::new()),
             backlog_seq: 0,
-            nr_cpus: crate::procfs::online_cpus() as u64,
+            nr_online_cpus: crate::procfs::online_cpus() as u64,
             round: 0,
             faults_at_start: crate::procfs::current_thread_page_faults(),
             counters,
@@ -162,7 +162,7 @@ impl<'r, 'a, P: Policy> Runtime<'r, 'a, P> {
         //    say (they are estimates: a task can leave a DSQ unseen).
         let busy = self.sched.nr_inflight() + self.sched.nr_scheduled();
         let mut budget =
-            self.nr_cpus.saturating_sub(busy).max(self.sched.nr_idle_cpus() as u64).max(1);
+            self.nr_online_cpus.saturating_sub(busy).max(self.sched.nr_idle_cpus() as u64).max(1);
         while budget > 0 && self.backlog.is_empty() {
             let Some(d) = self.policy.dispatch(crate::sys::monotonic_ns()) else {
                 break;

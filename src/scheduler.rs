@@ -64,7 +64,7 @@ pub struct BpfScheduler<'a> {
     shared: SharedBss,
     kicks: Box<Kicks>,
     cfg: Config,
-    nr_cpus: usize,
+    nr_cpu_ids: usize,
     nr_pushed: u64,
     epoll_fd: i32,
     last_event: Instant,
@@ -135,7 +135,7 @@ impl<'a> BpfScheduler<'a> {
             shared,
             kicks: Box::new(Kicks::new()),
             cfg: cfg.clone(),
-            nr_cpus: nr_cpu_ids,
+            nr_cpu_ids,
             nr_pushed: 0,
             epoll_fd,
             last_event: Instant::now(),
@@ -156,8 +156,8 @@ impl<'a> BpfScheduler<'a> {
     }
 
     /// Number of possible CPU ids the scheduler handles.
-    pub fn nr_cpus(&self) -> usize {
-        self.nr_cpus
+    pub fn nr_cpu_ids(&self) -> usize {
+        self.nr_cpu_ids
     }
 
     /// Marks the calling thread as the dispatcher: the BPF side gives it
@@ -266,7 +266,7 @@ impl<'a> BpfScheduler<'a> {
     fn kick_all(&mut self) {
         // (Offline CPUs need no check: the kernel skips kicks to them.)
         let (shared, reserved) = (&self.shared, self.reserved_cpu());
-        self.kicks.add_all(self.nr_cpus, |c| Some(c) == reserved, |c| shared.cpu_is_idle(c));
+        self.kicks.add_all(self.nr_cpu_ids, |c| Some(c) == reserved, |c| shared.cpu_is_idle(c));
         self.flush();
     }
 
@@ -288,7 +288,7 @@ impl<'a> BpfScheduler<'a> {
         if prev_cpu >= 0 && self.can_take_work(prev_cpu as usize) {
             return prev_cpu;
         }
-        (0..self.nr_cpus).find(|&c| self.can_take_work(c)).map_or(-libc::EBUSY, |c| c as i32)
+        (0..self.nr_cpu_ids).find(|&c| self.can_take_work(c)).map_or(-libc::EBUSY, |c| c as i32)
     }
 
     /// Runs the kick program for the decisions sent since the last flush:
@@ -299,7 +299,7 @@ impl<'a> BpfScheduler<'a> {
         }
         let (shared, reserved) = (&self.shared, self.reserved_cpu());
         let can_take_work = |c| shared.cpu_is_idle(c) && Some(c) != reserved;
-        if let Some(args) = self.kicks.resolve(self.nr_cpus, can_take_work) {
+        if let Some(args) = self.kicks.resolve(self.nr_cpu_ids, can_take_work) {
             // SAFETY: kick_args is plain integers; we view it as bytes for
             // the program's context, and the kernel writes it back as is.
             let ctx = unsafe {
@@ -337,10 +337,10 @@ impl<'a> BpfScheduler<'a> {
 
     /// CPUs currently idle (approximate: read without synchronisation).
     pub fn nr_idle_cpus(&self) -> usize {
-        (0..self.nr_cpus).filter(|&c| self.can_take_work(c)).count()
+        (0..self.nr_cpu_ids).filter(|&c| self.can_take_work(c)).count()
     }
 
-    /// The BPF scheduler has exited, or [`request_exit`] was called.
+    /// The BPF scheduler has exited, or [`request_exit`](crate::request_exit) was called.
     pub fn exited(&self) -> bool {
         exit_requested() || scx_utils::uei_exited!(&self.skel, uei)
     }

@@ -4,7 +4,7 @@
 //! and exits non-zero instead of leaving a scheduler nobody serves.
 use std::time::{Duration, Instant};
 
-use usched::core::policy::{Decision, EnqueueError, Policy, Task};
+use usched::usched_core::policy::{Decision, EnqueueError, Policy, Task};
 
 /// What the wrapped policy does once its time is up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -14,8 +14,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use clap::Parser;
-use usched::core::policy::{Deadline, DeadlineConfig};
 use usched::runtime::{self, RuntimeCounters};
+use usched::usched_core::policy::{Deadline, DeadlineConfig};
 use usched::{BpfScheduler, Config, OpenObject, PollMode};
 
 mod fault;

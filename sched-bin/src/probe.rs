@@ -28,7 +28,7 @@ use std::ffi::CString;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
-use usched::core::histogram::Histogram;
+use usched::usched_core::histogram::Histogram;
 
 const SCHED_EXT: libc::c_int = 7;
 

@@ -17,8 +17,8 @@ use anyhow::Result;
 use scx_stats::prelude::*;
 use scx_stats_derive::{stat_doc, Stats};
 use serde::{Deserialize, Serialize};
-use usched::core::histogram::Histogram;
 use usched::runtime::RuntimeCounters;
+use usched::usched_core::histogram::Histogram;
 use usched::Stats as Snapshot;
 
 /// One interval's statistics of a running scx_usched.
