@@ -56,7 +56,7 @@ const volatile s32 dispatcher_cpu = -1;		/* CPU reserved in busy mode */
 const volatile u32 poll_mode = USCHED_POLL_ADAPTIVE;
 const volatile u64 heartbeat_ns = 100000000ULL;
 const volatile u64 starve_ns = 500000000ULL;	/* starvation guard's threshold */
-const volatile bool debug;
+const volatile bool debug;			/* trace each decision (bpf_printk) */
 /*
  * Fast wake-up path (0 = off): a task woken by a timer or an interrupt (not
  * a sync wake-up) after running less than this since its previous sleep,
@@ -88,16 +88,30 @@ u64 dispatcher_cpu_taken_at;		/* a higher class last seen on its CPU */
 u64 nr_running;				/* tasks running on a CPU */
 u64 wait_max_ns;			/* longest wait_since -> running (see running) */
 u8 cpu_idle[USCHED_MAX_CPUS];		/* maintained by ops.update_idle() */
-/*
- * What each CPU runs, for wake-up preemption: when its current task started
- * running and how long that task had already run since it last slept (0 and
- * 0 while no task of ours runs there).
- */
-u64 cpu_run_start[USCHED_MAX_CPUS];
-u64 cpu_run_base[USCHED_MAX_CPUS];
-u8 cpu_fast[USCHED_MAX_CPUS];		/* it runs a fast waker's short burst */
-u8 cpu_cut_in[USCHED_MAX_CPUS];		/* a fast waker preempted its task */
-u8 cpu_preempt_pending[USCHED_MAX_CPUS];	/* a preemption waits for a fast burst's end */
+/* What the BPF side keeps per CPU (user space reads none of it). */
+struct cpu_ctx {
+	/* What the CPU runs, for wake-up preemption: when its current task
+	 * started running and how long that task had already run since it
+	 * last slept (0 and 0 while no task of ours runs there). */
+	u64 run_start;
+	u64 run_base;
+	/* Decisions drained by the CPU's current ops.dispatch() (see
+	 * drain_counter()). */
+	u32 drain_nr;
+	/* The heartbeat (serial) that last rescued a task onto the CPU. */
+	u32 rescued_at_serial;
+	u8 fast;		/* it runs a fast waker's short burst */
+	u8 cut_in;		/* a fast waker preempted its task */
+	u8 preempt_pending;	/* a preemption waits for a fast burst's end */
+};
+struct cpu_ctx cpu_ctxs[USCHED_MAX_CPUS];
+
+/* @cpu's context; callers check the range first (the mask keeps the
+ * verifier's bound, and a negative @cpu would alias another CPU). */
+static __always_inline struct cpu_ctx *cpu_ctx_of(s32 cpu)
+{
+	return &cpu_ctxs[cpu & (USCHED_MAX_CPUS - 1)];
+}
 u64 hist[USCHED_NR_HIST][USCHED_HIST_BUCKETS];
 
 struct {
@@ -388,15 +402,16 @@ static __always_inline bool fast_waker(struct task_ctx *tctx)
  */
 static __always_inline u64 cpu_curr_run_ns(s32 cpu, u64 now)
 {
+	struct cpu_ctx *cc;
 	u64 start;
 
 	if (cpu < 0 || cpu >= USCHED_MAX_CPUS)
 		return 0;
-	cpu &= USCHED_MAX_CPUS - 1;
-	start = cpu_run_start[cpu];
+	cc = cpu_ctx_of(cpu);
+	start = cc->run_start;
 	if (!start || (s64)(now - start) < 0)
 		return 0;
-	return cpu_run_base[cpu] + (now - start);
+	return cc->run_base + (now - start);
 }
 
 /*
@@ -427,7 +442,7 @@ static __always_inline bool may_cut_in(s32 cpu, struct task_ctx *tctx, u64 now)
  */
 static __always_inline bool cpu_runs_fast_waker(s32 cpu)
 {
-	return cpu >= 0 && cpu < USCHED_MAX_CPUS && cpu_fast[cpu & (USCHED_MAX_CPUS - 1)] &&
+	return cpu >= 0 && cpu < USCHED_MAX_CPUS && cpu_ctx_of(cpu)->fast &&
 	       cpu_curr_run_ns(cpu, bpf_ktime_get_ns()) < fast_wakeup_ns;
 }
 
@@ -538,7 +553,7 @@ static __always_inline bool cpu_short_burst(s32 cpu)
 {
 	if (cpu < 0 || cpu >= USCHED_MAX_CPUS || cpu_reserved(cpu))
 		return false;
-	return cpu_cut_in[cpu & (USCHED_MAX_CPUS - 1)] || cpu_runs_fast_waker(cpu);
+	return cpu_ctx_of(cpu)->cut_in || cpu_runs_fast_waker(cpu);
 }
 
 /* The allowed CPU whose task has run longest without sleeping, or -1. */
@@ -665,187 +680,175 @@ s32 BPF_STRUCT_OPS(usched_select_cpu, struct task_struct *p, s32 prev_cpu, u64 w
 	return cpu;
 }
 
-void BPF_STRUCT_OPS(usched_enqueue, struct task_struct *p, u64 enq_flags)
+/* @p runs on this CPU next, without user space. */
+static __always_inline void kernel_local(struct task_struct *p, u64 slice, u64 enq_flags)
 {
-	struct queued_task *rec;
-	struct task_ctx *tctx;
-	bool fast, rt_here;
-	s32 cpu;
+	scx_bpf_dsq_insert(p, SCX_DSQ_LOCAL, slice, enq_flags);
+	cnt_inc(nr_kernel_dispatches);
+}
 
-	/* The scheduler's own threads never wait for themselves. */
-	if (is_usersched(p)) {
-		u64 fl = 0;
+/* @p goes to the DSQs by @key, without user space. */
+static __always_inline void kernel_any(struct task_struct *p, u64 slice, u64 key, u64 enq_flags)
+{
+	insert_any(p, slice, key, enq_flags);
+	cnt_inc(nr_kernel_dispatches);
+}
 
-		/* Not behind an RT task here if it may run elsewhere: first in
-		 * line for the next CPU that looks for work. */
-		if (p->nr_cpus_allowed > 1 && rt_runnable_here()) {
-			insert_any(p, slice_ns, front_key(), enq_flags);
-			cnt_inc(nr_kernel_dispatches);
-			return;
-		}
-		/* The dispatcher goes first. */
-		if (p->pid == dispatcher_tid)
-			fl = run_next_flags(scx_bpf_task_cpu(p));
+/* The scheduler's own threads never wait for themselves. */
+static __always_inline void enqueue_own(struct task_struct *p, u64 enq_flags)
+{
+	u64 fl = 0;
 
-		scx_bpf_dsq_insert(p, SCX_DSQ_LOCAL, slice_ns, enq_flags | fl);
-		cnt_inc(nr_kernel_dispatches);
+	/* Not behind an RT task here if it may run elsewhere: first in line
+	 * for the next CPU that looks for work. */
+	if (p->nr_cpus_allowed > 1 && rt_runnable_here()) {
+		kernel_any(p, slice_ns, front_key(), enq_flags);
 		return;
 	}
-	/*
-	 * Kernel threads do not wait for user space. Per-CPU ones can run
-	 * nowhere else: run them right here. Unbound ones (kworkers, among
-	 * them the one that runs the sched_ext watchdog) go to the head of the
-	 * shared DSQ, which the next CPU to look for work serves first: behind
-	 * a flood of runnable tasks (or a full ring buffer), a FIFO tail would
-	 * leave them waiting for seconds. Pinned user tasks still go through
-	 * the policy: inserting them locally would keep this CPU's local DSQ
-	 * from ever draining, and ops.dispatch(), which serves the shared DSQ,
-	 * would not run.
-	 */
-	if (p->flags & PF_KTHREAD) {
-		if (p->nr_cpus_allowed == 1) {
-			scx_bpf_dsq_insert(p, SCX_DSQ_LOCAL, slice_ns, enq_flags);
-		} else {
-			insert_any(p, slice_ns, front_key(), enq_flags);
-		}
-		cnt_inc(nr_kernel_dispatches);
-		return;
-	}
+	/* The dispatcher goes first. */
+	if (p->pid == dispatcher_tid)
+		fl = run_next_flags(scx_bpf_task_cpu(p));
+	kernel_local(p, slice_ns, enq_flags | fl);
+}
 
-	tctx = lookup_task_ctx(p);
-	if (!tctx) {
-		insert_any(p, slice_ns, fallback_key(NULL), enq_flags);
-		cnt_inc(nr_kernel_dispatches);
-		return;
-	}
-	/* Back from a DSQ without having run (e.g. affinity change). */
-	task_settle(tctx);
+/*
+ * Kernel threads do not wait for user space. Per-CPU ones can run nowhere
+ * else: run them right here. Unbound ones (kworkers, among them the one that
+ * runs the sched_ext watchdog) go to the head of the shared DSQ, which the
+ * next CPU to look for work serves first: behind a flood of runnable tasks
+ * (or a full ring buffer), a FIFO tail would leave them waiting for seconds.
+ * Pinned user tasks still go through the policy: inserting them locally
+ * would keep this CPU's local DSQ from ever draining, and ops.dispatch(),
+ * which serves the shared DSQ, would not run.
+ */
+static __always_inline void enqueue_kthread(struct task_struct *p, u64 enq_flags)
+{
+	if (p->nr_cpus_allowed == 1)
+		kernel_local(p, slice_ns, enq_flags);
+	else
+		kernel_any(p, slice_ns, front_key(), enq_flags);
+}
 
-	/*
-	 * A task that may run only on a CPU where RT tasks are runnable gets
-	 * that CPU only through the kernel's ext_server, a deadline server
-	 * (50 ms per second by default) that runs what the local DSQ holds
-	 * when it fires and gives up the rest of its budget when that is
-	 * empty. Such a task must not be away in user space then: it goes to
-	 * the local DSQ now, where the server finds it. Without this a pinned
-	 * CPU hog under an RT hog got ~0.5 % of its CPU instead of ~5 %.
-	 */
-	rt_here = rt_runnable_here();
-	if (p->nr_cpus_allowed == 1 && rt_here) {
-		scx_bpf_dsq_insert(p, SCX_DSQ_LOCAL, slice_ns, enq_flags);
-		cnt_inc(nr_kernel_dispatches);
-		return;
-	}
-	/*
-	 * The shortcuts below keep a task on this CPU's local DSQ. One that
-	 * may run elsewhere must not wait there behind an RT task (for the
-	 * ext_server, up to a second): it goes the long way, to a CPU that
-	 * is free for it.
-	 */
-	if (rt_here) {
-		tctx->async_wake = 0;
-		tctx->resume_slice = 0;
-		goto policy;
-	}
+/*
+ * Short-running timer/IRQ wakers cut in on long runners without the round
+ * trip (fast path: see ops.select_cpu()). ops.select_cpu() is not called for
+ * a task that may run on one CPU only: its wake-up's kind is unknown there,
+ * and it may take the path. True if @p was inserted.
+ */
+static __always_inline bool try_fast_wakeup(struct task_struct *p, struct task_ctx *tctx,
+					    s32 cpu, u64 enq_flags)
+{
+	bool fast = (tctx->async_wake || p->nr_cpus_allowed == 1) &&
+		    (enq_flags & SCX_ENQ_WAKEUP) && fast_waker(tctx);
 
-	/*
-	 * Short-running timer/IRQ wakers cut in on long runners without the
-	 * round trip (fast path: see ops.select_cpu()). ops.select_cpu() is
-	 * not called for a task that may run on one CPU only: its wake-up's
-	 * kind is unknown there, and it may take the path.
-	 */
-	fast = (tctx->async_wake || p->nr_cpus_allowed == 1) &&
-	       (enq_flags & SCX_ENQ_WAKEUP) && fast_waker(tctx);
 	tctx->async_wake = 0;
-	cpu = scx_bpf_task_cpu(p);
-	if (fast && may_cut_in(cpu, tctx, bpf_ktime_get_ns())) {
-		scx_bpf_dsq_insert(p, SCX_DSQ_LOCAL, slice_ns, enq_flags | SCX_ENQ_PREEMPT);
+	if (!fast)
+		return false;
+	if (may_cut_in(cpu, tctx, bpf_ktime_get_ns())) {
+		kernel_local(p, slice_ns, enq_flags | SCX_ENQ_PREEMPT);
 		/* Claimed: a waker arriving before this one runs looks for
 		 * another long runner (periodic threads wake together). The
 		 * task it preempts resumes here after it (see ops.stopping()). */
 		if (!cpu_idle[cpu & (USCHED_MAX_CPUS - 1)])
-			cpu_cut_in[cpu & (USCHED_MAX_CPUS - 1)] = 1;
-		cpu_run_start[cpu & (USCHED_MAX_CPUS - 1)] = 0;
-		cnt_inc(nr_kernel_dispatches);
+			cpu_ctx_of(cpu)->cut_in = 1;
+		cpu_ctx_of(cpu)->run_start = 0;
 		cnt_inc(nr_fast_dispatches);
-		return;
+		return true;
 	}
 	/*
-	 * No long runner to cut in on, but this CPU runs another fast
-	 * waker's burst (or one is about to): wait right behind it, at the
-	 * head of the local DSQ - a bounded wait, shorter than a round trip.
+	 * No long runner to cut in on, but this CPU runs another fast waker's
+	 * burst (or one is about to): wait right behind it, at the head of
+	 * the local DSQ - a bounded wait, shorter than a round trip.
 	 */
-	if (fast && cpu_short_burst(cpu)) {
-		scx_bpf_dsq_insert(p, SCX_DSQ_LOCAL, slice_ns, enq_flags | SCX_ENQ_HEAD);
-		cnt_inc(nr_kernel_dispatches);
+	if (cpu_short_burst(cpu)) {
+		kernel_local(p, slice_ns, enq_flags | SCX_ENQ_HEAD);
 		cnt_inc(nr_fast_dispatches);
-		return;
+		return true;
 	}
+	return false;
+}
 
+/*
+ * A fast waker cut in on this task: it goes on with the rest of its slice
+ * once the waker's short burst is over, right here and without a round
+ * trip. It lost the CPU for a fraction of a millisecond, not its turn;
+ * sending it to user space would cost a decision per cut-in and put the
+ * dispatcher's wake-up on the waker's path. Only while no other task waits:
+ * those the policy orders first. True if @p was inserted.
+ */
+static __always_inline bool try_resume_after_cut_in(struct task_struct *p, struct task_ctx *tctx,
+						    s32 cpu, u64 enq_flags)
+{
+	u64 rest = tctx->resume_slice;
+
+	if (!rest)
+		return false;
+	tctx->resume_slice = 0;
+	if ((enq_flags & SCX_ENQ_WAKEUP) || !nobody_waits(cpu))
+		return false;
+	kernel_local(p, rest, enq_flags);
+	return true;
+}
+
+/*
+ * Its slice ran out, but it is still ahead of every task waiting for this
+ * CPU: it goes on for another slice, without a round trip. The DSQs order
+ * what waits in them, but a task on its way through user space is in none:
+ * without this, a light task alone in a DSQ would run each time a CPU frees
+ * up, however far its key lies behind. Only a task the policy has ordered
+ * (it has a key) can claim to be first: a new task that reached a CPU
+ * without a decision has a vtime counted from 0, seconds behind every key,
+ * and kept its CPU for good (a periodic thread among 8 new hogs got 2 % of
+ * its periods). True if @p was inserted.
+ */
+static __always_inline bool try_still_first(struct task_struct *p, struct task_ctx *tctx,
+					    s32 cpu, u64 enq_flags)
+{
+	u64 key, slice;
+
+	if ((enq_flags & SCX_ENQ_WAKEUP) || !tctx->key || !still_first(cpu, next_key(tctx)))
+		return false;
+	key = next_key(tctx);
+	slice = tctx->run_slice ?: slice_ns;
 	/*
-	 * A fast waker cut in on this task: it goes on with the rest of its
-	 * slice once the waker's short burst is over, right here and without
-	 * a round trip. It lost the CPU for a fraction of a millisecond, not
-	 * its turn; sending it to user space would cost a decision per
-	 * cut-in and put the dispatcher's wake-up on the waker's path. Only
-	 * while no other task waits: those the policy orders first.
+	 * Decisions wait in the user ring buffer, and only ops.dispatch()
+	 * drains it, which this CPU does not call while its local DSQ holds a
+	 * task: go into the DSQs by key instead, so that this CPU drains them
+	 * and runs whichever comes first. (A flood of decisions filled the
+	 * ring while every CPU kept running its own tasks.)
 	 */
-	if (tctx->resume_slice) {
-		u64 rest = tctx->resume_slice;
+	if (nr_user_pushed != counters.nr_drained) {
+		bool clamped = false;
 
-		tctx->resume_slice = 0;
-		if (!(enq_flags & SCX_ENQ_WAKEUP) && nobody_waits(cpu)) {
-			scx_bpf_dsq_insert(p, SCX_DSQ_LOCAL, rest, enq_flags);
-			cnt_inc(nr_kernel_dispatches);
-			return;
-		}
+		kernel_any(p, slice, vtime_clamp(key, &clamped), enq_flags);
+	} else {
+		kernel_local(p, slice, enq_flags);
 	}
+	return true;
+}
 
-	/*
-	 * Its slice ran out, but it is still ahead of every task waiting for
-	 * this CPU: it goes on for another slice, without a round trip. The
-	 * DSQs order what waits in them, but a task on its way through user
-	 * space is in none: without this, a light task alone in a DSQ would
-	 * run each time a CPU frees up, however far its key lies behind.
-	 * Only a task the policy has ordered (it has a key) can claim to be
-	 * first: a new task that reached a CPU without a decision has a vtime
-	 * counted from 0, seconds behind every key, and kept its CPU for good
-	 * (a periodic thread among 8 new hogs got 2 % of its periods).
-	 */
-	if (!(enq_flags & SCX_ENQ_WAKEUP) && tctx->key && still_first(cpu, next_key(tctx))) {
-		u64 key = next_key(tctx), slice = tctx->run_slice ?: slice_ns;
+/*
+ * The slice of the last task on a CPU ran out and nobody waits, neither in
+ * user space nor in the kernel: let it go on without a round trip. True if
+ * @p was inserted.
+ */
+static __always_inline bool try_last_task(struct task_struct *p, s32 cpu, u64 enq_flags)
+{
+	if (!(enq_flags & SCX_ENQ_LAST) || !nobody_waits(cpu))
+		return false;
+	kernel_local(p, slice_ns, enq_flags);
+	return true;
+}
 
-		/*
-		 * Decisions wait in the user ring buffer, and only
-		 * ops.dispatch() drains it, which this CPU does not call while
-		 * its local DSQ holds a task: go into the DSQs by key instead,
-		 * so that this CPU drains them and runs whichever comes first.
-		 * (A flood of decisions filled the ring while every CPU kept
-		 * running its own tasks.)
-		 */
-		if (nr_user_pushed != counters.nr_drained) {
-			bool clamped = false;
+/*
+ * The long way: @p goes to user space for a decision, or - the ring buffer
+ * full, or the dispatcher unable to run - to the DSQs without one.
+ */
+static __always_inline void send_to_user(struct task_struct *p, struct task_ctx *tctx,
+					 u64 enq_flags)
+{
+	struct queued_task *rec;
 
-			insert_any(p, slice, vtime_clamp(key, &clamped), enq_flags);
-		} else {
-			scx_bpf_dsq_insert(p, SCX_DSQ_LOCAL, slice, enq_flags);
-		}
-		cnt_inc(nr_kernel_dispatches);
-		return;
-	}
-
-	/*
-	 * The slice of the last task on a CPU ran out and nobody waits,
-	 * neither in user space nor in the kernel: let it go on without a
-	 * round trip.
-	 */
-	if ((enq_flags & SCX_ENQ_LAST) && nobody_waits(cpu)) {
-		scx_bpf_dsq_insert(p, SCX_DSQ_LOCAL, slice_ns, enq_flags);
-		cnt_inc(nr_kernel_dispatches);
-		return;
-	}
-
-policy:
 	rec = ring_has_room() && !dispatcher_stalled() ?
 		bpf_ringbuf_reserve(&queued, sizeof(*rec), 0) : NULL;
 	if (!rec) {
@@ -891,6 +894,68 @@ policy:
 	wake_dispatcher();
 }
 
+/*
+ * Every runnable task of ours comes here once per enqueue: the shortcuts
+ * that keep it off the round trip are tried in order (each a helper above),
+ * and what none takes goes to user space.
+ */
+void BPF_STRUCT_OPS(usched_enqueue, struct task_struct *p, u64 enq_flags)
+{
+	struct task_ctx *tctx;
+	s32 cpu;
+
+	if (is_usersched(p)) {
+		enqueue_own(p, enq_flags);
+		return;
+	}
+	if (p->flags & PF_KTHREAD) {
+		enqueue_kthread(p, enq_flags);
+		return;
+	}
+	tctx = lookup_task_ctx(p);
+	if (!tctx) {
+		kernel_any(p, slice_ns, fallback_key(NULL), enq_flags);
+		return;
+	}
+	/* Back from a DSQ without having run (e.g. affinity change). */
+	task_settle(tctx);
+
+	if (rt_runnable_here()) {
+		/*
+		 * A task that may run only on a CPU where RT tasks are
+		 * runnable gets that CPU only through the kernel's ext_server,
+		 * a deadline server (50 ms per second by default) that runs
+		 * what the local DSQ holds when it fires and gives up the rest
+		 * of its budget when that is empty. Such a task must not be
+		 * away in user space then: it goes to the local DSQ now, where
+		 * the server finds it. Without this a pinned CPU hog under an
+		 * RT hog got ~0.5 % of its CPU instead of ~5 %.
+		 */
+		if (p->nr_cpus_allowed == 1) {
+			kernel_local(p, slice_ns, enq_flags);
+			return;
+		}
+		/*
+		 * The shortcuts keep a task on this CPU's local DSQ. One that
+		 * may run elsewhere must not wait there behind an RT task (for
+		 * the ext_server, up to a second): it goes the long way, to a
+		 * CPU that is free for it.
+		 */
+		tctx->async_wake = 0;
+		tctx->resume_slice = 0;
+		send_to_user(p, tctx, enq_flags);
+		return;
+	}
+
+	cpu = scx_bpf_task_cpu(p);
+	if (try_fast_wakeup(p, tctx, cpu, enq_flags) ||
+	    try_resume_after_cut_in(p, tctx, cpu, enq_flags) ||
+	    try_still_first(p, tctx, cpu, enq_flags) ||
+	    try_last_task(p, cpu, enq_flags))
+		return;
+	send_to_user(p, tctx, enq_flags);
+}
+
 void BPF_STRUCT_OPS(usched_dequeue, struct task_struct *p, u64 deq_flags)
 {
 	struct task_ctx *tctx = lookup_task_ctx(p);
@@ -929,11 +994,9 @@ void BPF_STRUCT_OPS(usched_quiescent, struct task_struct *p, u64 deq_flags)
  * which would blow its state budget. The limit keeps us within
  * .dispatch_max_batch while user space keeps appending during a drain.
  */
-u32 drain_nr[USCHED_MAX_CPUS];
-
 static __always_inline u32 *drain_counter(void)
 {
-	return &drain_nr[bpf_get_smp_processor_id() & (USCHED_MAX_CPUS - 1)];
+	return &cpu_ctx_of(bpf_get_smp_processor_id())->drain_nr;
 }
 
 static long handle_decision(struct bpf_dynptr *dynptr, void *data)
@@ -1031,6 +1094,11 @@ static long handle_decision(struct bpf_dynptr *dynptr, void *data)
 		kick_for(p, cpu_dsq(cpu));
 	}
 	cnt_inc(nr_user_dispatches);
+	/* The decision trace (Config::debug, off by default), readable in
+	 * /sys/kernel/tracing/trace_pipe: what was asked, what was done. */
+	if (debug)
+		bpf_printk("usched: pid %d cpu %d->%d slice %llu key %llu%s",
+			   d.pid, d.cpu, any ? -1 : cpu, slice, key, clamped ? " clamped" : "");
 	/* The CPU runs it when its key comes up there: a latency-critical
 	 * decision (USCHED_RL_PREEMPT) has its CPU kicked by usched_kick. */
 release:
@@ -1142,16 +1210,18 @@ void BPF_STRUCT_OPS(usched_running, struct task_struct *p)
 	 * preempted, the dispatcher would preempt the waker right back. */
 	cpu = scx_bpf_task_cpu(p);
 	if (cpu >= 0 && cpu < USCHED_MAX_CPUS) {
-		cpu_run_base[cpu] = tctx->exec_runtime;
-		cpu_run_start[cpu] = is_usersched(p) ? 0 : now;
-		cpu_fast[cpu] = !is_usersched(p) && fast_waker(tctx);
+		struct cpu_ctx *cc = cpu_ctx_of(cpu);
+
+		cc->run_base = tctx->exec_runtime;
+		cc->run_start = is_usersched(p) ? 0 : now;
+		cc->fast = !is_usersched(p) && fast_waker(tctx);
 		/*
 		 * A preemption asked for while a fast waker's burst ran here
 		 * was held back; the task after the burst (a long runner
 		 * resuming its slice, say) gives way now if work waits.
 		 */
-		if (cpu_preempt_pending[cpu] && !cpu_fast[cpu]) {
-			cpu_preempt_pending[cpu] = 0;
+		if (cc->preempt_pending && !cc->fast) {
+			cc->preempt_pending = 0;
 			if (!is_usersched(p) && (scx_bpf_dsq_nr_queued(USCHED_SHARED_DSQ) ||
 						 scx_bpf_dsq_nr_queued(cpu_dsq(cpu)))) {
 				scx_bpf_kick_cpu(cpu, SCX_KICK_PREEMPT);
@@ -1181,10 +1251,12 @@ void BPF_STRUCT_OPS(usched_stopping, struct task_struct *p, bool runnable)
 		dispatcher_off_since = runnable ? now : 0;
 	cpu = scx_bpf_task_cpu(p);
 	if (cpu >= 0 && cpu < USCHED_MAX_CPUS) {
-		cpu_run_start[cpu] = 0;
-		cpu_fast[cpu] = 0;
-		cut_in = cpu_cut_in[cpu];
-		cpu_cut_in[cpu] = 0;
+		struct cpu_ctx *cc = cpu_ctx_of(cpu);
+
+		cc->run_start = 0;
+		cc->fast = 0;
+		cut_in = cc->cut_in;
+		cc->cut_in = 0;
 	}
 	if (!tctx || !tctx->last_run_at)
 		return;
@@ -1312,10 +1384,9 @@ _Static_assert(STARVE_URGENT_BUCKET > 0 && STARVE_URGENT_BUCKET < STARVE_BUCKETS
 static u32 starve_hist[STARVE_BUCKETS];	/* this heartbeat's starving tasks */
 static u32 rescue_budget;		/* rescues left in this heartbeat */
 static u32 rescue_edge_left;		/* of them, for the threshold bucket */
-/* The heartbeat's serial number, and the last one that rescued a task onto
- * each CPU: the CPU is preempted once per heartbeat. */
+/* The heartbeat's serial number; a CPU a task is rescued onto is preempted
+ * once per heartbeat (cpu_ctx.rescued_at_serial). */
 static u32 heartbeat_serial;
-static u32 rescued_at_serial[USCHED_MAX_CPUS];
 
 static __always_inline u64 rescue_slice(const struct task_struct *p)
 {
@@ -1410,7 +1481,7 @@ __noinline int rescue_starving(u64 dsq, u64 now, s32 edge)
 		 * nice-0 ones 7x what its weight gives it. */
 		scx_bpf_dsq_move_set_slice(BPF_FOR_EACH_ITER, rescue_slice(p));
 		if (scx_bpf_dsq_move(BPF_FOR_EACH_ITER, p, SCX_DSQ_LOCAL_ON | cpu, 0)) {
-			u32 *at = &rescued_at_serial[cpu & (USCHED_MAX_CPUS - 1)];
+			u32 *at = &cpu_ctx_of(cpu)->rescued_at_serial;
 
 			/*
 			 * One preemption per CPU and heartbeat: a second kick
@@ -1576,7 +1647,7 @@ int usched_kick(struct kick_args *args)
 				break;
 			if ((pm & (1ULL << b)) && cpu_runs_fast_waker(cpu)) {
 				/* Deferred to the burst's end: ops.running(). */
-				cpu_preempt_pending[cpu & (USCHED_MAX_CPUS - 1)] = 1;
+				cpu_ctx_of(cpu)->preempt_pending = 1;
 			} else if (pm & (1ULL << b)) {
 				scx_bpf_kick_cpu(cpu, SCX_KICK_PREEMPT);
 				cnt_inc(nr_preempt_kicks);

@@ -68,7 +68,9 @@ impl fmt::Display for PollMode {
 pub struct Config {
     /// Schedule only tasks switched to SCHED_EXT (others stay with the kernel).
     pub partial: bool,
-    /// Verbose BPF-side behaviour (reserved for debug output).
+    /// Traces every decision the BPF side inserts (pid, CPU asked and
+    /// given, slice, key, whether an input was clamped) to
+    /// `/sys/kernel/tracing/trace_pipe`. Costly: off by default.
     pub debug: bool,
     /// Size of the exit dump buffer (0 = the kernel's default).
     pub exit_dump_len: u32,

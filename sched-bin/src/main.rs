@@ -58,6 +58,11 @@ struct Opts {
     #[arg(short = 'v', long)]
     verbose: bool,
 
+    /// Trace every decision the BPF side inserts (pid, CPU asked and
+    /// given, slice, key) to /sys/kernel/tracing/trace_pipe. Costly.
+    #[arg(short = 'd', long)]
+    debug: bool,
+
     /// Print statistics every SECS seconds while running.
     #[arg(long, value_name = "SECS", value_parser = parse_secs)]
     stats: Option<f64>,
@@ -222,6 +227,7 @@ fn main() -> Result<()> {
     };
     let cfg = Config::default()
         .partial(opts.partial)
+        .debug(opts.debug)
         .exit_dump_len(opts.exit_dump_len)
         .slice(Duration::from_micros(opts.slice_us))
         .builtin_idle(opts.builtin_idle)

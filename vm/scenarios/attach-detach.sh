@@ -1,6 +1,8 @@
 # SPDX-License-Identifier: GPL-2.0-only
 # attach-detach: scx_usched attaches within 30 s with our ops name,
-# enable_seq steps by one; SIGINT detaches it and it exits 0.
+# enable_seq steps by one; SIGINT detaches it and it exits 0. The decision
+# trace (-d) is off by default and, asked for, shows in the kernel's trace
+# buffer.
 . /usched/lib.sh
 seq0=$(scx_seq)
 start_usched
@@ -9,4 +11,20 @@ sleep 2
 user_dispatches
 stop_usched
 grep -q "detached" /tmp/usched.log || fail "no detach message"
+check_dmesg
+
+trace=/sys/kernel/tracing/trace
+[ -r $trace ] || fail "no tracefs in the guest"
+n=$(grep -c 'usched: pid' $trace)
+[ "$n" -eq 0 ] || fail "$n decision traces without -d"
+seq1=$(scx_seq)
+start_usched -d
+[ "$(scx_seq)" -eq $((seq1 + 1)) ] || fail "enable_seq $(scx_seq) after the second attach"
+sleep 2
+user_dispatches
+stop_usched
+n=$(grep -c 'usched: pid' $trace)
+info "decision traces with -d: $n"
+grep -m 2 'usched: pid' $trace
+[ "$n" -gt 0 ] || fail "no decision trace with -d"
 check_dmesg
