@@ -125,9 +125,9 @@ struct usched_counters {
 	u64 nr_kernel_dispatches;	/* tasks dispatched without user space */
 	u64 nr_cancel_dispatches;	/* stale decisions dropped */
 	u64 nr_bounce_dispatches;	/* decisions moved to an allowed CPU */
-	u64 nr_failed_dispatches;	/* decisions the kernel refused */
+	u64 nr_failed_dispatches;	/* decision records that could not be read */
 	u64 nr_unknown_pid;		/* decisions for tasks that no longer exist */
-	u64 nr_sched_congested;		/* ring buffer full: task went to the shared DSQ */
+	u64 nr_sched_congested;		/* ring buffer full or dispatcher stalled: no round trip */
 	u64 nr_enqueued;		/* tasks sent to user space */
 	u64 nr_drained;			/* decisions read from the user ring buffer */
 	u64 nr_wakeups_sent;		/* wake-ups of the sleeping dispatcher */

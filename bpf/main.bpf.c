@@ -1404,8 +1404,10 @@ static s32 starve_bucket(struct task_struct *p, u64 now)
 	struct task_ctx *tctx;
 	u64 over;
 
-	/* Confined to a CPU that never serves this DSQ: at once, whatever
-	 * the budget (the last bucket is urgent). */
+	/* Confined to the CPU busy mode reserves for the dispatcher, which
+	 * spins there and reaches ops.dispatch() (and so any DSQ) only when
+	 * preempted: moved to its local DSQ with a preemption at once,
+	 * whatever the budget (the last bucket is urgent). */
 	if (runs_only_on_reserved(p))
 		return STARVE_BUCKETS - 1;
 	tctx = lookup_task_ctx(p);

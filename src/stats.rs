@@ -17,7 +17,7 @@ pub struct Stats {
     pub nr_cancel_dispatches: u64,
     /// Decisions moved off a CPU the task may not use.
     pub nr_bounce_dispatches: u64,
-    /// Decisions the kernel refused, or that could not be read.
+    /// Decision records that could not be read from the user ring buffer.
     pub nr_failed_dispatches: u64,
     /// Decisions for pids that no longer exist.
     pub nr_unknown_pid: u64,

@@ -48,7 +48,7 @@ pub struct Metrics {
     pub nr_cancel_dispatches: u64,
     #[stat(desc = "Decisions moved off a CPU the task may not use, in the interval")]
     pub nr_bounce_dispatches: u64,
-    #[stat(desc = "Decisions the kernel refused in the interval")]
+    #[stat(desc = "Decision records that could not be read, in the interval")]
     pub nr_failed_dispatches: u64,
     #[stat(
         desc = "Tasks that bypassed user space because the ring buffer was full or the dispatcher could not run, in the interval"
