@@ -42,7 +42,8 @@ pub const MAX_KEY_SPAN: u64 = (1 << 63) - 1;
 const _: () = assert!(crate::time::time_before(0, MAX_KEY_SPAN));
 const _: () = assert!(crate::time::time_after(MAX_KEY_SPAN, 0));
 
-/// 16 bytes: four nodes per cache line.
+/// 16 bytes (asserted below): a node's four children fill 64 bytes, one
+/// cache line's worth, though not aligned to one (they span two lines).
 #[derive(Clone, Copy, Debug)]
 struct Node {
     key: u64,
@@ -65,8 +66,9 @@ impl Node {
 }
 
 /// Children per node: a 4-ary heap is half as deep as a binary one, and a
-/// node's four children share a cache line.
+/// node's four children are contiguous (64 bytes).
 const ARITY: usize = 4;
+const _: () = assert!(core::mem::size_of::<Node>() * ARITY == 64);
 
 struct Slot<T> {
     pid: i32,

@@ -205,8 +205,9 @@ pub struct Deadline<const N: usize> {
     cfg: DeadlineConfig,
 }
 
-/// What [`Deadline`] keeps of a queued task: 48 bytes instead of the
-/// 96 of a [`Task`], so the heap's slots move half the memory.
+/// What [`Deadline`] keeps of a queued task: 40 bytes instead of the
+/// 88 of a [`Task`] (both asserted below), so the heap's slots move less
+/// than half the memory.
 #[derive(Clone, Copy)]
 struct Queued {
     pid: i32,
@@ -218,6 +219,8 @@ struct Queued {
     vtime: u64,
     cookie: u64,
 }
+const _: () = assert!(core::mem::size_of::<Queued>() == 40);
+const _: () = assert!(core::mem::size_of::<Task>() == 88);
 
 impl<const N: usize> Deadline<N> {
     /// A policy with the given tunables, each clamped into its valid range
