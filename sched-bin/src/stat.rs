@@ -4,6 +4,7 @@
 //! usched-stat                         one snapshot
 //! usched-stat --interval SECS         a snapshot every SECS seconds, until interrupted
 //! usched-stat --check-user-dispatches exit 1 unless tasks went through user space
+use std::io::Write;
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
@@ -37,14 +38,26 @@ fn main() -> Result<()> {
         }
     }
     let map = usched::monitor::find_bss_map()?;
+    let mut out = std::io::stdout();
     loop {
         let s = usched::monitor::snapshot_of(&map)?;
-        print!("{s}");
+        let mut text = s.to_string();
         if check {
             if s.nr_user_dispatches == 0 {
+                print!("{text}");
                 bail!("no decision from user space was dispatched");
             }
-            println!("user dispatches: {} ({:.1}% of all)", s.nr_user_dispatches, s.user_share());
+            text += &format!(
+                "user dispatches: {} ({:.1}% of all)\n",
+                s.nr_user_dispatches,
+                s.user_share()
+            );
+        }
+        // A reader that stops reading (`usched-stat | head -2`) ends us
+        // quietly, as it ends any Unix filter.
+        match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+            Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => return Ok(()),
+            r => r.context("writing to stdout")?,
         }
         match interval {
             Some(d) => std::thread::sleep(d),
