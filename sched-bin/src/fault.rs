@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 //! Fault injection for the VM tests (`--inject-fault`, hidden): a policy
 //! that panics or hangs after a while, to prove that scx_usched then detaches
-//! and exits non-zero instead of leaving a scheduler nobody serves.
+//! and exits non-zero instead of leaving a scheduler nobody serves; or one
+//! that sends out-of-range decisions, to prove that the BPF side bounds them.
 use std::time::{Duration, Instant};
 
 use usched::usched_core::policy::{Decision, EnqueueError, Policy, Task};
@@ -13,6 +14,11 @@ pub enum Fault {
     Panic,
     /// `dispatch` never returns.
     Hang,
+    /// Every decision asks for an infinite slice (`u64::MAX`, which is
+    /// `SCX_SLICE_INF` to the kernel) and a vtime and key half the clock's
+    /// range ahead: what a buggy policy could send. The BPF side clamps
+    /// them (`nr_clamped`); unclamped, a task would keep its CPU forever.
+    Garbage,
 }
 
 impl std::str::FromStr for Fault {
@@ -21,7 +27,8 @@ impl std::str::FromStr for Fault {
         match s {
             "panic" => Ok(Self::Panic),
             "hang" => Ok(Self::Hang),
-            _ => Err(format!("'{s}' is not one of panic, hang")),
+            "garbage" => Ok(Self::Garbage),
+            _ => Err(format!("'{s}' is not one of panic, hang, garbage")),
         }
     }
 }
@@ -52,6 +59,14 @@ impl<P: Policy> Policy for Faulty<'_, P> {
                 Fault::Hang => loop {
                     std::hint::spin_loop();
                 },
+                Fault::Garbage => {
+                    return self.inner.dispatch(now).map(|d| Decision {
+                        slice_ns: u64::MAX,
+                        vtime: d.vtime.wrapping_add(1 << 62),
+                        deadline: d.deadline.wrapping_add(1 << 62),
+                        ..d
+                    })
+                }
             }
         }
         self.inner.dispatch(now)
