@@ -5,15 +5,17 @@
 # CPU each hog last ran on is sampled (/proc/PID/stat field 39). Printed per
 # phase: the share of samples in which two hogs sat on one CPU and on one
 # core (SMT siblings), and the hogs' CPU time as a share of the machine.
-# Use with a topology, e.g.
+# Further arguments go to scx_usched (as --flag=value). Use with a
+# topology, e.g.
 #   vm/usched-vm run placement --topology smt4 --args 2,15
-#   vm/usched-vm run placement --topology numa4 --args 4,15
+#   vm/usched-vm run placement --topology numa4 --args 4,15,--slice-us=20000
 . /usched/lib.sh
 ncpu=$(grep -c ^processor /proc/cpuinfo)
 topo=/sys/devices/system/cpu
 core_of() { echo "$(cat $topo/cpu$1/topology/physical_package_id)-$(cat $topo/cpu$1/topology/core_id)"; }
 ncores=$(for c in $(seq 0 $((ncpu - 1))); do core_of $c; done | sort -u | wc -l)
 N=${1:-$ncores}; SECS=${2:-15}
+[ $# -ge 2 ] && shift 2
 hz=$(getconf CLK_TCK 2>/dev/null || echo 100)
 for c in $(seq 0 $((ncpu - 1))); do
     info "cpu$c core $(core_of $c) node $(ls -d $topo/cpu$c/node* 2>/dev/null | sed 's/.*node//') llc $(cat $topo/cpu$c/cache/index3/shared_cpu_list 2>/dev/null)"
@@ -43,8 +45,8 @@ measure() {
 }
 
 measure eevdf
-start_usched
-measure scx_usched
+start_usched "$@"
+measure "scx_usched${*:+ $*}"
 [ "$(scx_state)" = enabled ] || fail "scx_usched was ejected during the measurement"
 stop_usched
 measure eevdf
