@@ -206,14 +206,7 @@ impl Config {
     /// [`Error::InvalidConfig`] naming the first bad value.
     pub fn validate(&self, nr_cpu_ids: usize) -> Result<()> {
         let bad = |m: String| Err(Error::InvalidConfig(m));
-        if self.slice < Self::SLICE_MIN || self.slice > Self::SLICE_MAX {
-            return bad(format!(
-                "slice {:?} is outside {:?}..={:?}",
-                self.slice,
-                Self::SLICE_MIN,
-                Self::SLICE_MAX
-            ));
-        }
+        within("slice", self.slice, Self::SLICE_MIN, Self::SLICE_MAX)?;
         if let Some(cpu) = self.dispatcher_cpu {
             if cpu >= nr_cpu_ids {
                 return bad(format!(
@@ -227,14 +220,7 @@ impl Config {
         if self.spin > Self::SPIN_MAX {
             return bad(format!("spin window {:?} is over {:?}", self.spin, Self::SPIN_MAX));
         }
-        if self.watchdog < Self::WATCHDOG_MIN || self.watchdog > Self::WATCHDOG_MAX {
-            return bad(format!(
-                "watchdog {:?} is outside {:?}..={:?}",
-                self.watchdog,
-                Self::WATCHDOG_MIN,
-                Self::WATCHDOG_MAX
-            ));
-        }
+        within("watchdog", self.watchdog, Self::WATCHDOG_MIN, Self::WATCHDOG_MAX)?;
         if let Some(f) = self.fast_wakeup {
             if f.is_zero() || f > self.slice {
                 return bad(format!("fast wake-up threshold {f:?} is outside (0, slice]"));
@@ -250,16 +236,17 @@ impl Config {
                 Self::RING_BYTES_MAX >> 20
             ));
         }
-        if self.heartbeat < Self::HEARTBEAT_MIN || self.heartbeat > Self::HEARTBEAT_MAX {
-            return bad(format!(
-                "heartbeat {:?} is outside {:?}..={:?}",
-                self.heartbeat,
-                Self::HEARTBEAT_MIN,
-                Self::HEARTBEAT_MAX
-            ));
-        }
+        within("heartbeat", self.heartbeat, Self::HEARTBEAT_MIN, Self::HEARTBEAT_MAX)?;
         Ok(())
     }
+}
+
+/// `v` lies in `min..=max`, or an [`Error::InvalidConfig`] naming `what`.
+fn within(what: &str, v: Duration, min: Duration, max: Duration) -> Result<()> {
+    if v < min || v > max {
+        return Err(Error::InvalidConfig(format!("{what} {v:?} is outside {min:?}..={max:?}")));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -161,8 +161,9 @@ mod tests {
     fn any_cpu_decisions_take_as_many_cpus_that_can_take_work() {
         let mut k = Kicks::new();
         k.add(&decision(0, RL_CPU_ANY));
-        k.add(&decision(-1, 0)); // no CPU: any CPU
-                                 // CPUs 1, 3 and 4 can take work: the first two are woken.
+        // No CPU named: any CPU.
+        k.add(&decision(-1, 0));
+        // CPUs 1, 3 and 4 can take work: the first two are woken.
         let args = k.resolve(8, |c| [1, 3, 4].contains(&c)).expect("kicks");
         assert_eq!((bits(&args.idle), bits(&args.preempt)), (vec![1, 3], vec![]));
     }

@@ -204,6 +204,7 @@ impl<'a> BpfScheduler<'a> {
         Ok(self.staging.borrow_mut().pop())
     }
 
+    /// Sends a decision to the BPF side. Kicks for it are batched until
     /// [`notify_complete`](Self::notify_complete) (or [`flush`](Self::flush)).
     ///
     /// When the user ring buffer is full, it first makes the CPUs drain it
@@ -272,7 +273,7 @@ impl<'a> BpfScheduler<'a> {
 
     /// Idle, and not the CPU busy mode reserves for the dispatcher.
     fn can_take_work(&self, cpu: usize) -> bool {
-        self.shared.cpu_is_idle(cpu) && Some(cpu) != self.reserved_cpu()
+        self.shared.can_take_work(cpu, self.reserved_cpu())
     }
 
     /// The CPU busy mode reserves for the dispatcher, if any.
@@ -298,8 +299,9 @@ impl<'a> BpfScheduler<'a> {
             return;
         }
         let (shared, reserved) = (&self.shared, self.reserved_cpu());
-        let can_take_work = |c| shared.cpu_is_idle(c) && Some(c) != reserved;
-        if let Some(args) = self.kicks.resolve(self.nr_cpu_ids, can_take_work) {
+        if let Some(args) =
+            self.kicks.resolve(self.nr_cpu_ids, |c| shared.can_take_work(c, reserved))
+        {
             // SAFETY: kick_args is plain integers; we view it as bytes for
             // the program's context, and the kernel writes it back as is.
             let ctx = unsafe {

@@ -92,6 +92,13 @@ impl SharedBss {
             && unsafe { ptr::read_volatile(ptr::addr_of!((*self.bss.as_ptr()).cpu_idle[cpu])) } != 0
     }
 
+    /// `cpu` is idle and is not `reserved` (the CPU busy mode keeps for the
+    /// dispatcher): it can take a task. The one place of this rule in user
+    /// space.
+    pub(crate) fn can_take_work(&self, cpu: usize, reserved: Option<usize>) -> bool {
+        self.cpu_is_idle(cpu) && Some(cpu) != reserved
+    }
+
     /// A racy copy of the whole `.bss`, for statistics.
     pub(crate) fn snapshot(&self) -> types::bss {
         // SAFETY: see `new`; the .bss is plain integers, so a copy that
