@@ -88,6 +88,7 @@ u64 dispatcher_cpu_taken_at;		/* a higher class last seen on its CPU */
 u64 nr_running;				/* tasks running on a CPU */
 u64 wait_max_ns;			/* longest wait_since -> running (see running) */
 u8 cpu_idle[USCHED_MAX_CPUS];		/* maintained by ops.update_idle() */
+u64 idle_fence;				/* a full barrier in ops.update_idle() */
 /* What the BPF side keeps per CPU (user space reads none of it). */
 struct cpu_ctx {
 	/* What the CPU runs, for wake-up preemption: when its current task
@@ -100,8 +101,14 @@ struct cpu_ctx {
 	u32 drain_nr;
 	/* The heartbeat (serial) that last rescued a task onto the CPU. */
 	u32 rescued_at_serial;
+	/* The earliest key among the decisions the current ops.dispatch()
+	 * drained for this CPU or any CPU: they sit in its dispatch buffer,
+	 * where no peek sees them, until it returns (see keep_prev()). */
+	u64 drain_min_key;
+	u8 drained_keyed;	/* drain_min_key holds a key */
 	u8 fast;		/* it runs a fast waker's short burst */
 	u8 cut_in;		/* a fast waker preempted its task */
+	u8 disp_cut_in;		/* the dispatcher preempted its task */
 	u8 preempt_pending;	/* a preemption waits for a fast burst's end */
 };
 struct cpu_ctx cpu_ctxs[USCHED_MAX_CPUS];
@@ -588,41 +595,30 @@ static __always_inline u64 next_key(struct task_ctx *tctx)
 }
 
 /*
- * A task with key @vtime comes before every task waiting in this CPU's DSQ,
- * the shared one and the user-space policy (as far as it says: see
- * user_next_key), and at least one task waits there.
+ * A task with key @vtime comes before every task waiting for this CPU that
+ * the BPF side can see: the heads of this CPU's DSQ and of the shared one,
+ * and the user-space policy's next task (as far as it says: see
+ * user_next_key). Tasks on their way through user space are in none of
+ * them; they get their place by key when their decision comes.
  */
 static bool still_first(s32 cpu, u64 vtime)
 {
 	struct task_struct *a, *b = NULL;
-	bool waiting = false;
 	u64 user_key = user_next_key;
 
 	/* Tasks the policy holds wait too: a DSQ holding only a task far
 	 * behind let a running hog go on while its peers waited in user space
 	 * (one nice -20 hog of eight took 1.4x its share). */
-	if (nr_user_queued && user_key) {
-		if (!vtime_before(vtime, user_key))
-			return false;
-		waiting = true;
-	}
-
+	if (nr_user_queued && user_key && !vtime_before(vtime, user_key))
+		return false;
 	a = __COMPAT_scx_bpf_dsq_peek(cpu_dsq(cpu));
 	if (!cpu_reserved(cpu))
 		b = __COMPAT_scx_bpf_dsq_peek(USCHED_SHARED_DSQ);
-	/* (A flag, not `a || b`: the compiler turns that into a pointer OR,
-	 * which the verifier refuses.) */
-	if (a) {
-		if (!vtime_before(vtime, a->scx.dsq_vtime))
-			return false;
-		waiting = true;
-	}
-	if (b) {
-		if (!vtime_before(vtime, b->scx.dsq_vtime))
-			return false;
-		waiting = true;
-	}
-	return waiting;
+	if (a && !vtime_before(vtime, a->scx.dsq_vtime))
+		return false;
+	if (b && !vtime_before(vtime, b->scx.dsq_vtime))
+		return false;
+	return true;
 }
 
 s32 BPF_STRUCT_OPS(usched_select_cpu, struct task_struct *p, s32 prev_cpu, u64 wake_flags)
@@ -705,9 +701,17 @@ static __always_inline void enqueue_own(struct task_struct *p, u64 enq_flags)
 		kernel_any(p, slice_ns, front_key(), enq_flags);
 		return;
 	}
-	/* The dispatcher goes first. */
-	if (p->pid == dispatcher_tid)
-		fl = run_next_flags(scx_bpf_task_cpu(p));
+	/* The dispatcher goes first. The task it preempts keeps its place
+	 * (see try_resume_after_cut_in()): a second round trip for it would
+	 * only wake the dispatcher again. */
+	if (p->pid == dispatcher_tid) {
+		s32 c = scx_bpf_task_cpu(p);
+
+		fl = run_next_flags(c);
+		if (fl == SCX_ENQ_PREEMPT && c >= 0 && c < USCHED_MAX_CPUS &&
+		    cpu_ctx_of(c)->run_start)
+			cpu_ctx_of(c)->disp_cut_in = 1;
+	}
 	kernel_local(p, slice_ns, enq_flags | fl);
 }
 
@@ -769,33 +773,60 @@ static __always_inline bool try_fast_wakeup(struct task_struct *p, struct task_c
 }
 
 /*
- * A fast waker cut in on this task: it goes on with the rest of its slice
- * once the waker's short burst is over, right here and without a round
- * trip. It lost the CPU for a fraction of a millisecond, not its turn;
- * sending it to user space would cost a decision per cut-in and put the
- * dispatcher's wake-up on the waker's path. Only while no other task waits:
- * those the policy orders first. True if @p was inserted.
+ * A fast waker or the dispatcher cut in on this task: it goes on with the
+ * rest of its slice, without a round trip. It lost the CPU for a fraction
+ * of a millisecond, not its turn; sending it to user space would cost a
+ * decision per cut-in and put the dispatcher's wake-up on the waker's path
+ * (and a preempted CPU hog's on the next one: every dispatcher wake-up on
+ * a busy machine sent one up). While no other task waits it resumes right
+ * here after the cut-in; otherwise it waits in the DSQs by its key, where
+ * the earliest runs first and an idle CPU may take it at once. True if @p
+ * was inserted.
  */
 static __always_inline bool try_resume_after_cut_in(struct task_struct *p, struct task_ctx *tctx,
 						    s32 cpu, u64 enq_flags)
 {
 	u64 rest = tctx->resume_slice;
+	bool clamped = false;
 
 	if (!rest)
 		return false;
 	tctx->resume_slice = 0;
-	if ((enq_flags & SCX_ENQ_WAKEUP) || !nobody_waits(cpu))
+	if (enq_flags & SCX_ENQ_WAKEUP)
 		return false;
-	kernel_local(p, rest, enq_flags);
+	if (nobody_waits(cpu))
+		kernel_local(p, rest, enq_flags);
+	else if (tctx->key)
+		kernel_any(p, rest, vtime_clamp(next_key(tctx), &clamped), enq_flags);
+	else
+		return false;
 	return true;
 }
 
 /*
- * Its slice ran out, but it is still ahead of every task waiting for this
- * CPU: it goes on for another slice, without a round trip. The DSQs order
- * what waits in them, but a task on its way through user space is in none:
- * without this, a light task alone in a DSQ would run each time a CPU frees
- * up, however far its key lies behind. Only a task the policy has ordered
+ * A task put back on the local DSQ of a CPU that has already chosen to idle
+ * (SCX_ENQ_LAST): the kernel leaves the follow-up scheduling event to us,
+ * and without one the task would wait there until something else woke the
+ * CPU. Deferred by the kernel until the CPU is idle; a no-op if it is not.
+ */
+static __always_inline void last_task_follow_up(s32 cpu, u64 enq_flags)
+{
+	if (enq_flags & SCX_ENQ_LAST)
+		scx_bpf_kick_cpu(cpu, SCX_KICK_IDLE);
+}
+
+/*
+ * Its slice ran out (and ops.dispatch() gave this CPU another task, or the
+ * task could not be kept there: see keep_prev()), but no task the BPF side
+ * sees waits before it: it goes on for another slice without a round trip -
+ * here if this CPU has nothing else to run, else in the DSQs by its key,
+ * where the next CPU that frees up (an idle one at once) takes it. Sent to
+ * user space, it would wait a round trip while a CPU went idle (4 CPU hogs
+ * on 4 CPUs used 55 % of the machine). The DSQs order what waits in them,
+ * but a task on its way through user space is in none: it gets its place by
+ * key when its decision comes. The task's own key must be the policy's: a
+ * light task alone in a DSQ would otherwise run each time a CPU frees up,
+ * however far its key lies behind. Only a task the policy has ordered
  * (it has a key) can claim to be first: a new task that reached a CPU
  * without a decision has a vtime counted from 0, seconds behind every key,
  * and kept its CPU for good (a periodic thread among 8 new hogs got 2 % of
@@ -815,14 +846,20 @@ static __always_inline bool try_still_first(struct task_struct *p, struct task_c
 	 * drains it, which this CPU does not call while its local DSQ holds a
 	 * task: go into the DSQs by key instead, so that this CPU drains them
 	 * and runs whichever comes first. (A flood of decisions filled the
-	 * ring while every CPU kept running its own tasks.)
+	 * ring while every CPU kept running its own tasks.) The same when this
+	 * CPU runs another task first (ops.dispatch() just pulled one in): on
+	 * the local DSQ, behind it, no CPU that goes idle meanwhile could take
+	 * this one, and two tasks could take turns there for good while
+	 * another CPU idled.
 	 */
-	if (nr_user_pushed != counters.nr_drained) {
+	if (nr_user_pushed != counters.nr_drained ||
+	    scx_bpf_dsq_nr_queued(SCX_DSQ_LOCAL_ON | (u32)cpu)) {
 		bool clamped = false;
 
 		kernel_any(p, slice, vtime_clamp(key, &clamped), enq_flags);
 	} else {
 		kernel_local(p, slice, enq_flags);
+		last_task_follow_up(cpu, enq_flags);
 	}
 	return true;
 }
@@ -837,6 +874,7 @@ static __always_inline bool try_last_task(struct task_struct *p, s32 cpu, u64 en
 	if (!(enq_flags & SCX_ENQ_LAST) || !nobody_waits(cpu))
 		return false;
 	kernel_local(p, slice_ns, enq_flags);
+	last_task_follow_up(cpu, enq_flags);
 	return true;
 }
 
@@ -999,6 +1037,23 @@ static __always_inline u32 *drain_counter(void)
 	return &cpu_ctx_of(bpf_get_smp_processor_id())->drain_nr;
 }
 
+/*
+ * A decision this CPU's ops.dispatch() drained into @dsq, by @key: if this
+ * CPU serves that DSQ, it is a task keep_prev() must not pass over.
+ */
+static __always_inline void note_drained(u64 dsq, u64 key)
+{
+	s32 cpu = bpf_get_smp_processor_id();
+	struct cpu_ctx *cc = cpu_ctx_of(cpu);
+
+	if (dsq != cpu_dsq(cpu) && (dsq != USCHED_SHARED_DSQ || cpu_reserved(cpu)))
+		return;
+	if (!cc->drained_keyed || vtime_before(key, cc->drain_min_key)) {
+		cc->drain_min_key = key;
+		cc->drained_keyed = 1;
+	}
+}
+
 static long handle_decision(struct bpf_dynptr *dynptr, void *data)
 {
 	u32 *nr = drain_counter();
@@ -1088,8 +1143,10 @@ static long handle_decision(struct bpf_dynptr *dynptr, void *data)
 	}
 
 	if (any) {
+		note_drained(shared_dsq_for(p), key);
 		insert_any(p, slice, key, 0);
 	} else {
+		note_drained(cpu_dsq(cpu), key);
 		scx_bpf_dsq_insert_vtime(p, cpu_dsq(cpu), slice, key, 0);
 		kick_for(p, cpu_dsq(cpu));
 	}
@@ -1128,13 +1185,88 @@ static bool consume_earliest(s32 cpu)
 	return scx_bpf_dsq_move_to_local(own, 0);
 }
 
+/*
+ * The key @p would have now: next_key() plus the run in progress, which
+ * ops.stopping() has not charged yet.
+ */
+static __always_inline u64 live_key(struct task_struct *p, struct task_ctx *tctx, u64 now)
+{
+	return next_key(tctx) + (now - tctx->last_run_at) * 1024 / task_load_weight(p);
+}
+
+/*
+ * @prev's slice ran out and no task waits before it for this CPU: it goes on
+ * for another slice where it is. The kernel keeps a runnable @prev whose
+ * slice ops.dispatch() refilled - no round trip, and no moment in which this
+ * CPU idles while @prev waits (which ops.enqueue()'s shortcuts could not
+ * avoid: by then the CPU has picked idle, or another task). Waiting before
+ * it: the heads of this CPU's DSQ and the shared one, the decisions this
+ * ops.dispatch() drained (see note_drained()), and the policy's next key.
+ * Only a task the policy has ordered (with a key; see try_still_first()).
+ */
+static bool keep_prev(s32 cpu, struct task_struct *prev)
+{
+	struct cpu_ctx *cc = cpu_ctx_of(cpu);
+	struct task_ctx *tctx;
+	u64 key;
+
+	if (!prev || !(prev->scx.flags & SCX_TASK_QUEUED) || is_usersched(prev) ||
+	    (prev->flags & PF_KTHREAD) || (cpu_reserved(cpu) && prev->nr_cpus_allowed > 1) ||
+	    !bpf_cpumask_test_cpu(cpu, prev->cpus_ptr))
+		return false;
+	tctx = lookup_task_ctx(prev);
+	if (!tctx || !tctx->key || !tctx->last_run_at)
+		return false;
+	key = live_key(prev, tctx, bpf_ktime_get_ns());
+	if ((cc->drained_keyed && !vtime_before(key, cc->drain_min_key)) || !still_first(cpu, key))
+		return false;
+	prev->scx.slice = tctx->run_slice ?: slice_ns;
+	/* The clock follows the keys that run (no ops.running() for a kept
+	 * task). */
+	if (vtime_before(vtime_now, key))
+		vtime_now = key;
+	cnt_inc(nr_kernel_dispatches);
+	return true;
+}
+
+/*
+ * Work is left in the shared DSQ after this CPU took its pick: wake an idle
+ * CPU for it, a whole idle core first. The inserts of a drain become visible
+ * only when ops.dispatch() returns, after kick_for() woke a CPU for them:
+ * that CPU may have looked too early.
+ */
+static void kick_for_shared(void)
+{
+	const struct cpumask *online;
+	s32 cpu;
+
+	if (!scx_bpf_dsq_nr_queued(USCHED_SHARED_DSQ))
+		return;
+	online = scx_bpf_get_online_cpumask();
+	cpu = scx_bpf_pick_idle_cpu(online, SCX_PICK_IDLE_CORE);
+	if (cpu < 0)
+		cpu = scx_bpf_pick_idle_cpu(online, 0);
+	scx_bpf_put_cpumask(online);
+	if (cpu < 0 || cpu_reserved(cpu))
+		return;
+	scx_bpf_kick_cpu(cpu, SCX_KICK_IDLE);
+	cnt_inc(nr_idle_kicks);
+}
+
 void BPF_STRUCT_OPS(usched_dispatch, s32 cpu, struct task_struct *prev)
 {
-	*drain_counter() = 0;
+	struct cpu_ctx *cc = cpu_ctx_of(cpu);
+
+	cc->drain_nr = 0;
+	cc->drained_keyed = 0;
 	bpf_user_ringbuf_drain(&dispatched, handle_decision, NULL, 0);
 
-	if (consume_earliest(cpu))
+	if (!rt_runnable_here() && keep_prev(cpu, prev))
 		return;
+	if (consume_earliest(cpu)) {
+		kick_for_shared();
+		return;
+	}
 	/*
 	 * Nothing else to run here while RT tasks wait: the kernel's
 	 * ext_server is running us, and a pick that finds nothing stops it
@@ -1255,8 +1387,9 @@ void BPF_STRUCT_OPS(usched_stopping, struct task_struct *p, bool runnable)
 
 		cc->run_start = 0;
 		cc->fast = 0;
-		cut_in = cc->cut_in;
+		cut_in = cc->cut_in || cc->disp_cut_in;
 		cc->cut_in = 0;
+		cc->disp_cut_in = 0;
 	}
 	if (!tctx || !tctx->last_run_at)
 		return;
@@ -1275,7 +1408,8 @@ void BPF_STRUCT_OPS(usched_stopping, struct task_struct *p, bool runnable)
 		if (runnable)
 			tctx->wait_since = now;
 	}
-	/* Preempted by a fast waker with at least 100 us of its slice left:
+	/* Preempted by a fast waker or the dispatcher with at least 100 us of
+	 * its slice left:
 	 * ops.enqueue() puts it back here with what is left. */
 	if (cut_in && runnable && tctx->run_slice > delta + 100000)
 		tctx->resume_slice = tctx->run_slice - delta;
@@ -1315,10 +1449,29 @@ void BPF_STRUCT_OPS(usched_cpu_release, s32 cpu, struct scx_cpu_release_args *ar
 	scx_bpf_reenqueue_local();
 }
 
+/*
+ * Besides keeping cpu_idle[] for user space, closes the race between a CPU
+ * going idle and work being queued for it: a task inserted after this CPU's
+ * ops.dispatch() found nothing, but before it counted as idle, would wait
+ * until some other event (the heartbeat: up to 100 ms). The kernel sets its
+ * own idle bit before calling us, and a full barrier separates our store
+ * from the checks below; so either an inserter's scx_bpf_pick_idle_cpu()
+ * (kick_for()) or user space's kick (BpfScheduler::flush(), with its own
+ * fence) sees this CPU idle, or this CPU sees the work and wakes itself.
+ */
 void BPF_STRUCT_OPS(usched_update_idle, s32 cpu, bool idle)
 {
-	if (cpu >= 0 && cpu < USCHED_MAX_CPUS)
-		cpu_idle[cpu] = idle;
+	if (cpu < 0 || cpu >= USCHED_MAX_CPUS)
+		return;
+	cpu_idle[cpu & (USCHED_MAX_CPUS - 1)] = idle;	/* (the mask: for the verifier) */
+	if (!idle || cpu_reserved(cpu))
+		return;
+	__sync_fetch_and_add(&idle_fence, 1);
+	if (scx_bpf_dsq_nr_queued(USCHED_SHARED_DSQ) || scx_bpf_dsq_nr_queued(cpu_dsq(cpu)) ||
+	    nr_user_pushed != counters.nr_drained) {
+		scx_bpf_kick_cpu(cpu, SCX_KICK_IDLE);
+		cnt_inc(nr_idle_kicks);
+	}
 }
 
 /* The task leaves sched_ext (class change, exit): nothing of it is waiting. */

@@ -14,7 +14,9 @@ pub enum PollMode {
     Busy,
     /// Spin for [`Config::spin`] after the last event, then block on the
     /// ring buffer's epoll; the BPF side wakes the dispatcher only when it
-    /// sleeps. Low latency under load, near-zero CPU when idle.
+    /// sleeps. It spins only while some CPU is idle: with none, the spin's
+    /// CPU would be taken from a task that could run. Low latency under
+    /// load, near-zero CPU when idle.
     #[default]
     Adaptive,
     /// Always block on epoll between batches.
@@ -82,7 +84,8 @@ pub struct Config {
     pub dispatcher_cpu: Option<usize>,
     /// How the dispatcher waits for work.
     pub poll: PollMode,
-    /// Adaptive mode: how long to spin after the last event before blocking.
+    /// Adaptive mode: how long to spin after the last event before blocking
+    /// (while some CPU is idle; see [`PollMode::Adaptive`]).
     pub spin: Duration,
     /// sched_ext watchdog: a runnable task not run for this long ejects the scheduler.
     pub watchdog: Duration,

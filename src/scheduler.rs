@@ -9,7 +9,7 @@ use std::cell::{Cell, RefCell};
 use std::mem::MaybeUninit;
 use std::ptr;
 use std::rc::Rc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{fence, Ordering};
 use std::time::Instant;
 
 use libbpf_rs::{Link, OpenObject, ProgramInput, RingBufferBuilder, UserRingBuffer};
@@ -298,6 +298,10 @@ impl<'a> BpfScheduler<'a> {
         if !self.kicks.is_dirty() {
             return;
         }
+        // Pairs with the barrier in the BPF side's ops.update_idle(): either
+        // this reads a CPU's idle flag after it went idle, or that CPU sees
+        // the decisions pushed before this call and wakes itself.
+        fence(Ordering::SeqCst);
         let (shared, reserved) = (&self.shared, self.reserved_cpu());
         if let Some(args) =
             self.kicks.resolve(self.nr_cpu_ids, |c| shared.can_take_work(c, reserved))
@@ -340,6 +344,12 @@ impl<'a> BpfScheduler<'a> {
     /// CPUs currently idle (approximate: read without synchronisation).
     pub fn nr_idle_cpus(&self) -> usize {
         (0..self.nr_cpu_ids).filter(|&c| self.can_take_work(c)).count()
+    }
+
+    /// Some CPU is idle (as [`nr_idle_cpus`](Self::nr_idle_cpus), stopping
+    /// at the first).
+    pub(crate) fn any_idle_cpu(&self) -> bool {
+        (0..self.nr_cpu_ids).any(|c| self.can_take_work(c))
     }
 
     /// The BPF scheduler has exited, or [`request_exit`](crate::request_exit) was called.

@@ -87,7 +87,8 @@ struct Opts {
     #[arg(long, default_value = "adaptive", value_parser = parse_poll)]
     poll: PollMode,
 
-    /// Adaptive mode: spin this long after the last event before sleeping, µs.
+    /// Adaptive mode: spin this long after the last event before sleeping, µs
+    /// (only while some CPU is idle).
     #[arg(long, default_value_t = Config::SPIN_DEFAULT.as_micros() as u64,
           value_parser = clap::value_parser!(u64).range(0..=Config::SPIN_MAX.as_micros() as u64))]
     spin_us: u64,
