@@ -20,6 +20,7 @@ enum usched_consts {
 	/* Largest CPU id + 1 the scheduler supports. */
 	USCHED_MAX_CPUS		= 1024,
 	USCHED_CPU_WORDS	= USCHED_MAX_CPUS / 64,
+	USCHED_MAX_SMT		= 8,		/* threads per core the BPF side looks at */
 	/* DSQ of tasks that may run on any CPU (RL_CPU_ANY), ordered by key. */
 	USCHED_SHARED_DSQ	= 0,
 	/* DSQ of the tasks decided for one CPU: USCHED_CPU_DSQ_BASE + cpu,
@@ -113,10 +114,18 @@ struct dispatched_task {
 	u64 deadline;		/* order among waiting tasks (0 = vtime) */
 };
 
-/* Context of the usched_kick syscall program: CPUs to kick after a batch. */
+/*
+ * Context of the usched_kick syscall program: CPUs to kick after a batch.
+ * Decisions for any CPU name no CPU: the program picks that many idle ones
+ * (the BPF side owns the choice of idle CPUs), the urgent ones first; urgent
+ * ones that find none preempt the CPUs in `urgent` (their tasks' last).
+ */
 struct kick_args {
 	u64 preempt[USCHED_CPU_WORDS];	/* SCX_KICK_PREEMPT */
 	u64 idle[USCHED_CPU_WORDS];	/* SCX_KICK_IDLE */
+	u64 urgent[USCHED_CPU_WORDS];	/* preempted if urgent decisions find no idle CPU */
+	u32 nr_any;			/* any-CPU decisions (urgent included) */
+	u32 nr_urgent;			/* of them, asking to preempt */
 };
 
 /* Counters kept by the BPF side; user space only reads them. */
@@ -142,7 +151,7 @@ struct usched_counters {
 
 _Static_assert(sizeof(struct queued_task) == 80, "queued_task ABI");
 _Static_assert(sizeof(struct dispatched_task) == 48, "dispatched_task ABI");
-_Static_assert(sizeof(struct kick_args) == 2 * USCHED_CPU_WORDS * 8, "kick_args ABI");
+_Static_assert(sizeof(struct kick_args) == 3 * USCHED_CPU_WORDS * 8 + 8, "kick_args ABI");
 _Static_assert(sizeof(struct usched_counters) == 17 * 8, "usched_counters ABI");
 
 #endif /* __USCHED_INTF_H */

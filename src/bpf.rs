@@ -34,7 +34,7 @@ pub mod skel {
 // change on one side alone fails to build.
 const _: () = assert!(core::mem::size_of::<intf::queued_task>() == 80);
 const _: () = assert!(core::mem::size_of::<intf::dispatched_task>() == 48);
-const _: () = assert!(core::mem::size_of::<intf::kick_args>() == 2 * 16 * 8);
+const _: () = assert!(core::mem::size_of::<intf::kick_args>() == 3 * 16 * 8 + 8);
 const _: () = assert!(core::mem::size_of::<intf::usched_counters>() == 17 * 8);
 const _: () =
     assert!(intf::usched_consts_USCHED_WEIGHT_NICE0 as u64 == usched_core::policy::WEIGHT_NICE0);

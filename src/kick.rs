@@ -10,28 +10,26 @@ const CPU_WORDS: usize = intf::usched_consts_USCHED_CPU_WORDS as usize;
 
 /// Pending CPU kicks, resolved once per batch.
 pub(crate) struct Kicks {
-    /// The masks the kick program reads: CPUs to preempt, idle CPUs to wake.
+    /// What the kick program reads: CPUs to preempt, CPUs to wake, and how
+    /// many idle CPUs it should pick for any-CPU decisions (the BPF side
+    /// owns that choice: a whole idle core first).
     args: intf::kick_args,
     /// Something was added since the last [`clear`](Self::clear).
     dirty: bool,
-    /// Any-CPU decisions: as many idle CPUs get kicked.
-    nr_any: usize,
-    /// Any-CPU decisions that ask to preempt: idle CPUs first, then these
-    /// CPUs (the tasks' last ones) are preempted.
-    urgent: [u64; CPU_WORDS],
-    /// How many any-CPU decisions asked to preempt.
-    nr_urgent: usize,
 }
 
 impl Kicks {
     /// An empty batch.
     pub(crate) const fn new() -> Self {
         Self {
-            args: intf::kick_args { preempt: [0; CPU_WORDS], idle: [0; CPU_WORDS] },
+            args: intf::kick_args {
+                preempt: [0; CPU_WORDS],
+                idle: [0; CPU_WORDS],
+                urgent: [0; CPU_WORDS],
+                nr_any: 0,
+                nr_urgent: 0,
+            },
             dirty: false,
-            nr_any: 0,
-            urgent: [0; CPU_WORDS],
-            nr_urgent: 0,
         }
     }
 
@@ -48,19 +46,21 @@ impl Kicks {
     }
 
     /// Records the kick a decision needs: its CPU woken (or preempted with
-    /// [`RL_PREEMPT`]), or, for an any-CPU decision, one more idle CPU.
+    /// [`RL_PREEMPT`]), or, for an any-CPU decision, one more idle CPU (and,
+    /// with [`RL_PREEMPT`], its last CPU preempted if none is idle).
     pub(crate) fn add(&mut self, task: &DispatchedTask) {
         let cpu = task.cpu;
         let any = task.flags & RL_CPU_ANY != 0 || cpu < 0;
         let preempt = task.flags & RL_PREEMPT != 0;
         match (any, preempt) {
             (true, true) => {
-                self.nr_urgent += 1;
+                self.args.nr_any = self.args.nr_any.saturating_add(1);
+                self.args.nr_urgent = self.args.nr_urgent.saturating_add(1);
                 if cpu >= 0 {
-                    Self::set(&mut self.urgent, cpu as usize);
+                    Self::set(&mut self.args.urgent, cpu as usize);
                 }
             }
-            (true, false) => self.nr_any += 1,
+            (true, false) => self.args.nr_any = self.args.nr_any.saturating_add(1),
             (false, true) => Self::set(&mut self.args.preempt, cpu as usize),
             (false, false) => Self::set(&mut self.args.idle, cpu as usize),
         }
@@ -85,33 +85,11 @@ impl Kicks {
         self.dirty = true;
     }
 
-    /// Turns the any-CPU decisions into CPUs: as many CPUs that
-    /// `can_take_work` as there were such decisions, urgent ones first;
-    /// urgent ones left over preempt their hinted CPUs. The masks for the
-    /// kick program, or `None` when no CPU needs a kick.
-    pub(crate) fn resolve(
-        &mut self,
-        nr_cpu_ids: usize,
-        can_take_work: impl Fn(usize) -> bool,
-    ) -> Option<&mut intf::kick_args> {
-        let mut want = self.nr_urgent + self.nr_any;
-        let mut idle_found = 0;
-        for cpu in 0..nr_cpu_ids {
-            if want == 0 {
-                break;
-            }
-            if can_take_work(cpu) {
-                Self::set(&mut self.args.idle, cpu);
-                want -= 1;
-                idle_found += 1;
-            }
-        }
-        if idle_found < self.nr_urgent {
-            for (p, u) in self.args.preempt.iter_mut().zip(self.urgent.iter()) {
-                *p |= *u;
-            }
-        }
-        let any = self.args.preempt.iter().chain(self.args.idle.iter()).any(|w| *w != 0);
+    /// The arguments for the kick program, or `None` when the batch needs
+    /// no kick.
+    pub(crate) fn resolve(&mut self) -> Option<&mut intf::kick_args> {
+        let a = &self.args;
+        let any = a.nr_any > 0 || a.preempt.iter().chain(a.idle.iter()).any(|w| *w != 0);
         any.then_some(&mut self.args)
     }
 
@@ -150,44 +128,44 @@ mod tests {
         k.add(&decision(2, 0));
         k.add(&decision(5, RL_PREEMPT));
         assert!(k.is_dirty());
-        let args = k.resolve(8, |_| false).expect("two kicks");
+        let args = k.resolve().expect("two kicks");
         assert_eq!((bits(&args.idle), bits(&args.preempt)), (vec![2], vec![5]));
+        assert_eq!((args.nr_any, args.nr_urgent), (0, 0));
         k.clear();
         assert!(!k.is_dirty());
-        assert!(k.resolve(8, |_| true).is_none());
+        assert!(k.resolve().is_none());
     }
 
     #[test]
-    fn any_cpu_decisions_take_as_many_cpus_that_can_take_work() {
+    fn any_cpu_decisions_are_counted_for_the_kernel_to_place() {
         let mut k = Kicks::new();
         k.add(&decision(0, RL_CPU_ANY));
         // No CPU named: any CPU.
         k.add(&decision(-1, 0));
-        // CPUs 1, 3 and 4 can take work: the first two are woken.
-        let args = k.resolve(8, |c| [1, 3, 4].contains(&c)).expect("kicks");
-        assert_eq!((bits(&args.idle), bits(&args.preempt)), (vec![1, 3], vec![]));
+        let args = k.resolve().expect("kicks");
+        assert_eq!((args.nr_any, args.nr_urgent), (2, 0));
+        assert_eq!(
+            (bits(&args.idle), bits(&args.preempt), bits(&args.urgent)),
+            (vec![], vec![], vec![])
+        );
     }
 
     #[test]
-    fn urgent_decisions_preempt_their_hint_when_no_cpu_is_idle() {
+    fn urgent_decisions_name_their_hint_for_preemption() {
         let mut k = Kicks::new();
         k.add(&decision(3, RL_CPU_ANY | RL_PREEMPT));
         k.add(&decision(7, RL_CPU_ANY | RL_PREEMPT));
-        // One idle CPU for two urgent decisions: it is woken and both
-        // hinted CPUs are preempted.
-        let args = k.resolve(8, |c| c == 0).expect("kicks");
-        assert_eq!((bits(&args.idle), bits(&args.preempt)), (vec![0], vec![3, 7]));
-        k.clear();
-        k.add(&decision(3, RL_CPU_ANY | RL_PREEMPT));
-        let args = k.resolve(8, |c| c == 0).expect("kicks");
-        assert_eq!((bits(&args.idle), bits(&args.preempt)), (vec![0], vec![]));
+        k.add(&decision(-1, RL_PREEMPT));
+        let args = k.resolve().expect("kicks");
+        assert_eq!((args.nr_any, args.nr_urgent), (3, 3));
+        assert_eq!((bits(&args.urgent), bits(&args.preempt)), (vec![3, 7], vec![]));
     }
 
     #[test]
     fn add_all_skips_and_splits_by_idleness() {
         let mut k = Kicks::new();
         k.add_all(4, |c| c == 1, |c| c % 2 == 0);
-        let args = k.resolve(4, |_| false).expect("kicks");
+        let args = k.resolve().expect("kicks");
         assert_eq!((bits(&args.idle), bits(&args.preempt)), (vec![0, 2], vec![3]));
     }
 }

@@ -36,6 +36,7 @@ mod staging;
 mod stats;
 pub mod sys;
 pub mod thread;
+mod topology;
 
 pub use config::{Config, PollMode};
 pub use error::{Error, Result};

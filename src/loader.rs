@@ -16,6 +16,7 @@ use crate::bpf::skel::{types, BpfSkel, BpfSkelBuilder};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::sys;
+use crate::topology::CpuTopology;
 
 const MAX_CPUS: usize = intf::usched_consts_USCHED_MAX_CPUS as usize;
 
@@ -98,6 +99,12 @@ pub(crate) fn load<'a>(
         ro.starve_ns = cfg.starve_after().as_nanos() as u64;
         ro.debug = cfg.debug;
         ro.fast_wakeup_ns = cfg.fast_wakeup.map_or(0, |d| d.as_nanos() as u64);
+        let topo = CpuTopology::detect(nr_cpu_ids);
+        for (c, &next) in topo.smt_next.iter().enumerate() {
+            ro.cpu_smt_next[c] = next;
+            ro.cpu_llc[c] = topo.llc[c];
+            ro.cpu_node[c] = topo.node[c];
+        }
     }
     skel.maps
         .queued

@@ -299,13 +299,10 @@ impl<'a> BpfScheduler<'a> {
             return;
         }
         // Pairs with the barrier in the BPF side's ops.update_idle(): either
-        // this reads a CPU's idle flag after it went idle, or that CPU sees
-        // the decisions pushed before this call and wakes itself.
+        // the kick program sees a CPU idle, or that CPU sees the decisions
+        // pushed before this call and wakes itself.
         fence(Ordering::SeqCst);
-        let (shared, reserved) = (&self.shared, self.reserved_cpu());
-        if let Some(args) =
-            self.kicks.resolve(self.nr_cpu_ids, |c| shared.can_take_work(c, reserved))
-        {
+        if let Some(args) = self.kicks.resolve() {
             // SAFETY: kick_args is plain integers; we view it as bytes for
             // the program's context, and the kernel writes it back as is.
             let ctx = unsafe {

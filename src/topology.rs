@@ -1,0 +1,137 @@
+// SPDX-License-Identifier: GPL-2.0-only
+//! The machine's CPU topology as the BPF side uses it: for each CPU, the
+//! next SMT thread of its core (a ring through the core's threads; the CPU
+//! itself without SMT), its last-level cache and its NUMA node. Built once
+//! at load from `scx_utils::Topology` and written into the BPF object's
+//! read-only data; a CPU hotplug restarts the scheduler, which builds it
+//! anew.
+use std::collections::BTreeMap;
+
+/// One CPU's place in the machine, as [`CpuTopology::from_cpus`] takes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct CpuPlace {
+    /// The CPU id.
+    pub cpu: usize,
+    /// A machine-wide unique id of its core.
+    pub core: usize,
+    /// Its last-level cache's id.
+    pub llc: usize,
+    /// Its NUMA node.
+    pub node: usize,
+}
+
+/// Per-CPU topology arrays, indexed by CPU id (`nr_cpu_ids` entries).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct CpuTopology {
+    /// The next thread of the CPU's core, in id order and back to the first.
+    pub smt_next: Vec<i32>,
+    /// The CPU's last-level cache id.
+    pub llc: Vec<u32>,
+    /// The CPU's NUMA node.
+    pub node: Vec<u32>,
+}
+
+impl CpuTopology {
+    /// Every CPU its own core, one LLC, one node: what the BPF side assumes
+    /// when the topology cannot be read.
+    pub(crate) fn flat(nr_cpu_ids: usize) -> Self {
+        Self::from_cpus(nr_cpu_ids, [])
+    }
+
+    /// The arrays for `nr_cpu_ids` CPU ids from the CPUs' places; CPUs not
+    /// listed (offline, or ids past the last CPU) are flat: their own core,
+    /// LLC 0 and node 0. Places of CPUs at or past `nr_cpu_ids` are ignored.
+    pub(crate) fn from_cpus(nr_cpu_ids: usize, places: impl IntoIterator<Item = CpuPlace>) -> Self {
+        let mut t = Self {
+            smt_next: (0..nr_cpu_ids).map(|c| c as i32).collect(),
+            llc: vec![0; nr_cpu_ids],
+            node: vec![0; nr_cpu_ids],
+        };
+        let mut cores: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+        for p in places.into_iter().filter(|p| p.cpu < nr_cpu_ids) {
+            t.llc[p.cpu] = p.llc as u32;
+            t.node[p.cpu] = p.node as u32;
+            cores.entry(p.core).or_default().push(p.cpu);
+        }
+        for mut cpus in cores.into_values() {
+            cpus.sort_unstable();
+            cpus.dedup();
+            for (i, &c) in cpus.iter().enumerate() {
+                t.smt_next[c] = cpus[(i + 1) % cpus.len()] as i32;
+            }
+        }
+        t
+    }
+
+    /// The running machine's topology (`scx_utils::Topology`), or
+    /// [`flat`](Self::flat) with a warning if it cannot be read: placement
+    /// then ignores SMT siblings, which costs throughput, not correctness.
+    pub(crate) fn detect(nr_cpu_ids: usize) -> Self {
+        match scx_utils::Topology::new() {
+            Ok(topo) => Self::from_cpus(
+                nr_cpu_ids,
+                topo.all_cpus.values().map(|c| CpuPlace {
+                    cpu: c.id,
+                    core: c.core_id,
+                    llc: c.llc_id,
+                    node: c.node_id,
+                }),
+            ),
+            Err(e) => {
+                log::warn!("reading the CPU topology failed ({e:#}); placing as if flat");
+                Self::flat(nr_cpu_ids)
+            }
+        }
+    }
+
+    /// CPU ids sharing `cpu`'s core, `cpu` first (following the ring).
+    #[cfg(test)]
+    fn core_of(&self, cpu: usize) -> Vec<usize> {
+        let mut out = vec![cpu];
+        let mut c = self.smt_next[cpu] as usize;
+        while c != cpu {
+            out.push(c);
+            c = self.smt_next[c] as usize;
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn place(cpu: usize, core: usize, llc: usize, node: usize) -> CpuPlace {
+        CpuPlace { cpu, core, llc, node }
+    }
+
+    #[test]
+    fn flat_machines_have_one_thread_per_core() {
+        let t = CpuTopology::flat(3);
+        assert_eq!(t.smt_next, vec![0, 1, 2]);
+        assert_eq!((t.llc, t.node), (vec![0; 3], vec![0; 3]));
+    }
+
+    #[test]
+    fn siblings_form_a_ring_whatever_their_numbering() {
+        // Intel-style numbering: CPU n and n + 4 share a core; 2 LLCs.
+        let places = (0..8).map(|c| place(c, c % 4, (c % 4) / 2, 0));
+        let t = CpuTopology::from_cpus(8, places);
+        assert_eq!(t.core_of(1), vec![1, 5]);
+        assert_eq!(t.core_of(5), vec![5, 1]);
+        assert_eq!(t.llc, vec![0, 0, 1, 1, 0, 0, 1, 1]);
+        // SMT4: the ring goes through all four threads.
+        let t = CpuTopology::from_cpus(8, (0..8).map(|c| place(c, c / 4, 0, c / 4)));
+        assert_eq!(t.core_of(2), vec![2, 3, 0, 1]);
+        assert_eq!(t.node, vec![0, 0, 0, 0, 1, 1, 1, 1]);
+    }
+
+    #[test]
+    fn unlisted_and_out_of_range_cpus_stay_flat() {
+        // CPU 2 offline; CPU 9 past nr_cpu_ids.
+        let places = [place(0, 0, 0, 0), place(1, 0, 0, 0), place(3, 1, 1, 1), place(9, 1, 1, 1)];
+        let t = CpuTopology::from_cpus(4, places);
+        assert_eq!(t.smt_next, vec![1, 0, 2, 3]);
+        assert_eq!(t.llc, vec![0, 0, 0, 1]);
+    }
+}
