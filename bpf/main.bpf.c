@@ -344,21 +344,6 @@ static void wake_dispatcher(void)
 	cnt_inc(nr_wakeups_sent);
 }
 
-static void kick_one_idle_cpu(void)
-{
-	u32 i, n = scx_bpf_nr_cpu_ids();
-
-	bpf_for(i, 0, n) {
-		if (i >= USCHED_MAX_CPUS)
-			break;
-		if (cpu_idle[i] && !cpu_reserved(i)) {
-			scx_bpf_kick_cpu(i, SCX_KICK_IDLE);
-			cnt_inc(nr_idle_kicks);
-			return;
-		}
-	}
-}
-
 /*
  * Room for a task record, keeping enough for the dispatcher's wake-up record:
  * a full ring must never swallow the wake-up of a sleeping dispatcher.
@@ -559,6 +544,21 @@ static __always_inline s32 pick_idle_cpu_for_work(const struct cpumask *allowed)
 	if (cpu < 0)
 		cpu = scx_bpf_pick_idle_cpu(allowed, 0);
 	return cpu < 0 || cpu_reserved(cpu) ? -1 : cpu;
+}
+
+/* Wakes one idle CPU (see pick_idle_cpu_for_work()) for work that waits in
+ * the shared DSQ or in undrained decisions: it takes the earliest it may
+ * run. */
+static void kick_idle_cpu_for_work(void)
+{
+	const struct cpumask *online = scx_bpf_get_online_cpumask();
+	s32 cpu = pick_idle_cpu_for_work(online);
+
+	scx_bpf_put_cpumask(online);
+	if (cpu < 0)
+		return;
+	scx_bpf_kick_cpu(cpu, SCX_KICK_IDLE);
+	cnt_inc(nr_idle_kicks);
 }
 
 /*
@@ -1323,18 +1323,8 @@ static bool keep_prev(s32 cpu, struct task_struct *prev)
  */
 static void kick_for_shared(void)
 {
-	const struct cpumask *online;
-	s32 cpu;
-
-	if (!scx_bpf_dsq_nr_queued(USCHED_SHARED_DSQ))
-		return;
-	online = scx_bpf_get_online_cpumask();
-	cpu = pick_idle_cpu_for_work(online);
-	scx_bpf_put_cpumask(online);
-	if (cpu < 0)
-		return;
-	scx_bpf_kick_cpu(cpu, SCX_KICK_IDLE);
-	cnt_inc(nr_idle_kicks);
+	if (scx_bpf_dsq_nr_queued(USCHED_SHARED_DSQ))
+		kick_idle_cpu_for_work();
 }
 
 void BPF_STRUCT_OPS(usched_dispatch, s32 cpu, struct task_struct *prev)
@@ -1820,7 +1810,7 @@ static int heartbeat_fn(void *map, int *key, struct bpf_timer *timer)
 			scx_bpf_kick_cpu(i, SCX_KICK_IDLE);
 	}
 	if (nr_user_pushed != counters.nr_drained || scx_bpf_dsq_nr_queued(USCHED_SHARED_DSQ))
-		kick_one_idle_cpu();
+		kick_idle_cpu_for_work();
 	if (usersched_sleeping && bpf_ringbuf_query(&queued, BPF_RB_AVAIL_DATA))
 		wake_dispatcher();
 	bpf_timer_start(timer, heartbeat_ns, 0);

@@ -1,15 +1,20 @@
 # SPDX-License-Identifier: GPL-2.0-only
-# placement: a measurement for issue #13, not part of the suite. N CPU hogs
+# placement: issue #13's work conservation and SMT placement. N CPU hogs
 # (first argument, default: one per core) run SECS seconds (second, default
 # 15) under EEVDF, scx_usched, and EEVDF again, in one boot; every 250 ms the
 # CPU each hog last ran on is sampled (/proc/PID/stat field 39). Printed per
 # phase: the share of samples in which two hogs sat on one CPU and on one
-# core (SMT siblings), and the hogs' CPU time as a share of the machine.
-# Further arguments go to scx_usched (as --flag=value). Use with a
-# topology, e.g.
+# core (SMT siblings), the hogs' CPU time as a share of the machine, the
+# machine's idle time and the scheduler process's CPU time. Further
+# arguments go to scx_usched (as --flag=value). Use with a topology, e.g.
 #   vm/usched-vm run placement --topology smt4 --args 2,15
 #   vm/usched-vm run placement --topology numa4 --args 4,15,--slice-us=20000
+# The suite runs it with bounds in the environment of the guest's command
+# line (usched.args): PLACE_MIN_SHARE (scx_usched's share of the machine
+# in % of the mean of the two EEVDF phases' shares) and PLACE_MAX_SAME_CORE
+# (% of samples with two hogs on one core), asserted after the phases.
 . /usched/lib.sh
+while case "$1" in PLACE_*=*) true;; *) false;; esac; do export "$1"; shift; done
 ncpu=$(grep -c ^processor /proc/cpuinfo)
 topo=/sys/devices/system/cpu
 core_of() { echo "$(cat $topo/cpu$1/topology/physical_package_id)-$(cat $topo/cpu$1/topology/core_id)"; }
@@ -22,12 +27,15 @@ for c in $(seq 0 $((ncpu - 1))); do
 done
 
 cputime() { t=0; for p in $pids; do t=$((t + $(awk '{print $14 + $15}' /proc/$p/stat))); done; echo $t; }
+# Idle ticks of the whole machine; the scheduler process's CPU time (0 under EEVDF).
+idletime() { awk '/^cpu /{print $5 + $6}' /proc/stat; }
+schedtime() { if [ -n "$USCHED_PID" ]; then awk '{print $14 + $15}' /proc/$USCHED_PID/stat; else echo 0; fi; }
 
 measure() {
     pids=""
     for i in $(seq 1 "$N"); do sh -c 'while :; do :; done' & pids="$pids $!"; done
     sleep 1
-    t0=$(cputime); s0=$(date +%s)
+    t0=$(cputime); i0=$(idletime); u0=$(schedtime); s0=$(date +%s); st0=$(head -1 /proc/stat)
     n=0; samecpu=0; samecore=0
     while [ $(($(date +%s) - s0)) -lt "$SECS" ]; do
         cpus=""; cores=""
@@ -39,15 +47,31 @@ measure() {
         [ "$(echo $cores | tr ' ' '\n' | sort | uniq -d | wc -l)" -gt 0 ] && samecore=$((samecore + 1))
         sleep 0.25
     done
-    t1=$(cputime); s1=$(date +%s)
+    t1=$(cputime); i1=$(idletime); u1=$(schedtime); s1=$(date +%s); st1=$(head -1 /proc/stat)
+    echo "$st0" "$st1" | awk '{printf "CPUSTAT"; n=split("user nice system idle iowait irq softirq steal", f, " "); for (i = 1; i <= n; i++) printf " %s=%d", f[i], $(i + 12) - $(i + 1); print ""}'
     kill $pids; wait $pids 2>/dev/null
-    echo "PLACE $1 hogs=$N cpus=$ncpu samples=$n same_cpu=$((100 * samecpu / n))% same_core=$((100 * samecore / n))% machine_share=$(( (t1 - t0) * 100 / (hz * (s1 - s0) * ncpu) ))%"
+    share=$(( (t1 - t0) * 100 / (hz * (s1 - s0) * ncpu) )); same_core=$((100 * samecore / n))
+    echo "PLACE $1 hogs=$N cpus=$ncpu samples=$n same_cpu=$((100 * samecpu / n))% same_core=$same_core% machine_share=$share% idle=$(( (i1 - i0) * 100 / (hz * (s1 - s0) * ncpu) ))% scheduler=$(( (u1 - u0) * 100 / (hz * (s1 - s0) * ncpu) ))%"
 }
 
 measure eevdf
+eevdf1=$share
 start_usched "$@"
 measure "scx_usched${*:+ $*}"
+ushare=$share; ucore=$same_core
+usched-stat > /tmp/stat.txt 2>&1 && sed 's/^/STAT /' /tmp/stat.txt
+for t in /proc/$USCHED_PID/task/*; do echo "THREAD $(cat $t/comm) $(awk '{print "utime=" $14 " stime=" $15}' $t/stat)"; done
 [ "$(scx_state)" = enabled ] || fail "scx_usched was ejected during the measurement"
 stop_usched
+USCHED_PID=
 measure eevdf
+eevdf_mean=$(( (eevdf1 + share) / 2 ))
+ratio=$(( 100 * ushare / (eevdf_mean > 0 ? eevdf_mean : 1) ))
+info "scx_usched's share ${ushare}% = ${ratio}% of EEVDF's ${eevdf_mean}%; two hogs on one core in ${ucore}% of samples"
+if [ -n "$PLACE_MIN_SHARE" ] && [ "$ratio" -lt "$PLACE_MIN_SHARE" ]; then
+    fail "the hogs got ${ratio}% of EEVDF's share of the machine (bound ${PLACE_MIN_SHARE}%): CPUs idle or busy elsewhere while hogs wait"
+fi
+if [ -n "$PLACE_MAX_SAME_CORE" ] && [ "$ucore" -gt "$PLACE_MAX_SAME_CORE" ]; then
+    fail "two hogs shared a core in ${ucore}% of samples (bound ${PLACE_MAX_SAME_CORE}%) while a whole core was free"
+fi
 check_dmesg
