@@ -39,6 +39,13 @@ enum usched_consts {
 	USCHED_HIST_ENQ_TO_DISPATCH = 0,
 	USCHED_HIST_WAKE_TO_RUN	= 1,
 	USCHED_NR_HIST		= 2,
+	/* Where a task runs next, against where it ran last (nr_placed[]). */
+	USCHED_PLACE_SAME_CPU	= 0,
+	USCHED_PLACE_SMT	= 1,	/* another thread of the same core */
+	USCHED_PLACE_LLC	= 2,	/* another core, same last-level cache */
+	USCHED_PLACE_NODE	= 3,	/* another LLC, same NUMA node */
+	USCHED_PLACE_REMOTE	= 4,	/* another NUMA node */
+	USCHED_NR_PLACE		= 5,
 	/* Poll modes of the dispatcher. */
 	USCHED_POLL_BUSY	= 0,
 	USCHED_POLL_ADAPTIVE	= 1,
@@ -78,6 +85,7 @@ enum usched_limits {
 enum usched_task_flags {
 	USCHED_TASK_WAKEUP	= 1 << 0,	/* became runnable by a wake-up */
 	USCHED_TASK_KTHREAD	= 1 << 1,	/* kernel thread */
+	USCHED_TASK_CPUS_ALL_LO	= 1 << 2,	/* cpus_lo lists every CPU it may use */
 	USCHED_TASK_WAKE_ONLY	= 1 << 31,	/* no task: wakes the dispatcher */
 };
 
@@ -101,6 +109,7 @@ struct queued_task {
 	u64 vtime;		/* vruntime kept by the BPF side */
 	u64 enq_ts;		/* when it was sent to user space, ns (CLOCK_MONOTONIC) */
 	u64 seq;		/* enqueue sequence, echoed back to detect stale decisions */
+	u64 cpus_lo;		/* the CPUs among ids 0-63 it may run on (bit n: CPU n) */
 };
 
 /* A scheduling decision, user space -> kernel (BPF user ring buffer). */
@@ -149,7 +158,7 @@ struct usched_counters {
 	u64 nr_wakeups_lost;		/* dispatcher wake-ups retried (ring full) */
 };
 
-_Static_assert(sizeof(struct queued_task) == 80, "queued_task ABI");
+_Static_assert(sizeof(struct queued_task) == 88, "queued_task ABI");
 _Static_assert(sizeof(struct dispatched_task) == 48, "dispatched_task ABI");
 _Static_assert(sizeof(struct kick_args) == 3 * USCHED_CPU_WORDS * 8 + 8, "kick_args ABI");
 _Static_assert(sizeof(struct usched_counters) == 17 * 8, "usched_counters ABI");

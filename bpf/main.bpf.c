@@ -95,6 +95,7 @@ u64 dispatcher_off_since;		/* runnable, not running, since (0: no) */
 u64 dispatcher_cpu_taken_at;		/* a higher class last seen on its CPU */
 u64 nr_running;				/* tasks running on a CPU */
 u64 wait_max_ns;			/* longest wait_since -> running (see running) */
+u64 nr_placed[USCHED_NR_PLACE];		/* runs by distance from the last CPU (see running) */
 u8 cpu_idle[USCHED_MAX_CPUS];		/* maintained by ops.update_idle() */
 u64 idle_fence;				/* a full barrier in ops.update_idle() */
 /* What the BPF side keeps per CPU (user space reads none of it). */
@@ -161,6 +162,8 @@ struct task_ctx {
 	u64 seq;		/* enqueue sequence: unique across all tasks */
 	u32 state;		/* TASK_IDLE, TASK_IN_USER, TASK_IN_KQ: changed atomically */
 	u32 to_idle_core;	/* keep_prev() found it sharing a core while one idles */
+	u32 ran_on;		/* the CPU it last ran on, + 1 (0: it never ran) */
+	u32 __pad;
 	u32 woke;		/* the pending enqueue follows a wake-up */
 	u32 async_wake;		/* ops.select_cpu() saw a wake-up that is not sync */
 	u64 last_burst;		/* runtime between its last two sleeps: EWMA, 1/4 weight */
@@ -517,6 +520,28 @@ static __always_inline bool smt_sibling_busy(s32 cpu)
 			return true;
 	}
 	return false;
+}
+
+/* How far @to lies from @from: USCHED_PLACE_*. */
+static __always_inline u32 place_level(s32 from, s32 to)
+{
+	s32 c = from;
+	u32 i;
+
+	if (from == to)
+		return USCHED_PLACE_SAME_CPU;
+	bpf_for(i, 0, USCHED_MAX_SMT) {
+		c = cpu_smt_next[c & (USCHED_MAX_CPUS - 1)];
+		if (c == to)
+			return USCHED_PLACE_SMT;
+		if (c == from)
+			break;
+	}
+	if (cpu_llc[from & (USCHED_MAX_CPUS - 1)] == cpu_llc[to & (USCHED_MAX_CPUS - 1)])
+		return USCHED_PLACE_LLC;
+	if (cpu_node[from & (USCHED_MAX_CPUS - 1)] == cpu_node[to & (USCHED_MAX_CPUS - 1)])
+		return USCHED_PLACE_NODE;
+	return USCHED_PLACE_REMOTE;
 }
 
 /* A whole core that @p may use is idle. */
@@ -985,7 +1010,14 @@ static __always_inline void send_to_user(struct task_struct *p, struct task_ctx 
 	rec->cpu = scx_bpf_task_cpu(p);
 	rec->nr_cpus_allowed = p->nr_cpus_allowed;
 	rec->flags = (tctx->woke ? USCHED_TASK_WAKEUP : 0) |
-		     ((p->flags & PF_KTHREAD) ? USCHED_TASK_KTHREAD : 0);
+		     ((p->flags & PF_KTHREAD) ? USCHED_TASK_KTHREAD : 0) |
+		     (scx_bpf_nr_cpu_ids() <= 64 ? USCHED_TASK_CPUS_ALL_LO : 0);
+	/* Its affinity, for BpfScheduler::select_cpu() (no syscall there):
+	 * while migration is disabled, only the CPU it is on. */
+	if (p->migration_disabled)
+		rec->cpus_lo = rec->cpu >= 0 && rec->cpu < 64 ? 1ULL << rec->cpu : 0;
+	else
+		rec->cpus_lo = BPF_CORE_READ(p, cpus_ptr, bits[0]);
 	rec->sum_exec_runtime = p->se.sum_exec_runtime;
 	rec->exec_runtime = tctx->exec_runtime;
 	rec->weight = p->scx.weight;
@@ -1412,9 +1444,16 @@ void BPF_STRUCT_OPS(usched_running, struct task_struct *p)
 		return;
 	tctx->last_run_at = now;
 	tctx->run_slice = p->scx.slice;
+	/* Where it runs against where it ran (our own threads aside). */
+	cpu = scx_bpf_task_cpu(p);
+	if (!is_usersched(p) && cpu >= 0 && cpu < USCHED_MAX_CPUS) {
+		if (tctx->ran_on)
+			__sync_fetch_and_add(&nr_placed[place_level(tctx->ran_on - 1, cpu) %
+							USCHED_NR_PLACE], 1);
+		tctx->ran_on = cpu + 1;
+	}
 	/* Our own threads (the dispatcher above all) are never cut in on:
 	 * preempted, the dispatcher would preempt the waker right back. */
-	cpu = scx_bpf_task_cpu(p);
 	if (cpu >= 0 && cpu < USCHED_MAX_CPUS) {
 		struct cpu_ctx *cc = cpu_ctx_of(cpu);
 

@@ -32,7 +32,7 @@ pub mod skel {
 
 // The ABI header asserts these sizes in C; assert them here too, so that a
 // change on one side alone fails to build.
-const _: () = assert!(core::mem::size_of::<intf::queued_task>() == 80);
+const _: () = assert!(core::mem::size_of::<intf::queued_task>() == 88);
 const _: () = assert!(core::mem::size_of::<intf::dispatched_task>() == 48);
 const _: () = assert!(core::mem::size_of::<intf::kick_args>() == 3 * 16 * 8 + 8);
 const _: () = assert!(core::mem::size_of::<intf::usched_counters>() == 17 * 8);

@@ -43,7 +43,7 @@ pub use error::{Error, Result};
 pub use exit::{clear_exit_request, exit_requested, request_exit};
 pub use record::{DispatchedTask, QueuedTask, RL_CPU_ANY, RL_PREEMPT};
 pub use scheduler::{BpfScheduler, FULL_RING_WAIT};
-pub use stats::Stats;
+pub use stats::{Placement, Stats};
 /// usched-core, re-exported under its own name (not as `core`, which would
 /// clash with the language's `core` crate in code that glob-imports usched).
 pub use usched_core;

@@ -52,6 +52,8 @@ pub(crate) struct Loaded<'a> {
     pub(crate) bss: NonNull<types::bss>,
     /// Possible CPU ids (at most `USCHED_MAX_CPUS`).
     pub(crate) nr_cpu_ids: usize,
+    /// The topology written into `.rodata`.
+    pub(crate) topology: CpuTopology,
 }
 
 /// Loads and attaches the scheduler with `cfg`.
@@ -75,6 +77,7 @@ pub(crate) fn load<'a>(
     cfg.validate(nr_cpu_ids)?;
     sys::preflight()?;
 
+    let topo = CpuTopology::detect(nr_cpu_ids);
     let builder = BpfSkelBuilder::default();
     let mut skel = scx_utils::scx_ops_open!(
         builder,
@@ -99,7 +102,6 @@ pub(crate) fn load<'a>(
         ro.starve_ns = cfg.starve_after().as_nanos() as u64;
         ro.debug = cfg.debug;
         ro.fast_wakeup_ns = cfg.fast_wakeup.map_or(0, |d| d.as_nanos() as u64);
-        let topo = CpuTopology::detect(nr_cpu_ids);
         for (c, &next) in topo.smt_next.iter().enumerate() {
             ro.cpu_smt_next[c] = next;
             ro.cpu_llc[c] = topo.llc[c];
@@ -160,5 +162,5 @@ pub(crate) fn load<'a>(
         .as_deref_mut()
         .map(NonNull::from)
         .ok_or_else(|| Error::bpf("loading the BPF program", "no .bss map"))?;
-    Ok(Loaded { skel, link, bss, nr_cpu_ids })
+    Ok(Loaded { skel, link, bss, nr_cpu_ids, topology: topo })
 }

@@ -17,6 +17,8 @@ pub const RL_PREEMPT: u64 = intf::usched_dispatch_flags_USCHED_RL_PREEMPT as u64
 
 /// Flag of a record that only wakes the dispatcher (no task in it).
 const WAKE_ONLY: u32 = intf::usched_task_flags_USCHED_TASK_WAKE_ONLY as u32;
+/// Flag of a record whose `cpus_lo` lists every CPU the task may use.
+const CPUS_ALL_LO: u32 = intf::usched_task_flags_USCHED_TASK_CPUS_ALL_LO as u32;
 
 /// A task that became runnable, as sent by the BPF side.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -46,6 +48,10 @@ pub struct QueuedTask {
     /// Enqueue sequence; [`DispatchedTask::new`] echoes it back so that a
     /// decision for an older enqueue of the task is recognised as stale.
     pub seq: u64,
+    /// The CPUs it may run on (bit n: CPU n) when the machine has at most
+    /// 64 CPU ids; `None` on larger machines, where only `cpu` is known to
+    /// be allowed.
+    pub allowed: Option<u64>,
 }
 
 impl QueuedTask {
@@ -73,7 +79,7 @@ impl QueuedTask {
             pid: r.pid,
             cpu: r.cpu,
             nr_cpus_allowed: r.nr_cpus_allowed,
-            flags: u64::from(r.flags),
+            flags: u64::from(r.flags & !CPUS_ALL_LO),
             sum_exec_runtime: r.sum_exec_runtime,
             exec_runtime: r.exec_runtime,
             weight: r.weight,
@@ -82,6 +88,7 @@ impl QueuedTask {
             vtime: r.vtime,
             enq_time: r.enq_ts,
             seq: r.seq,
+            allowed: (r.flags & CPUS_ALL_LO != 0).then_some(r.cpus_lo),
         }
     }
 }
@@ -218,7 +225,7 @@ mod tests {
             pid: 1,
             cpu: 2,
             nr_cpus_allowed: 3,
-            flags: 4,
+            flags: 2 | CPUS_ALL_LO,
             sum_exec_runtime: 5,
             exec_runtime: 6,
             weight: 7,
@@ -227,6 +234,7 @@ mod tests {
             vtime: 10,
             enq_ts: 11,
             seq: 12,
+            cpus_lo: 13,
         };
         let q = QueuedTask::from_record(&r);
         assert_eq!(
@@ -244,8 +252,12 @@ mod tests {
                 q.enq_time,
                 q.seq
             ),
-            (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12)
+            (1, 2, 3, 2, 5, 6, 7, 8, 9, 10, 11, 12)
         );
+        // The affinity is known only when the record says it is complete.
+        assert_eq!(q.allowed, Some(13));
+        let big = QueuedTask::from_record(&intf::queued_task { flags: 2, ..r });
+        assert_eq!((big.flags, big.allowed), (2, None));
     }
 
     #[test]
@@ -263,6 +275,7 @@ mod tests {
             vtime: 10,
             enq_ts: 11,
             seq: 12,
+            cpus_lo: 3,
         };
         // SAFETY: queued_task is plain integers; viewing it as bytes is sound.
         let bytes = unsafe {

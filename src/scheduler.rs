@@ -26,8 +26,11 @@ use crate::record::{DispatchedTask, QueuedTask};
 use crate::shared::SharedBss;
 use crate::staging::Staging;
 use crate::stats::Stats;
+use crate::topology::CpuTopology;
+use select::AffinityTable;
 
 mod poll;
+mod select;
 
 /// Records pulled from the ring buffer per refill of the staging buffer.
 const STAGE: usize = 512;
@@ -70,6 +73,10 @@ pub struct BpfScheduler<'a> {
     last_event: Instant,
     /// Watches a pinned dispatcher for a CPU that a higher class holds.
     escape: Option<Escape>,
+    /// The CPU topology `select_cpu` places by.
+    topology: CpuTopology,
+    /// The affinity of recently queued tasks, for `select_cpu`.
+    affinity: AffinityTable,
 }
 
 impl<'a> BpfScheduler<'a> {
@@ -95,7 +102,7 @@ impl<'a> BpfScheduler<'a> {
     /// [`Error::Verifier`] with the tail of the verifier log, or
     /// [`Error::Bpf`] when opening, loading or attaching fails.
     pub fn with_config(open_object: &'a mut MaybeUninit<OpenObject>, cfg: &Config) -> Result<Self> {
-        let crate::loader::Loaded { skel, link, bss, nr_cpu_ids } =
+        let crate::loader::Loaded { skel, link, bss, nr_cpu_ids, topology } =
             crate::loader::load(open_object, cfg)?;
         // SAFETY: `bss` is the skeleton's mmap'd .bss; `skel` moves into
         // the same struct as the view and is dropped with it.
@@ -139,6 +146,8 @@ impl<'a> BpfScheduler<'a> {
             nr_pushed: 0,
             epoll_fd,
             last_event: Instant::now(),
+            topology,
+            affinity: AffinityTable::new(),
             // Only a dispatcher its owner pinned where the BPF side expects
             // it is moved (and moved back): nothing else is touched.
             escape: cfg
@@ -201,7 +210,11 @@ impl<'a> BpfScheduler<'a> {
         if self.refill() == 0 {
             return Ok(None);
         }
-        Ok(self.staging.borrow_mut().pop())
+        let task = self.staging.borrow_mut().pop();
+        if let Some(t) = &task {
+            self.affinity.note(t, self.nr_cpu_ids);
+        }
+        Ok(task)
     }
 
     /// Sends a decision to the BPF side. Kicks for it are batched until
@@ -279,17 +292,6 @@ impl<'a> BpfScheduler<'a> {
     /// The CPU busy mode reserves for the dispatcher, if any.
     fn reserved_cpu(&self) -> Option<usize> {
         self.cfg.dispatcher_cpu.filter(|_| self.cfg.poll == PollMode::Busy)
-    }
-
-    /// An idle CPU for `pid`, preferring `prev_cpu`; negative (`-EBUSY`)
-    /// when none is idle. Computed in user space from the idle map the BPF
-    /// side keeps, without a syscall: it does not know the task's affinity,
-    /// so the BPF side bounces a decision to a CPU the task may not use.
-    pub fn select_cpu(&self, _pid: i32, prev_cpu: i32, _flags: u64) -> i32 {
-        if prev_cpu >= 0 && self.can_take_work(prev_cpu as usize) {
-            return prev_cpu;
-        }
-        (0..self.nr_cpu_ids).find(|&c| self.can_take_work(c)).map_or(-libc::EBUSY, |c| c as i32)
     }
 
     /// Runs the kick program for the decisions sent since the last flush:

@@ -64,10 +64,44 @@ pub struct Stats {
     pub dispatcher_page_faults: u64,
     /// CPU time used by the scheduler process, ns.
     pub cpu_time_ns: u64,
+    /// Where tasks ran against where they ran last, one count per run (our
+    /// own threads aside): the same CPU, another thread of its core, another
+    /// core of its last-level cache, another LLC of its NUMA node, another
+    /// node (indexed by [`Placement`]).
+    pub placed: [u64; Placement::COUNT],
     /// Enqueue → dispatch latency (the round trip through user space), ns.
     pub enq_to_dispatch: Box<Histogram>,
     /// Wake-up → running latency, ns.
     pub wake_to_run: Box<Histogram>,
+}
+
+/// How far a task ran from the CPU it ran on last (index into
+/// [`Stats::placed`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Placement {
+    /// The same CPU.
+    SameCpu = intf::usched_consts_USCHED_PLACE_SAME_CPU as isize,
+    /// Another SMT thread of the same core.
+    Smt = intf::usched_consts_USCHED_PLACE_SMT as isize,
+    /// Another core sharing the last-level cache.
+    Llc = intf::usched_consts_USCHED_PLACE_LLC as isize,
+    /// Another last-level cache of the same NUMA node.
+    Node = intf::usched_consts_USCHED_PLACE_NODE as isize,
+    /// Another NUMA node.
+    Remote = intf::usched_consts_USCHED_PLACE_REMOTE as isize,
+}
+
+impl Placement {
+    /// How many levels there are.
+    pub const COUNT: usize = intf::usched_consts_USCHED_NR_PLACE as usize;
+    /// Every level, nearest first, with its short name.
+    pub const ALL: [(Placement, &'static str); Self::COUNT] = [
+        (Placement::SameCpu, "cpu"),
+        (Placement::Smt, "smt"),
+        (Placement::Llc, "llc"),
+        (Placement::Node, "node"),
+        (Placement::Remote, "remote"),
+    ];
 }
 
 impl Stats {
@@ -101,6 +135,7 @@ impl Stats {
             nr_fast_dispatches: c.nr_fast_dispatches,
             nr_user_ring_full: b.nr_user_ring_full,
             wait_max_ns: b.wait_max_ns,
+            placed: b.nr_placed,
             nr_running: b.nr_running,
             nr_queued: b.nr_user_queued,
             nr_scheduled: b.nr_kqueued,
@@ -159,6 +194,11 @@ impl std::fmt::Display for Stats {
             self.nr_idle_kicks,
             self.dispatcher_page_faults
         )?;
+        write!(f, "placed:")?;
+        for (level, name) in Placement::ALL {
+            write!(f, " {name}={}", self.placed[level as usize])?;
+        }
+        writeln!(f)?;
         for (name, h) in
             [("enq->dispatch", &self.enq_to_dispatch), ("wake->run", &self.wake_to_run)]
         {

@@ -19,7 +19,7 @@ use scx_stats_derive::{stat_doc, Stats};
 use serde::{Deserialize, Serialize};
 use usched::runtime::RuntimeCounters;
 use usched::usched_core::histogram::Histogram;
-use usched::Stats as Snapshot;
+use usched::{Placement, Stats as Snapshot};
 
 /// One interval's statistics of a running scx_usched.
 #[stat_doc]
@@ -88,6 +88,16 @@ pub struct Metrics {
     pub wake_run_p99_us: f64,
     #[stat(desc = "Wake-up -> running, max in the interval, us")]
     pub wake_run_max_us: f64,
+    #[stat(desc = "Runs on the CPU the task last ran on, in the interval")]
+    pub nr_placed_cpu: u64,
+    #[stat(desc = "Runs on another SMT thread of the task's last core, in the interval")]
+    pub nr_placed_smt: u64,
+    #[stat(desc = "Runs on another core of the task's last LLC, in the interval")]
+    pub nr_placed_llc: u64,
+    #[stat(desc = "Runs on another LLC of the task's last NUMA node, in the interval")]
+    pub nr_placed_node: u64,
+    #[stat(desc = "Runs on another NUMA node than the task's last, in the interval")]
+    pub nr_placed_remote: u64,
 }
 
 /// `cur - prev`, bucket by bucket (both are cumulative).
@@ -135,6 +145,7 @@ impl Metrics {
         let enq = hist_delta(&cur.enq_to_dispatch, &prev.enq_to_dispatch);
         let wake = hist_delta(&cur.wake_to_run, &prev.wake_to_run);
         let secs = elapsed.as_secs_f64().max(1e-3);
+        let placed = |l: Placement| d(cur.placed[l as usize], prev.placed[l as usize]);
         Metrics {
             nr_cpus: cur.nr_online_cpus,
             nr_running: cur.nr_running,
@@ -162,6 +173,11 @@ impl Metrics {
             wake_run_p50_us: us(wake.percentile(50.0)),
             wake_run_p99_us: us(wake.percentile(99.0)),
             wake_run_max_us: us(wake.max()),
+            nr_placed_cpu: placed(Placement::SameCpu),
+            nr_placed_smt: placed(Placement::Smt),
+            nr_placed_llc: placed(Placement::Llc),
+            nr_placed_node: placed(Placement::Node),
+            nr_placed_remote: placed(Placement::Remote),
         }
     }
 
@@ -171,7 +187,7 @@ impl Metrics {
             w,
             "[scx_usched] tasks r/q/s {}/{}/{} of {} cpus | dispatch u {} k {} (fast {}) c {} b {} f {} cg {} cl {} st {} (wait max {} ms) | \
              kicks p {} i {} wake {} | cpu {:.2}% pf {} | enq->dsp p50/p99 {:.0}/{:.0} us | \
-             wake->run p50/p99/max {:.0}/{:.0}/{:.0} us",
+             wake->run p50/p99/max {:.0}/{:.0}/{:.0} us | placed cpu/smt/llc/node/remote {}/{}/{}/{}/{}",
             self.nr_running,
             self.nr_queued,
             self.nr_scheduled,
@@ -196,6 +212,11 @@ impl Metrics {
             self.wake_run_p50_us,
             self.wake_run_p99_us,
             self.wake_run_max_us,
+            self.nr_placed_cpu,
+            self.nr_placed_smt,
+            self.nr_placed_llc,
+            self.nr_placed_node,
+            self.nr_placed_remote,
         )
     }
 }
