@@ -458,11 +458,18 @@ static __always_inline u64 run_next_flags(s32 cpu)
 	return cpu_runs_fast_waker(cpu) ? SCX_ENQ_HEAD : SCX_ENQ_PREEMPT;
 }
 
+/* Decisions wait in the user ring buffer: pushed, not yet drained by an
+ * ops.dispatch(). */
+static __always_inline bool decisions_undrained(void)
+{
+	return nr_user_pushed != counters.nr_drained;
+}
+
 /* No task waits anywhere: not in user space, not in a decision on its way
  * back, not in a DSQ. */
 static __always_inline bool nobody_waits(s32 cpu)
 {
-	return !nr_user_queued && !nr_kqueued && nr_user_pushed == counters.nr_drained &&
+	return !nr_user_queued && !nr_kqueued && !decisions_undrained() &&
 	       !bpf_ringbuf_query(&queued, BPF_RB_AVAIL_DATA) &&
 	       !scx_bpf_dsq_nr_queued(USCHED_SHARED_DSQ) &&
 	       !scx_bpf_dsq_nr_queued(cpu_dsq(cpu));
@@ -554,6 +561,13 @@ static __always_inline bool idle_core_for(struct task_struct *p)
 	return found;
 }
 
+/* Wakes @cpu if it is idle, counted in nr_idle_kicks. */
+static __always_inline void kick_idle(s32 cpu)
+{
+	scx_bpf_kick_cpu(cpu, SCX_KICK_IDLE);
+	cnt_inc(nr_idle_kicks);
+}
+
 /*
  * Claims an idle CPU in @allowed for queued work, -1 if none: a whole idle
  * core first, so that two tasks do not share a core while another core
@@ -573,17 +587,17 @@ static __always_inline s32 pick_idle_cpu_for_work(const struct cpumask *allowed)
 
 /* Wakes one idle CPU (see pick_idle_cpu_for_work()) for work that waits in
  * the shared DSQ or in undrained decisions: it takes the earliest it may
- * run. */
-static void kick_idle_cpu_for_work(void)
+ * run. False if no CPU is idle. */
+static bool kick_idle_cpu_for_work(void)
 {
 	const struct cpumask *online = scx_bpf_get_online_cpumask();
 	s32 cpu = pick_idle_cpu_for_work(online);
 
 	scx_bpf_put_cpumask(online);
 	if (cpu < 0)
-		return;
-	scx_bpf_kick_cpu(cpu, SCX_KICK_IDLE);
-	cnt_inc(nr_idle_kicks);
+		return false;
+	kick_idle(cpu);
+	return true;
 }
 
 /*
@@ -606,8 +620,7 @@ static __always_inline void kick_for(struct task_struct *p, u64 dsq)
 		if (cpu == (s32)bpf_get_smp_processor_id())
 			return;
 	}
-	scx_bpf_kick_cpu(cpu, SCX_KICK_IDLE);
-	cnt_inc(nr_idle_kicks);
+	kick_idle(cpu);
 }
 
 /* Inserts @p by @key into the DSQ for "any CPU" (see shared_dsq_for()) and
@@ -929,8 +942,7 @@ static __always_inline bool try_still_first(struct task_struct *p, struct task_c
 	 * this one, and two tasks could take turns there for good while
 	 * another CPU idled.
 	 */
-	if (nr_user_pushed != counters.nr_drained ||
-	    scx_bpf_dsq_nr_queued(SCX_DSQ_LOCAL_ON | (u32)cpu)) {
+	if (decisions_undrained() || scx_bpf_dsq_nr_queued(SCX_DSQ_LOCAL_ON | (u32)cpu)) {
 		bool clamped = false;
 
 		kernel_any(p, slice, vtime_clamp(key, &clamped), enq_flags);
@@ -961,9 +973,8 @@ static __always_inline bool try_idle_core(struct task_struct *p, struct task_ctx
 	if (c < 0 || c == cpu || c >= USCHED_MAX_CPUS || cpu_reserved(c))
 		return false;
 	scx_bpf_dsq_insert(p, SCX_DSQ_LOCAL_ON | (u32)c, tctx->run_slice ?: slice_ns, enq_flags);
-	scx_bpf_kick_cpu(c, SCX_KICK_IDLE);
+	kick_idle(c);
 	cnt_inc(nr_kernel_dispatches);
-	cnt_inc(nr_idle_kicks);
 	return true;
 }
 
@@ -1581,10 +1592,8 @@ void BPF_STRUCT_OPS(usched_update_idle, s32 cpu, bool idle)
 		return;
 	__sync_fetch_and_add(&idle_fence, 1);
 	if (scx_bpf_dsq_nr_queued(USCHED_SHARED_DSQ) || scx_bpf_dsq_nr_queued(cpu_dsq(cpu)) ||
-	    nr_user_pushed != counters.nr_drained) {
-		scx_bpf_kick_cpu(cpu, SCX_KICK_IDLE);
-		cnt_inc(nr_idle_kicks);
-	}
+	    decisions_undrained())
+		kick_idle(cpu);
 }
 
 /* The task leaves sched_ext (class change, exit): nothing of it is waiting. */
@@ -1848,7 +1857,7 @@ static int heartbeat_fn(void *map, int *key, struct bpf_timer *timer)
 		if (i < USCHED_MAX_CPUS && cpu_idle[i & (USCHED_MAX_CPUS - 1)])
 			scx_bpf_kick_cpu(i, SCX_KICK_IDLE);
 	}
-	if (nr_user_pushed != counters.nr_drained || scx_bpf_dsq_nr_queued(USCHED_SHARED_DSQ))
+	if (decisions_undrained() || scx_bpf_dsq_nr_queued(USCHED_SHARED_DSQ))
 		kick_idle_cpu_for_work();
 	if (usersched_sleeping && bpf_ringbuf_query(&queued, BPF_RB_AVAIL_DATA))
 		wake_dispatcher();
@@ -1899,23 +1908,16 @@ int usched_kick(struct kick_args *args)
 {
 	u32 w, b, i, found = 0, n = scx_bpf_nr_cpu_ids();
 	u32 nr_any = args->nr_any;
-	const struct cpumask *online;
 
 	/* Any-CPU decisions: as many idle CPUs, chosen here (see
 	 * pick_idle_cpu_for_work()). */
 	if (nr_any > n)
 		nr_any = n;
-	online = scx_bpf_get_online_cpumask();
 	bpf_for(i, 0, nr_any) {
-		s32 cpu = pick_idle_cpu_for_work(online);
-
-		if (cpu < 0)
+		if (!kick_idle_cpu_for_work())
 			break;
-		scx_bpf_kick_cpu(cpu, SCX_KICK_IDLE);
-		cnt_inc(nr_idle_kicks);
 		found++;
 	}
-	scx_bpf_put_cpumask(online);
 	/* Urgent ones that found no idle CPU take their tasks' last CPUs. */
 	if (found < args->nr_urgent) {
 		bpf_for(w, 0, USCHED_CPU_WORDS)
@@ -1943,8 +1945,7 @@ int usched_kick(struct kick_args *args)
 				scx_bpf_kick_cpu(cpu, SCX_KICK_PREEMPT);
 				cnt_inc(nr_preempt_kicks);
 			} else if (im & (1ULL << b)) {
-				scx_bpf_kick_cpu(cpu, SCX_KICK_IDLE);
-				cnt_inc(nr_idle_kicks);
+				kick_idle(cpu);
 			}
 		}
 	}

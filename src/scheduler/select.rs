@@ -5,8 +5,12 @@
 //! idle core in the previous CPU's last-level cache, a whole idle core
 //! anywhere, an idle CPU in that cache, any idle CPU.
 use super::BpfScheduler;
+use crate::bpf::intf;
 use crate::record::QueuedTask;
 use crate::topology::CpuTopology;
+
+/// Threads per core looked at (as the BPF side does).
+const MAX_SMT: usize = intf::usched_consts_USCHED_MAX_SMT as usize;
 
 /// Slots of the affinity table: pids map to `pid % AFFINITY_SLOTS`.
 pub(super) const AFFINITY_SLOTS: usize = 4096;
@@ -95,7 +99,7 @@ pub(super) fn pick(
     let core_idle = |c: usize| {
         let mut s = topo.smt_next[c] as usize;
         let mut steps = 0;
-        while s != c && s < n && steps < 64 {
+        while s != c && s < n && steps < MAX_SMT {
             if !idle(s) {
                 return false;
             }
