@@ -169,7 +169,8 @@ fn key_of(i: u64) -> u64 {
     i.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 20
 }
 
-/// push + pop_min with `n` tasks queued. Target at 4096: ≤ 0.5× BTreeSet.
+/// push + pop_min with `n` tasks queued and uniformly random keys, each
+/// iteration independent of the last. Target at 4096: ≤ 0.5× BTreeSet.
 fn heap_push_pop(c: &mut Criterion) {
     let mut g = c.benchmark_group("heap_push_pop");
     macro_rules! sizes {
@@ -198,6 +199,47 @@ fn heap_push_pop(c: &mut Criterion) {
                 bh.push(Reverse((key_of(i), i, i as i32)));
                 i += 1;
                 black_box(bh.pop())
+            }));
+        )*};
+    }
+    sizes!(64, 1024, 4096);
+    g.finish();
+}
+
+/// The key a scheduler would queue after popping `last`: a deadline up to
+/// 4 ms (2^22 ns) past the current one, as Deadline's are (vtime near the
+/// clock plus up to a slice of runtime). New keys land anywhere in the
+/// queued window, never far before it, and each depends on the last pop.
+fn near_key(i: u64, last: u64) -> u64 {
+    last + (key_of(i) & ((1 << 22) - 1))
+}
+
+/// push + pop_min with `n` tasks queued and near-monotone keys, each push
+/// keyed off the last pop (a scheduler's dependency chain). Target at
+/// 4096: ≤ 0.5× BTreeSet.
+fn heap_near_monotone(c: &mut Criterion) {
+    let mut g = c.benchmark_group("heap_push_pop_near_monotone");
+    macro_rules! sizes {
+        ($($n:literal),*) => {$(
+            let mut h = Box::new(VtimeHeap::<u64, $n>::new());
+            for i in 0..($n - 1) as u64 { h.push(i as i32, near_key(i, 0), i).unwrap(); }
+            let (mut i, mut last) = ($n as u64, 0);
+            g.bench_with_input(BenchmarkId::new("usched_vtimeheap", $n), &$n, |b, _| b.iter(|| {
+                h.push(i as i32, near_key(i, last), i).unwrap();
+                let e = h.pop_min().unwrap();
+                last = e.key;
+                i += 1;
+                black_box(e)
+            }));
+            let mut s = BTreeSet::new();
+            for i in 0..($n - 1) as u64 { s.insert((near_key(i, 0), i, i as i32)); }
+            let (mut i, mut last) = ($n as u64, 0);
+            g.bench_with_input(BenchmarkId::new("btreeset", $n), &$n, |b, _| b.iter(|| {
+                s.insert((near_key(i, last), i, i as i32));
+                i += 1;
+                let e = s.pop_first().unwrap();
+                last = e.0;
+                black_box(e)
             }));
         )*};
     }
@@ -298,6 +340,7 @@ criterion_group!(
     spsc_single,
     spsc_cross,
     heap_push_pop,
+    heap_near_monotone,
     heap_remove,
     deadline_cycle,
     histogram_record

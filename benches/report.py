@@ -36,6 +36,9 @@ for n in [64, 1024, 4096]:
         row(f"heap push+pop_min @{n}: {h}", f"heap_push_pop/{h}/{n}", f"heap_push_pop/btreeset/{n}")
 for n in [64, 1024, 4096]:
     for h in ["usched_vtimeheap", "btreeset"]:
+        row(f"heap push+pop_min, near-monotone keys @{n}: {h}", f"heap_push_pop_near_monotone/{h}/{n}", f"heap_push_pop_near_monotone/btreeset/{n}")
+for n in [64, 1024, 4096]:
+    for h in ["usched_vtimeheap", "btreeset"]:
         row(f"remove(pid)+reinsert @{n}: {h}", f"heap_remove_reinsert/{h}/{n}", f"heap_remove_reinsert/btreeset/{n}")
 row("Deadline enqueue+dispatch @4096", "deadline_enqueue_dispatch_4096")
 row("histogram record", "histogram_record")

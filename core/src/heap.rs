@@ -3,8 +3,12 @@
 //! deadline, with a FIFO tiebreak between equal keys.
 //!
 //! - The heap array holds small `(key, seq, slot)` nodes, so sifting compares
-//!   keys without chasing pointers; task payloads stay put in a slot array
-//!   and each slot remembers its node's heap position.
+//!   keys without chasing pointers; task payloads stay put in a slot array,
+//!   and a compact position array remembers where each slot's node is.
+//! - Compares are branch-free and [`pop_min`](VtimeHeap::pop_min) sinks the
+//!   hole to a leaf before placing the last node (bottom-up deletion): a
+//!   scheduler's keys make each compare a coin toss, and its next key
+//!   depends on the last pop, so mispredicted branches are paid in full.
 //! - A pid → slot index makes [`remove`](VtimeHeap::remove) and
 //!   [`update`](VtimeHeap::update) O(log n): a chained hash table with `N`
 //!   buckets whose chains run through the slots themselves (Fibonacci
@@ -12,7 +16,7 @@
 //!   no memory beyond one `u32` per bucket.
 //!
 //! Every operation is O(log n) in the heap plus an expected O(1) index
-//! lookup; nothing allocates. Keys compare with [`time_before`], so the order
+//! lookup; nothing allocates. Keys compare with [`time_before`](crate::time::time_before), so the order
 //! holds across a `u64` wrap as long as live keys span less than 2^63. The
 //! heap enforces it: [`push`](VtimeHeap::push) and
 //! [`update`](VtimeHeap::update) refuse a key that would stretch the span
@@ -32,11 +36,9 @@
 use core::fmt;
 use core::mem::MaybeUninit;
 
-use crate::time::time_before;
-
 const NIL: u32 = u32::MAX;
 
-/// Largest distance the queued keys may span: [`time_before`] orders two
+/// Largest distance the queued keys may span: [`time_before`](crate::time::time_before) orders two
 /// keys correctly only while they are less than 2^63 apart.
 pub const MAX_KEY_SPAN: u64 = (1 << 63) - 1;
 const _: () = assert!(crate::time::time_before(0, MAX_KEY_SPAN));
@@ -55,13 +57,14 @@ struct Node {
 }
 
 impl Node {
+    /// `self` goes first: an earlier key (wrap-safe), or an equal key
+    /// queued earlier. Branch-free: with random keys the outcome is a coin
+    /// toss that a branch predictor would miss half the time.
     #[inline(always)]
     fn before(&self, other: &Node) -> bool {
-        if self.key != other.key {
-            time_before(self.key, other.key)
-        } else {
-            (self.seq.wrapping_sub(other.seq) as i32) < 0
-        }
+        let key = self.key.wrapping_sub(other.key) as i64;
+        let seq = self.seq.wrapping_sub(other.seq) as i32;
+        (key < 0) | ((key == 0) & (seq < 0))
     }
 }
 
@@ -72,15 +75,13 @@ const _: () = assert!(core::mem::size_of::<Node>() * ARITY == 64);
 
 struct Slot<T> {
     pid: i32,
-    /// Heap position of this slot's node, or `NIL` when the slot is free.
-    pos: u32,
     /// Next slot in the same hash chain (used) or in the free list (free).
     next: u32,
     value: MaybeUninit<T>,
 }
 
 impl<T> Slot<T> {
-    const EMPTY: Self = Self { pid: 0, pos: NIL, next: NIL, value: MaybeUninit::uninit() };
+    const EMPTY: Self = Self { pid: 0, next: NIL, value: MaybeUninit::uninit() };
 }
 
 /// A task taken out of the heap.
@@ -175,6 +176,10 @@ pub struct VtimeHeap<T, const N: usize> {
     /// maximum: it stays put when that task leaves.
     hi: u64,
     heap: [Node; N],
+    /// Heap position of each used slot's node. Apart from `slots`: every
+    /// node a sift moves updates its entry, and 4 bytes a slot keep these
+    /// writes in few cache lines whatever the payload's size.
+    pos: [u32; N],
     slots: [Slot<T>; N],
     buckets: [u32; N],
 }
@@ -197,6 +202,7 @@ impl<T, const N: usize> VtimeHeap<T, N> {
             next_seq: 0,
             hi: 0,
             heap: [Node { key: 0, seq: 0, slot: NIL }; N],
+            pos: [NIL; N],
             slots: [const { Slot::EMPTY }; N],
             buckets: [NIL; N],
         }
@@ -253,7 +259,9 @@ impl<T, const N: usize> VtimeHeap<T, N> {
         let (s, _) = self.find(pid)?;
         let slot = &self.slots[s as usize];
         // SAFETY: a slot found in the index is in use, so its value is initialised.
-        Some((self.heap[slot.pos as usize].key, unsafe { slot.value.assume_init_ref() }))
+        Some((self.heap[self.pos[s as usize] as usize].key, unsafe {
+            slot.value.assume_init_ref()
+        }))
     }
 
     /// Queues `value` for `pid` with `key`.
@@ -286,7 +294,7 @@ impl<T, const N: usize> VtimeHeap<T, N> {
         let b = Self::bucket(pid);
         let pos = self.len;
         self.slots[s as usize] =
-            Slot { pid, pos, next: self.buckets[b], value: MaybeUninit::new(value) };
+            Slot { pid, next: self.buckets[b], value: MaybeUninit::new(value) };
         self.buckets[b] = s;
         let seq = self.next_seq;
         self.next_seq = seq.wrapping_add(1);
@@ -338,7 +346,7 @@ impl<T, const N: usize> VtimeHeap<T, N> {
         // counts towards the span (conservative, and cheap).
         let hi = if self.len == 1 { Some(key) } else { self.hi_with(key) };
         self.hi = hi.ok_or(UpdateError::KeyOutOfRange { pid, key })?;
-        let pos = self.slots[s as usize].pos as usize;
+        let pos = self.pos[s as usize] as usize;
         let old = self.heap[pos];
         let seq = self.next_seq;
         self.next_seq = seq.wrapping_add(1);
@@ -400,25 +408,24 @@ impl<T, const N: usize> VtimeHeap<T, N> {
     /// Takes used slot `s` (whose chain predecessor is `prev`) out of the
     /// heap, the index and the slot array.
     fn take(&mut self, s: u32, prev: u32) -> Entry<T> {
-        let pos = self.slots[s as usize].pos as usize;
+        let pos = self.pos[s as usize] as usize;
         let key = self.heap[pos].key;
         // Fill the hole with the last node and restore the heap order.
         self.len -= 1;
         let last = self.len as usize;
         if pos != last {
             let moved = self.heap[last];
-            self.heap[pos] = moved;
-            self.slots[moved.slot as usize].pos = pos as u32;
             if pos > 0 && moved.before(&self.heap[(pos - 1) / ARITY]) {
+                self.heap[pos] = moved;
                 self.sift_up(pos);
             } else {
-                self.sift_down(pos);
+                self.sift_hole_down(pos, moved);
             }
         }
         // Unlink from the hash chain, then put the slot on the free list.
         let slot = &mut self.slots[s as usize];
         let (pid, next) = (slot.pid, slot.next);
-        slot.pos = NIL;
+        self.pos[s as usize] = NIL;
         slot.next = self.free;
         self.free = s;
         // SAFETY: the slot was in use, so its value is initialised; it is now
@@ -441,39 +448,74 @@ impl<T, const N: usize> VtimeHeap<T, N> {
                 break;
             }
             self.heap[pos] = p;
-            self.slots[p.slot as usize].pos = pos as u32;
+            self.pos[p.slot as usize] = pos as u32;
             pos = parent;
         }
         self.heap[pos] = node;
-        self.slots[node.slot as usize].pos = pos as u32;
+        self.pos[node.slot as usize] = pos as u32;
+    }
+
+    /// The smallest of the children `first..first + ARITY` (all present).
+    #[inline(always)]
+    fn min_of_four(&self, first: usize) -> usize {
+        let h = &self.heap[first..first + ARITY];
+        // Two independent pairs, then their winners: three compares, no branch.
+        let a = if h[1].before(&h[0]) { 1 } else { 0 };
+        let b = if h[3].before(&h[2]) { 3 } else { 2 };
+        first + if h[b].before(&h[a]) { b } else { a }
+    }
+
+    /// The smallest child of `pos`, or `None` for a leaf.
+    #[inline(always)]
+    fn min_child(&self, pos: usize, len: usize) -> Option<usize> {
+        let first = ARITY * pos + 1;
+        if first + ARITY <= len {
+            return Some(self.min_of_four(first));
+        }
+        if first >= len {
+            return None;
+        }
+        let mut child = first;
+        for c in first + 1..len {
+            if self.heap[c].before(&self.heap[child]) {
+                child = c;
+            }
+        }
+        Some(child)
+    }
+
+    /// Puts `node` into the hole at `pos`, whose parent (if any) goes
+    /// before it: the hole first sinks to a leaf along the smallest
+    /// children, then `node` rises from there (Floyd's bottom-up
+    /// deletion). A node moved from the bottom belongs near the bottom, so
+    /// the rise is short, and the way down costs one compare fewer a level
+    /// than comparing `node` at each one.
+    fn sift_hole_down(&mut self, mut pos: usize, node: Node) {
+        let len = self.len();
+        while let Some(c) = self.min_child(pos, len) {
+            let child = self.heap[c];
+            self.heap[pos] = child;
+            self.pos[child.slot as usize] = pos as u32;
+            pos = c;
+        }
+        self.heap[pos] = node;
+        self.sift_up(pos);
     }
 
     fn sift_down(&mut self, mut pos: usize) {
         let len = self.len();
         let node = self.heap[pos];
-        loop {
-            let first = ARITY * pos + 1;
-            if first >= len {
-                break;
-            }
-            // The smallest of up to ARITY children.
-            let end = (first + ARITY).min(len);
-            let mut child = first;
-            for c in first + 1..end {
-                if self.heap[c].before(&self.heap[child]) {
-                    child = c;
-                }
-            }
+        while let Some(child) = self.min_child(pos, len) {
             let c = self.heap[child];
             if !c.before(&node) {
                 break;
             }
             self.heap[pos] = c;
-            self.slots[c.slot as usize].pos = pos as u32;
+            self.pos[c.slot as usize] = pos as u32;
             pos = child;
         }
         self.heap[pos] = node;
-        self.slots[node.slot as usize].pos = pos as u32;
+        self.pos[node.slot as usize] = pos as u32;
     }
 }
 
@@ -607,6 +649,50 @@ mod tests {
         assert_eq!(h.remove(pids[2]).unwrap().value, pids[2]);
         assert!(h.contains(pids[3]) && h.contains(pids[0]));
         assert_eq!(h.get(pids[1]).map(|(k, v)| (k, *v)), Some((1, pids[1])));
+    }
+
+    #[test]
+    fn matches_a_sorted_model_under_random_operations() {
+        // (key, insertion number) → pid: the order the heap must follow.
+        let mut model = std::collections::BTreeMap::<(u64, u64), i32>::new();
+        let mut h = VtimeHeap::<u64, 64>::new();
+        let mut rng = 0x2545_f491_4f6c_dd1du64;
+        let mut next = |m: u64| {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            rng % m
+        };
+        let mut stamp = 0u64;
+        for _ in 0..20_000 {
+            let pid = next(96) as i32;
+            let key = next(32); // few distinct keys: many FIFO ties
+            let queued = model.iter().find(|(_, p)| **p == pid).map(|(k, _)| *k);
+            match (next(4), queued) {
+                (0 | 1, None) if model.len() < 64 => {
+                    h.push(pid, key, key).unwrap();
+                    model.insert((key, stamp), pid);
+                    stamp += 1;
+                }
+                (0, Some(k)) => {
+                    assert_eq!(h.push(pid, key, key), Err(PushError::Duplicate(key)));
+                    assert_eq!(h.remove(pid).map(|e| e.key), Some(k.0));
+                    model.remove(&k);
+                }
+                (1, Some(k)) => {
+                    h.update(pid, key).unwrap();
+                    model.remove(&k);
+                    model.insert((key, stamp), pid);
+                    stamp += 1;
+                }
+                _ => {
+                    let want = model.pop_first().map(|((k, _), p)| (p, k));
+                    assert_eq!(h.pop_min().map(|e| (e.pid, e.key)), want);
+                }
+            }
+            assert_eq!(h.len(), model.len());
+            assert_eq!(h.peek().map(|e| e.pid), model.first_key_value().map(|(_, p)| *p));
+        }
     }
 
     #[test]

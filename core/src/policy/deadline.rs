@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
 use core::fmt;
 
+use super::age::AgeList;
 use super::{Decision, EnqueueError, Policy, Task, CPU_ANY, WEIGHT_NICE0};
-use crate::heap::{Entry, VtimeHeap, MAX_KEY_SPAN};
+use crate::heap::{Entry, PushError, VtimeHeap, MAX_KEY_SPAN};
 use crate::time::{time_before, time_max, time_min};
 
 /// How far ahead of [`Deadline::vruntime_now`] a task's vtime may start, in
@@ -193,11 +194,12 @@ impl Default for DeadlineConfig {
 /// - **aging**: a task queued for `max_wait_ns` (from its
 ///   [`Task::enq_time`]) is dispatched next whatever its deadline, with the
 ///   earliest deadline a task can have now.
-///   A second heap, keyed by `enq_time`, finds the oldest in O(log n).
+///   A list in `enq_time` order finds the oldest in O(1).
 pub struct Deadline<const N: usize> {
     queue: VtimeHeap<Queued, N>,
-    /// The same pids as `queue`, keyed by when they became runnable.
-    by_age: VtimeHeap<(), N>,
+    /// The same tasks as `queue`, in the order they became runnable; each
+    /// [`Queued::age`] names its entry.
+    by_age: AgeList<N>,
     vruntime_now: u64,
     /// The heaviest weight dispatched lately: the clock's reference.
     heavy: u64,
@@ -213,9 +215,11 @@ struct Queued {
     pid: i32,
     cpu: i32,
     nr_cpus_allowed: u32,
+    weight: u32,
+    /// This task's entry in [`Deadline::by_age`].
+    age: u32,
     /// The task woke up and had run less than the minimum slice.
     interactive: bool,
-    weight: u32,
     vtime: u64,
     cookie: u64,
 }
@@ -230,7 +234,7 @@ impl<const N: usize> Deadline<N> {
     pub const fn new(cfg: DeadlineConfig) -> Self {
         Self {
             queue: VtimeHeap::new(),
-            by_age: VtimeHeap::new(),
+            by_age: AgeList::new(),
             vruntime_now: 0,
             heavy: WEIGHT_NICE0,
             nr_aged: 0,
@@ -273,9 +277,9 @@ impl<const N: usize> Deadline<N> {
         if self.cfg.max_wait_ns == 0 {
             return None;
         }
-        let oldest = self.by_age.peek()?;
-        let waited = now.wrapping_sub(oldest.key);
-        (time_before(oldest.key, now) && waited >= self.cfg.max_wait_ns).then_some(oldest.pid)
+        let (pid, enq_time) = self.by_age.oldest()?;
+        let waited = now.wrapping_sub(enq_time);
+        (time_before(enq_time, now) && waited >= self.cfg.max_wait_ns).then_some(pid)
     }
 
     /// The vtime and deadline a task would be queued with.
@@ -294,7 +298,7 @@ impl<const N: usize> Deadline<N> {
         // its vtime, so how long it waits follows its weight, not how long
         // it has run (uncapped, a nice-19 hog waited seconds).
         let exec = task.exec_runtime.min(self.cfg.max_exec_ns).min(self.slice_for(weight));
-        let offset = (exec.saturating_mul(WEIGHT_NICE0) / weight).min(MAX_DEADLINE_OFFSET);
+        let offset = per_weight(exec, weight).min(MAX_DEADLINE_OFFSET);
         (vtime, vtime.wrapping_add(offset))
     }
 
@@ -304,37 +308,59 @@ impl<const N: usize> Deadline<N> {
     /// be 0.44 s of CPU before it fell behind its peers again (one nice -20
     /// hog of eight took 1.27x its share).
     fn credit_for(&self, weight: u64) -> u64 {
-        self.cfg.slice_max_ns.saturating_mul(WEIGHT_NICE0) / weight.max(WEIGHT_NICE0)
+        per_weight(self.cfg.slice_max_ns, weight.max(WEIGHT_NICE0))
     }
 
     fn slice_for(&self, weight: u64) -> u64 {
-        let base = self.cfg.slice_max_ns.saturating_mul(weight.max(1)) / WEIGHT_NICE0;
-        let depth = 1 + self.queue.len() as u64 / u64::from(self.cfg.nr_cpus.max(1));
-        (base / depth)
-            .clamp(self.cfg.slice_min_ns, self.cfg.slice_max_ns.max(self.cfg.slice_min_ns))
+        let base = match weight {
+            WEIGHT_NICE0 => self.cfg.slice_max_ns,
+            w => self.cfg.slice_max_ns.saturating_mul(w.max(1)) / WEIGHT_NICE0,
+        };
+        let (queued, cpus) = (self.queue.len() as u64, u64::from(self.cfg.nr_cpus.max(1)));
+        let base = if queued < cpus { base } else { base / (1 + queued / cpus) };
+        base.clamp(self.cfg.slice_min_ns, self.cfg.slice_max_ns.max(self.cfg.slice_min_ns))
+    }
+}
+
+/// `x × 100 / weight` (`weight` ≥ 1), saturating: vtime or a deadline
+/// offset for `x` ns of the task's CPU time. Nice 0 (most tasks) skips the
+/// division, which costs more than the rest of the arithmetic.
+#[inline(always)]
+fn per_weight(x: u64, weight: u64) -> u64 {
+    match weight {
+        WEIGHT_NICE0 => x,
+        w => x.saturating_mul(WEIGHT_NICE0) / w.max(1),
     }
 }
 
 impl<const N: usize> Policy for Deadline<N> {
     fn enqueue(&mut self, task: Task) -> Result<(), EnqueueError> {
         let (vtime, deadline) = self.deadline_of(&task);
+        // Both structures hold `N`, and `queue` refuses a duplicate pid, so
+        // the list has room whenever `queue` will take the task; a refusal
+        // unlinks the entry again. On failure the caller gets the task back
+        // as it gave it, and neither structure keeps it.
+        let Some(age) = self.by_age.insert(task.pid, task.enq_time) else {
+            let why = if self.queue.contains(task.pid) {
+                PushError::Duplicate(())
+            } else {
+                PushError::Full(())
+            };
+            return Err(EnqueueError::from_push(&why, task));
+        };
         let q = Queued {
             pid: task.pid,
             cpu: task.cpu,
             nr_cpus_allowed: task.nr_cpus_allowed,
+            weight: task.weight.min(u64::from(u32::MAX)) as u32,
+            age,
             interactive: task.flags & Task::WAKEUP != 0
                 && task.exec_runtime < self.cfg.slice_min_ns,
-            weight: task.weight.min(u64::from(u32::MAX)) as u32,
             vtime,
             cookie: task.cookie,
         };
-        // On failure the caller gets the task back as it gave it, and
-        // neither heap keeps it.
-        self.by_age
-            .push(task.pid, task.enq_time, ())
-            .map_err(|e| EnqueueError::from_push(&e, task))?;
         self.queue.push(task.pid, deadline, q).map_err(|e| {
-            self.by_age.remove(task.pid);
+            self.by_age.unlink(age);
             EnqueueError::from_push(&e, task)
         })
     }
@@ -354,7 +380,7 @@ impl<const N: usize> Policy for Deadline<N> {
             }
             None => self.queue.pop_min()?,
         };
-        self.by_age.remove(e.pid);
+        self.by_age.unlink(e.value.age);
         let task = e.value;
         // The clock goes no further than the vtime of the task now first in
         // line: a task dispatched ahead of it (a nice-0 hog among nice -20
@@ -378,8 +404,18 @@ impl<const N: usize> Policy for Deadline<N> {
             // a nice -20 one's, and the clock dragged along would start new
             // tasks, and pull sleepers, that far ahead of the heavy tasks.
             let gap = target.wrapping_sub(self.vruntime_now);
-            let step =
-                (u128::from(gap) * u128::from(w.min(self.heavy)) / u128::from(self.heavy)) as u64;
+            let share = w.min(self.heavy);
+            // `gap × share / heavy` (≤ gap), in u64 unless the product
+            // overflows it: a 128-bit division costs more than the rest of
+            // a dispatch.
+            let step = if share == self.heavy {
+                gap
+            } else {
+                match gap.checked_mul(share) {
+                    Some(p) => p / self.heavy,
+                    None => (u128::from(gap) * u128::from(share) / u128::from(self.heavy)) as u64,
+                }
+            };
             self.vruntime_now = self.vruntime_now.wrapping_add(step);
         }
         Some(Decision {
@@ -395,8 +431,9 @@ impl<const N: usize> Policy for Deadline<N> {
     }
 
     fn remove(&mut self, pid: i32) -> bool {
-        self.by_age.remove(pid);
-        self.queue.remove(pid).is_some()
+        let Some(e) = self.queue.remove(pid) else { return false };
+        self.by_age.unlink(e.value.age);
+        true
     }
 
     fn nr_queued(&self) -> usize {

@@ -14,6 +14,7 @@ use core::fmt;
 
 use crate::heap::PushError;
 
+mod age;
 mod deadline;
 mod fifo;
 
