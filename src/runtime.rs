@@ -26,6 +26,10 @@ pub struct RuntimeCounters {
     pub rounds: AtomicU64,
     /// Tasks the policy refused (full) and that were sent to any CPU.
     pub policy_overflows: AtomicU64,
+    /// Stale policy entries replaced by a newer record of the same task
+    /// (the kernel re-queued it after a class, affinity or nice change
+    /// while its old record waited in the policy).
+    pub policy_replaced: AtomicU64,
     /// Decisions retried because the user ring buffer was full.
     pub dispatch_retries: AtomicU64,
     /// Page faults of the dispatcher thread since the loop started.
@@ -128,6 +132,9 @@ impl<'r, 'a, P: Policy> Runtime<'r, 'a, P> {
                 // here: the new record supersedes it.
                 self.policy.remove(t.pid);
                 res = self.policy.enqueue(t);
+                if let Some(c) = &self.counters {
+                    c.policy_replaced.fetch_add(1, Ordering::Relaxed);
+                }
             }
             if let Err(e) = res {
                 // Policy full: the task still runs, on any CPU.

@@ -73,6 +73,10 @@ pub struct Metrics {
     #[stat(desc = "Decisions the policy could not hold and sent to any CPU, since start")]
     pub nr_policy_overflows: u64,
     #[stat(
+        desc = "Stale policy entries replaced by a newer record of the same task (re-queued by a class, affinity or nice change), since start"
+    )]
+    pub nr_policy_replaced: u64,
+    #[stat(
         desc = "Page faults of the dispatcher thread since start (constant in steady state when mlocked)"
     )]
     pub nr_page_faults: u64,
@@ -133,8 +137,9 @@ impl Previous {
 }
 
 impl Metrics {
-    /// The interval from `prev` to `now`; `overflows` is a running total.
-    fn between(now: &Previous, prev: &Previous, overflows: u64) -> Self {
+    /// The interval from `prev` to `now`; `overflows` and `replaced` are
+    /// running totals.
+    fn between(now: &Previous, prev: &Previous, overflows: u64, replaced: u64) -> Self {
         let (cur, prev, rounds, elapsed) = (
             &now.snap,
             &prev.snap,
@@ -166,6 +171,7 @@ impl Metrics {
             nr_idle_kicks: d(cur.nr_idle_kicks, prev.nr_idle_kicks),
             nr_rounds: rounds,
             nr_policy_overflows: overflows,
+            nr_policy_replaced: replaced,
             nr_page_faults: cur.dispatcher_page_faults,
             cpu_pct: 100.0 * d(cur.cpu_time_ns, prev.cpu_time_ns) as f64 / 1e9 / secs,
             enq_dispatch_p50_us: us(enq.percentile(50.0)),
@@ -235,8 +241,12 @@ impl Reader {
     /// The interval since the previous read (or since [`Reader::new`]).
     pub fn read(&mut self, counters: &RuntimeCounters) -> Result<Metrics> {
         let now = Previous::take(counters)?;
-        let m =
-            Metrics::between(&now, &self.prev, counters.policy_overflows.load(Ordering::Relaxed));
+        let m = Metrics::between(
+            &now,
+            &self.prev,
+            counters.policy_overflows.load(Ordering::Relaxed),
+            counters.policy_replaced.load(Ordering::Relaxed),
+        );
         self.prev = now;
         Ok(m)
     }

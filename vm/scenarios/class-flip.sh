@@ -5,7 +5,9 @@
 # runs. The scheduler stays attached, and the count of decided-but-not-yet-
 # running tasks (nr_kqueued, "scheduled" in usched-stat) returns to 0 once
 # the machine is idle: a task that leaves sched_ext from a DSQ must not keep
-# its +1 (it used to, for good).
+# its +1 (it used to, for good). A flip that catches a task whose record
+# waits in the policy must replace that stale entry (counted, at least once
+# over the run), and no task may overflow the policy.
 . /usched/lib.sh
 scheduled() { usched-stat | sed -n 's/.*scheduled=\([0-9]*\).*/\1/p'; }
 # Idle, the count is 0 but for a task caught between its insertion and its
@@ -35,7 +37,21 @@ flip_and_check() { # MODE-ARGS... ; PROBE-ARGS in $probe_args
     sleep 1
     settles_to_zero "after the load"
     stop_usched
+    # A flip of a task whose record waits in the policy makes the kernel
+    # queue it anew: the new record must replace the stale entry, never
+    # overflow to "any CPU" (a task pinned to one CPU would then wait in
+    # the shared DSQ, #10 item 4).
+    line=$(grep 'detached after' /tmp/usched.log) || fail "no detach line"
+    info "$line"
+    over=$(echo "$line" | sed -n 's/.*policy overflows \([0-9]*\).*/\1/p')
+    repl=$(echo "$line" | sed -n 's/.*policy entries replaced \([0-9]*\).*/\1/p')
+    [ -n "$over" ] && [ -n "$repl" ] || fail "cannot read the detach counters"
+    [ "$over" -eq 0 ] || fail "$over tasks overflowed the policy (a stale entry was not replaced)"
+    replaced_total=$((replaced_total + repl))
 }
+replaced_total=0
 probe_args="" flip_and_check
 probe_args="--ext" flip_and_check -p
+info "stale policy entries replaced: $replaced_total"
+[ "$replaced_total" -ge 1 ] || fail "no flip caught a task in the policy: the replacement path went untested"
 check_dmesg
