@@ -13,6 +13,7 @@ fn main() {
              then `. scripts/env.sh`"
         );
     }
-    println!("cargo:rerun-if-changed=bpf/intf.h");
-    println!("cargo:rerun-if-changed=bpf/main.bpf.c");
+    // The program is one translation unit: main.bpf.c and the .bpf.h files
+    // it includes, each one concern.
+    println!("cargo:rerun-if-changed=bpf");
 }

@@ -1,0 +1,127 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Where work runs: the topology questions (a busy SMT sibling, how far a
+ * move goes, a whole idle core) and the one rule for waking an idle CPU for
+ * work (pick_idle_cpu_for_work(), used by every kick). Included once, by
+ * main.bpf.c, after the helpers it uses.
+ */
+/* Another thread of @cpu's core is busy (a CPU hog there takes half the
+ * core's throughput from the task on @cpu). */
+static __always_inline bool smt_sibling_busy(s32 cpu)
+{
+	s32 c = cpu;
+	u32 i;
+
+	bpf_for(i, 0, USCHED_MAX_SMT) {
+		c = cpu_smt_next[c & (USCHED_MAX_CPUS - 1)];
+		if (c == cpu || c < 0 || c >= USCHED_MAX_CPUS)
+			return false;
+		if (!cpu_idle[c & (USCHED_MAX_CPUS - 1)])
+			return true;
+	}
+	return false;
+}
+
+/* How far @to lies from @from: USCHED_PLACE_*. */
+static __always_inline u32 place_level(s32 from, s32 to)
+{
+	s32 c = from;
+	u32 i;
+
+	if (from == to)
+		return USCHED_PLACE_SAME_CPU;
+	bpf_for(i, 0, USCHED_MAX_SMT) {
+		c = cpu_smt_next[c & (USCHED_MAX_CPUS - 1)];
+		if (c == to)
+			return USCHED_PLACE_SMT;
+		if (c == from)
+			break;
+	}
+	if (cpu_llc[from & (USCHED_MAX_CPUS - 1)] == cpu_llc[to & (USCHED_MAX_CPUS - 1)])
+		return USCHED_PLACE_LLC;
+	if (cpu_node[from & (USCHED_MAX_CPUS - 1)] == cpu_node[to & (USCHED_MAX_CPUS - 1)])
+		return USCHED_PLACE_NODE;
+	return USCHED_PLACE_REMOTE;
+}
+
+/* A whole core that @p may use is idle. */
+static __always_inline bool idle_core_for(struct task_struct *p)
+{
+	const struct cpumask *smt = scx_bpf_get_idle_smtmask();
+	bool found = bpf_cpumask_intersects(smt, p->cpus_ptr);
+
+	scx_bpf_put_idle_cpumask(smt);
+	return found;
+}
+
+/* Wakes @cpu if it is idle, counted in nr_idle_kicks. */
+static __always_inline void kick_idle(s32 cpu)
+{
+	scx_bpf_kick_cpu(cpu, SCX_KICK_IDLE);
+	cnt_inc(nr_idle_kicks);
+}
+
+/*
+ * Claims an idle CPU in @allowed for queued work, -1 if none: a whole idle
+ * core first, so that two tasks do not share a core while another core
+ * idles (2 CPU hogs on 2 cores x 2 threads shared one in 36-57 % of samples
+ * when CPUs were taken lowest number first). The one place that chooses
+ * idle CPUs for work (kick_for(), kick_for_shared(), usched_kick); the
+ * CPU busy mode reserves for the dispatcher is never chosen.
+ */
+static __always_inline s32 pick_idle_cpu_for_work(const struct cpumask *allowed)
+{
+	s32 cpu = scx_bpf_pick_idle_cpu(allowed, SCX_PICK_IDLE_CORE);
+
+	if (cpu < 0)
+		cpu = scx_bpf_pick_idle_cpu(allowed, 0);
+	return cpu < 0 || cpu_reserved(cpu) ? -1 : cpu;
+}
+
+/* Wakes one idle CPU (see pick_idle_cpu_for_work()) for work that waits in
+ * the shared DSQ or in undrained decisions: it takes the earliest it may
+ * run. False if no CPU is idle. */
+static bool kick_idle_cpu_for_work(void)
+{
+	const struct cpumask *online = scx_bpf_get_online_cpumask();
+	s32 cpu = pick_idle_cpu_for_work(online);
+
+	scx_bpf_put_cpumask(online);
+	if (cpu < 0)
+		return false;
+	kick_idle(cpu);
+	return true;
+}
+
+/*
+ * Wakes an idle CPU that should take @p, just inserted into @dsq. The kernel
+ * wakes the CPU a task is enqueued on, not the one a decision drained by
+ * another CPU is meant for: without this, a task could wait in the DSQ of an
+ * idle CPU (or in the shared DSQ, skipped by the CPUs it may not use) until
+ * the starvation guard.
+ */
+static __always_inline void kick_for(struct task_struct *p, u64 dsq)
+{
+	s32 cpu;
+
+	if (dsq == USCHED_SHARED_DSQ) {
+		cpu = pick_idle_cpu_for_work(p->cpus_ptr);
+		if (cpu < 0)
+			return;
+	} else {
+		cpu = (s32)(dsq - USCHED_CPU_DSQ_BASE);
+		if (cpu == (s32)bpf_get_smp_processor_id())
+			return;
+	}
+	kick_idle(cpu);
+}
+
+/* Inserts @p by @key into the DSQ for "any CPU" (see shared_dsq_for()) and
+ * wakes an idle CPU for it. */
+static __always_inline void insert_any(struct task_struct *p, u64 slice, u64 key, u64 enq_flags)
+{
+	u64 dsq = shared_dsq_for(p);
+
+	scx_bpf_dsq_insert_vtime(p, dsq, slice, key, enq_flags & ~(SCX_ENQ_HEAD | SCX_ENQ_PREEMPT));
+	kick_for(p, dsq);
+}

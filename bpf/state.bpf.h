@@ -1,0 +1,154 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * What the BPF side keeps: the tunables user space sets before load, the
+ * state it shares with user space (.bss), the per-CPU and per-task contexts
+ * and the maps. Included once, by main.bpf.c.
+ */
+/* Tunables, set by user space before the program is loaded. */
+const volatile s32 usersched_tgid;		/* the scheduler's own process */
+const volatile u64 slice_ns = 5000000ULL;	/* default slice */
+const volatile bool builtin_idle;		/* dispatch to idle CPUs directly */
+const volatile s32 dispatcher_cpu = -1;		/* CPU reserved in busy mode */
+const volatile u32 poll_mode = USCHED_POLL_ADAPTIVE;
+const volatile u64 heartbeat_ns = 100000000ULL;
+const volatile u64 starve_ns = 500000000ULL;	/* starvation guard's threshold */
+const volatile bool debug;			/* trace each decision (bpf_printk) */
+/*
+ * Fast wake-up path (0 = off): a task woken by a timer or an interrupt (not
+ * a sync wake-up) after running less than this since its previous sleep,
+ * having slept at least twice as long, is dispatched
+ * here without the user-space round trip: to an idle CPU if there is one,
+ * else cutting in on the allowed CPU whose task has run longest, if that
+ * task is a long runner (see may_cut_in()); otherwise it takes the policy's
+ * path like any other.
+ */
+const volatile u64 fast_wakeup_ns;
+/*
+ * The topology (src/topology.rs, filled in at load; a hotplug restarts the
+ * scheduler): the next SMT thread of each CPU's core, round the core and
+ * back (the CPU itself without SMT), its last-level cache and NUMA node.
+ */
+const volatile s32 cpu_smt_next[USCHED_MAX_CPUS];
+const volatile u32 cpu_llc[USCHED_MAX_CPUS];
+const volatile u32 cpu_node[USCHED_MAX_CPUS];
+
+/*
+ * Shared with user space through the mmap'd .bss. User space writes only
+ * usersched_sleeping, dispatcher_tid, nr_user_queued, user_next_key,
+ * nr_user_pushed and nr_user_ring_full; everything else is written here and only read there.
+ */
+struct usched_counters counters;
+volatile u32 usersched_sleeping;	/* dispatcher blocks on the ring buffer */
+volatile s32 dispatcher_tid;		/* the dispatching thread */
+volatile u64 nr_user_queued;		/* tasks waiting in the user-space policy */
+volatile u64 user_next_key;		/* the key the policy's next task gets (0: unknown) */
+volatile u64 nr_user_pushed;		/* decisions pushed so far */
+volatile u64 nr_user_ring_full;		/* decisions that found the ring full */
+u64 nr_kqueued;				/* decided, inserted, not yet running */
+u64 vtime_now;				/* the latest ordering key that ran */
+u64 task_seq;				/* last enqueue sequence handed out */
+u64 dispatcher_off_since;		/* runnable, not running, since (0: no) */
+u64 dispatcher_cpu_taken_at;		/* a higher class last seen on its CPU */
+u64 nr_running;				/* tasks running on a CPU */
+u64 wait_max_ns;			/* longest wait_since -> running (see running) */
+u64 nr_placed[USCHED_NR_PLACE];		/* runs by distance from the last CPU (see running) */
+u8 cpu_idle[USCHED_MAX_CPUS];		/* maintained by ops.update_idle() */
+u64 idle_fence;				/* a full barrier in ops.update_idle() */
+/* What the BPF side keeps per CPU (user space reads none of it). */
+struct cpu_ctx {
+	/* What the CPU runs, for wake-up preemption: when its current task
+	 * started running and how long that task had already run since it
+	 * last slept (0 and 0 while no task of ours runs there). */
+	u64 run_start;
+	u64 run_base;
+	/* Decisions drained by the CPU's current ops.dispatch() (see
+	 * drain_counter()). */
+	u32 drain_nr;
+	/* The heartbeat (serial) that last rescued a task onto the CPU. */
+	u32 rescued_at_serial;
+	/* The earliest key among the decisions the current ops.dispatch()
+	 * drained for this CPU or any CPU: they sit in its dispatch buffer,
+	 * where no peek sees them, until it returns (see keep_prev()). */
+	u64 drain_min_key;
+	u8 drained_keyed;	/* drain_min_key holds a key */
+	u8 fast;		/* it runs a fast waker's short burst */
+	u8 cut_in;		/* a fast waker preempted its task */
+	u8 disp_cut_in;		/* the dispatcher preempted its task */
+	u8 preempt_pending;	/* a preemption waits for a fast burst's end */
+};
+struct cpu_ctx cpu_ctxs[USCHED_MAX_CPUS];
+
+/* @cpu's context; callers check the range first (the mask keeps the
+ * verifier's bound, and a negative @cpu would alias another CPU). */
+static __always_inline struct cpu_ctx *cpu_ctx_of(s32 cpu)
+{
+	return &cpu_ctxs[cpu & (USCHED_MAX_CPUS - 1)];
+}
+u64 hist[USCHED_NR_HIST][USCHED_HIST_BUCKETS];
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, USCHED_QUEUED_RB_BYTES);
+} queued SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_USER_RINGBUF);
+	__uint(max_entries, USCHED_DISPATCH_RB_BYTES);
+} dispatched SEC(".maps");
+
+/*
+ * Where a task stands with us. Every change is one atomic exchange or
+ * compare-and-swap, so ops.dispatch() deciding a task on one CPU and the
+ * kernel taking the task back (class or affinity change, exit) on another
+ * agree on who counts it in nr_kqueued, and nothing leaks.
+ */
+enum task_state {
+	TASK_IDLE	= 0,	/* running, asleep, or dispatched by the BPF side */
+	TASK_IN_USER	= 1,	/* sent to user space: a decision for seq is awaited */
+	TASK_IN_KQ	= 2,	/* decided and inserted, not yet running: counted in nr_kqueued */
+};
+
+/* Per-task state. */
+struct task_ctx {
+	u64 vtime;		/* vruntime: decided by user space, charged here */
+	u64 exec_runtime;	/* runtime since the task last slept */
+	u64 last_run_at;	/* when it last started running */
+	u64 runnable_at;	/* when it woke up (0 once it ran) */
+	u64 enq_ts;		/* when it was sent to user space */
+	u64 seq;		/* enqueue sequence: unique across all tasks */
+	u32 state;		/* TASK_IDLE, TASK_IN_USER, TASK_IN_KQ: changed atomically */
+	u32 to_idle_core;	/* keep_prev() found it sharing a core while one idles */
+	u32 ran_on;		/* the CPU it last ran on, + 1 (0: it never ran) */
+	u32 __pad;
+	u32 woke;		/* the pending enqueue follows a wake-up */
+	u32 async_wake;		/* ops.select_cpu() saw a wake-up that is not sync */
+	u64 last_burst;		/* runtime between its last two sleeps: EWMA, 1/4 weight */
+	u64 stopped_at;		/* when it last went to sleep */
+	u64 last_sleep;		/* how long it sleeps: EWMA, 1/4 weight */
+	u64 run_slice;		/* its slice when it last started running */
+	u64 resume_slice;	/* slice left when a fast waker cut in on it */
+	u64 wait_since;		/* runnable and not running since (0 = running or asleep) */
+	u64 rescued_wait;	/* wait_since when it was sent to the front (0: it was not) */
+	u64 key;		/* key of its last decision (0: none) */
+	u64 key_vtime;		/* its vtime when that key was given */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct task_ctx);
+} task_ctx_stor SEC(".maps");
+
+struct heartbeat {
+	struct bpf_timer timer;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, u32);
+	__type(value, struct heartbeat);
+} heartbeat_map SEC(".maps");
+
+#define cnt_inc(field) __sync_fetch_and_add(&counters.field, 1)
