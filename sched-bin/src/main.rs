@@ -19,10 +19,12 @@ use usched::usched_core::policy::{Deadline, DeadlineConfig};
 use usched::{BpfScheduler, Config, OpenObject, PollMode};
 
 mod fault;
+mod mode;
 mod stats;
 mod stats_server;
 
 use fault::{Fault, Faulty};
+use mode::Mode;
 
 /// Where the statistics server listens (scx_stats' default path, named so
 /// that its mode can be set).
@@ -38,11 +40,17 @@ const MAX_QUEUED: usize = 8192;
     about = "Low-latency sched_ext scheduler with its policy in user space"
 )]
 struct Opts {
+    /// Preset for the poll mode, slice, spin and fast wake-up threshold
+    /// (docs/tuning.md); a flag given explicitly wins over it.
+    #[arg(short = 'm', long, value_enum, default_value_t = Mode::Auto)]
+    mode: Mode,
+
     /// Longest time slice, µs (what a nice-0 task gets when nothing waits).
-    #[arg(short = 's', long, default_value_t = Config::SLICE_DEFAULT.as_micros() as u64,
+    /// Default: from --mode (auto: 5000).
+    #[arg(short = 's', long,
           value_parser = clap::value_parser!(u64).range(
               Config::SLICE_MIN.as_micros() as u64..=Config::SLICE_MAX.as_micros() as u64))]
-    slice_us: u64,
+    slice_us: Option<u64>,
 
     /// Shortest time slice, µs, however long the queue.
     #[arg(short = 'S', long, default_value_t = DeadlineConfig::default().slice_min_ns / 1000,
@@ -84,14 +92,15 @@ struct Opts {
     dispatcher_cpu: Option<usize>,
 
     /// How the dispatcher waits for work: busy, adaptive or blocking.
-    #[arg(long, default_value = "adaptive", value_parser = parse_poll)]
-    poll: PollMode,
+    /// Default: from --mode (auto: adaptive).
+    #[arg(long, value_parser = parse_poll)]
+    poll: Option<PollMode>,
 
     /// Adaptive mode: spin this long after the last event before sleeping, µs
-    /// (only while some CPU is idle).
-    #[arg(long, default_value_t = Config::SPIN_DEFAULT.as_micros() as u64,
+    /// (only while some CPU is idle). Default: from --mode (auto: 200).
+    #[arg(long,
           value_parser = clap::value_parser!(u64).range(0..=Config::SPIN_MAX.as_micros() as u64))]
-    spin_us: u64,
+    spin_us: Option<u64>,
 
     /// Send waking tasks straight to an idle CPU, bypassing the policy.
     #[arg(long)]
@@ -102,8 +111,9 @@ struct Opts {
     /// least twice its bursts) is dispatched by the BPF side at once, to an
     /// idle CPU or cutting in on a long-running task. 0 = off. A burst is
     /// wall time on the CPU, wake-up and going to sleep included.
-    #[arg(long, default_value_t = 1000, value_parser = clap::value_parser!(u64).range(0..=1_000_000))]
-    fast_wakeup_us: u64,
+    /// Default: from --mode (auto: 1000).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(0..=1_000_000))]
+    fast_wakeup_us: Option<u64>,
 
     /// Do not lock the scheduler's memory (mlockall).
     #[arg(long)]
@@ -206,16 +216,35 @@ fn main() -> Result<()> {
         usched::thread::install_exit_signal_handlers()?;
         return stats::monitor(Duration::from_secs_f64(secs));
     }
-    if opts.slice_us_min > opts.slice_us {
+    let knobs = opts.mode.resolve(mode::Explicit {
+        poll: opts.poll,
+        slice_us: opts.slice_us,
+        spin_us: opts.spin_us,
+        fast_wakeup_us: opts.fast_wakeup_us,
+    });
+    if opts.slice_us_min > knobs.slice_us {
         bail!(
-            "--slice-us-min ({}) must not exceed --slice-us ({})",
+            "--slice-us-min ({}) must not exceed the slice ({} µs, from {})",
             opts.slice_us_min,
-            opts.slice_us
+            knobs.slice_us,
+            if opts.slice_us.is_some() {
+                "--slice-us".to_string()
+            } else {
+                format!("--mode {}", opts.mode)
+            }
         );
     }
+    log::info!(
+        "mode {}: poll={} slice={}us spin={}us fast-wakeup={}us",
+        opts.mode,
+        knobs.poll,
+        knobs.slice_us,
+        knobs.spin_us,
+        knobs.fast_wakeup_us
+    );
 
     let nr_cpus = usched::procfs::online_cpus();
-    let dispatcher_cpu = match (opts.dispatcher_cpu, opts.poll) {
+    let dispatcher_cpu = match (opts.dispatcher_cpu, knobs.poll) {
         (Some(c), _) => {
             if !usched::procfs::cpu_online(c) {
                 bail!("dispatcher CPU {c} is not online (--dispatcher-cpu)");
@@ -230,25 +259,27 @@ fn main() -> Result<()> {
         .partial(opts.partial)
         .debug(opts.debug)
         .exit_dump_len(opts.exit_dump_len)
-        .slice(Duration::from_micros(opts.slice_us))
+        .slice(Duration::from_micros(knobs.slice_us))
         .builtin_idle(opts.builtin_idle)
         .dispatcher_cpu(dispatcher_cpu)
-        .poll(opts.poll)
-        .spin(Duration::from_micros(opts.spin_us))
+        .poll(knobs.poll)
+        .spin(Duration::from_micros(knobs.spin_us))
         .ring_bytes(opts.ring_kib * 1024)
         .watchdog(Duration::from_millis(opts.watchdog_ms))
-        .fast_wakeup((opts.fast_wakeup_us > 0).then(|| Duration::from_micros(opts.fast_wakeup_us)));
+        .fast_wakeup(
+            (knobs.fast_wakeup_us > 0).then(|| Duration::from_micros(knobs.fast_wakeup_us)),
+        );
     cfg.validate(*scx_utils::NR_CPU_IDS).context("invalid options")?;
     usched::sys::preflight()?;
 
     let dcfg = DeadlineConfig {
-        slice_max_ns: opts.slice_us * 1000,
+        slice_max_ns: knobs.slice_us * 1000,
         slice_min_ns: opts.slice_us_min * 1000,
         nr_cpus: nr_cpus as u32,
         // Ten slices of runtime since the last sleep count towards the
         // deadline, up to the policy's bound (1 s): said, not clamped
         // silently.
-        max_exec_ns: (opts.slice_us * 1000 * 10).min(DeadlineConfig::MAX_EXEC_NS),
+        max_exec_ns: (knobs.slice_us * 1000 * 10).min(DeadlineConfig::MAX_EXEC_NS),
         preempt_wakeups: true,
         // The policy's queue gets the bound the BPF side's starvation guard
         // keeps on its DSQs: no task waits past watchdog / USCHED_STARVE_DIV

@@ -10,6 +10,8 @@ expect_err() { # expect_err PATTERN CMD...
 }
 expect_err "slice|range" scx_usched --slice-us 0
 expect_err "poll" scx_usched --poll sometimes
+expect_err "mode|invalid value" scx_usched --mode turbo
+expect_err "must not exceed.*--mode server" scx_usched --mode server -S 30000
 expect_err "dispatcher CPU 99" scx_usched --dispatcher-cpu 99
 expect_err "must not exceed" scx_usched -s 1000 -S 2000
 expect_err "seconds" scx_usched --stats 0

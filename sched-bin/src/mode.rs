@@ -1,0 +1,152 @@
+// SPDX-License-Identifier: GPL-2.0-only
+//! `--mode`: presets over the dispatcher and policy knobs, named as
+//! scx_loader names its profiles. A flag given explicitly always wins over
+//! the preset; a knob neither sets keeps usched's default.
+use std::fmt;
+use std::time::Duration;
+
+use usched::{Config, PollMode};
+
+/// A profile of the machine's use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Mode {
+    /// usched's defaults: adaptive polling, 5 ms slices, fast wake-ups up
+    /// to 1 ms bursts.
+    #[default]
+    Auto,
+    /// A game beside background work: fast wake-ups for bursts up to 2 ms
+    /// (input, audio and render threads skip the user-space round trip
+    /// more often), and the adaptive dispatcher spins twice as long before
+    /// it sleeps.
+    Gaming,
+    /// Latency first: the dispatcher busy-polls on a reserved CPU (it costs
+    /// that CPU), 2 ms slices, fast wake-ups up to 2 ms bursts.
+    Lowlatency,
+    /// Fewer wake-ups: the dispatcher always blocks between batches (no
+    /// spinning) and slices are 20 ms.
+    Powersave,
+    /// Throughput: 20 ms slices (fewer switches), adaptive polling.
+    Server,
+}
+
+impl fmt::Display for Mode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Mode::Auto => "auto",
+            Mode::Gaming => "gaming",
+            Mode::Lowlatency => "lowlatency",
+            Mode::Powersave => "powersave",
+            Mode::Server => "server",
+        })
+    }
+}
+
+/// The knobs a mode sets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Knobs {
+    /// How the dispatcher waits (`--poll`).
+    pub poll: PollMode,
+    /// Longest slice, µs (`--slice-us`).
+    pub slice_us: u64,
+    /// Adaptive mode's spin, µs (`--spin-us`).
+    pub spin_us: u64,
+    /// Fast wake-up threshold, µs, 0 = off (`--fast-wakeup-us`).
+    pub fast_wakeup_us: u64,
+}
+
+/// What the user gave explicitly; `None` takes the mode's value.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Explicit {
+    /// `--poll`.
+    pub poll: Option<PollMode>,
+    /// `--slice-us`.
+    pub slice_us: Option<u64>,
+    /// `--spin-us`.
+    pub spin_us: Option<u64>,
+    /// `--fast-wakeup-us`.
+    pub fast_wakeup_us: Option<u64>,
+}
+
+/// usched's default fast wake-up threshold, µs.
+pub const FAST_WAKEUP_US_DEFAULT: u64 = 1000;
+
+impl Mode {
+    /// The knobs of this mode.
+    pub fn knobs(self) -> Knobs {
+        let auto = Knobs {
+            poll: PollMode::Adaptive,
+            slice_us: Config::SLICE_DEFAULT.as_micros() as u64,
+            spin_us: Config::SPIN_DEFAULT.as_micros() as u64,
+            fast_wakeup_us: FAST_WAKEUP_US_DEFAULT,
+        };
+        match self {
+            Mode::Auto => auto,
+            Mode::Gaming => Knobs {
+                spin_us: 2 * auto.spin_us,
+                fast_wakeup_us: 2 * FAST_WAKEUP_US_DEFAULT,
+                ..auto
+            },
+            Mode::Lowlatency => Knobs {
+                poll: PollMode::Busy,
+                slice_us: ms(2),
+                fast_wakeup_us: 2 * FAST_WAKEUP_US_DEFAULT,
+                ..auto
+            },
+            Mode::Powersave => {
+                Knobs { poll: PollMode::Blocking, slice_us: ms(20), spin_us: 0, ..auto }
+            }
+            Mode::Server => Knobs { slice_us: ms(20), ..auto },
+        }
+    }
+
+    /// This mode's knobs, each replaced by the explicit value where the
+    /// user gave one.
+    pub fn resolve(self, given: Explicit) -> Knobs {
+        let k = self.knobs();
+        Knobs {
+            poll: given.poll.unwrap_or(k.poll),
+            slice_us: given.slice_us.unwrap_or(k.slice_us),
+            spin_us: given.spin_us.unwrap_or(k.spin_us),
+            fast_wakeup_us: given.fast_wakeup_us.unwrap_or(k.fast_wakeup_us),
+        }
+    }
+}
+
+fn ms(n: u64) -> u64 {
+    Duration::from_millis(n).as_micros() as u64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn auto_is_usched_defaults() {
+        let k = Mode::Auto.knobs();
+        assert_eq!(k.poll, PollMode::default());
+        assert_eq!(k.slice_us, Config::SLICE_DEFAULT.as_micros() as u64);
+        assert_eq!(k.spin_us, Config::SPIN_DEFAULT.as_micros() as u64);
+    }
+
+    #[test]
+    fn explicit_flags_win_over_the_mode() {
+        let given =
+            Explicit { poll: Some(PollMode::Adaptive), slice_us: Some(3000), ..Default::default() };
+        let k = Mode::Powersave.resolve(given);
+        assert_eq!(k.poll, PollMode::Adaptive);
+        assert_eq!(k.slice_us, 3000);
+        assert_eq!(k.spin_us, 0, "not given: the mode's");
+        assert_eq!(Mode::Lowlatency.resolve(Explicit::default()), Mode::Lowlatency.knobs());
+    }
+
+    #[test]
+    fn every_mode_is_within_the_flags_ranges() {
+        for m in [Mode::Auto, Mode::Gaming, Mode::Lowlatency, Mode::Powersave, Mode::Server] {
+            let k = m.knobs();
+            let slice = Duration::from_micros(k.slice_us);
+            assert!((Config::SLICE_MIN..=Config::SLICE_MAX).contains(&slice), "{m}");
+            assert!(Duration::from_micros(k.spin_us) <= Config::SPIN_MAX, "{m}");
+            assert!(k.fast_wakeup_us <= 1_000_000, "{m}");
+        }
+    }
+}
