@@ -19,7 +19,7 @@ expect_err "watchdog" scx_usched --watchdog-ms 100
 start_usched
 seq=$(scx_seq)
 expect_err "already loaded.*usched" scx_usched
-expect_err "permission|CAP_BPF" su -s /bin/sh nobody -c scx_usched
+expect_err "sched_ext scheduler needs root.*CAP_BPF" su -s /bin/sh nobody -c scx_usched
 [ "$(scx_state)" = enabled ] && [ "$(scx_seq)" = "$seq" ] || fail "the loaded scheduler was disturbed"
 stop_usched
 check_dmesg
