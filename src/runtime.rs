@@ -32,6 +32,10 @@ pub struct RuntimeCounters {
     pub policy_replaced: AtomicU64,
     /// Decisions retried because the user ring buffer was full.
     pub dispatch_retries: AtomicU64,
+    /// Ring-buffer records dropped for want of staging room
+    /// ([`BpfScheduler::nr_lost_records`]), over every scheduler this
+    /// loop ran: must stay 0.
+    pub records_lost: AtomicU64,
     /// Page faults of the dispatcher thread since the loop started.
     pub page_faults: AtomicU64,
     /// The dispatch loop is running ([`Runtime::run`] between its start and
@@ -57,6 +61,8 @@ pub struct Runtime<'r, 'a, P: Policy> {
     nr_online_cpus: u64,
     round: u64,
     faults_at_start: u64,
+    /// `sched.nr_lost_records()` already added to the counters.
+    lost_seen: u64,
     counters: Option<Arc<RuntimeCounters>>,
 }
 
@@ -76,6 +82,7 @@ impl<'r, 'a, P: Policy> Runtime<'r, 'a, P> {
             nr_online_cpus: crate::procfs::online_cpus() as u64,
             round: 0,
             faults_at_start: crate::procfs::current_thread_page_faults(),
+            lost_seen: 0,
             counters,
         }
     }
@@ -191,7 +198,9 @@ impl<'r, 'a, P: Policy> Runtime<'r, 'a, P> {
         if !progress && pending > 0 {
             self.sched.wait();
         }
+        let lost = self.sched.nr_lost_records();
         if let Some(c) = &self.counters {
+            c.records_lost.fetch_add(lost.saturating_sub(self.lost_seen), Ordering::Relaxed);
             c.rounds.store(self.round, Ordering::Relaxed);
             if self.round.is_multiple_of(1024) {
                 c.page_faults.store(
@@ -201,6 +210,7 @@ impl<'r, 'a, P: Policy> Runtime<'r, 'a, P> {
                 );
             }
         }
+        self.lost_seen = lost;
         progress
     }
 

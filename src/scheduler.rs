@@ -64,6 +64,8 @@ pub struct BpfScheduler<'a> {
     /// refill reported them (always 0: a refill consumes at most as many
     /// records as there is room for).
     lost: Rc<Cell<u64>>,
+    /// Every record `lost` ever reported, since load.
+    lost_total: u64,
     shared: SharedBss,
     kicks: Box<Kicks>,
     cfg: Config,
@@ -139,6 +141,7 @@ impl<'a> BpfScheduler<'a> {
             dispatched,
             staging,
             lost,
+            lost_total: 0,
             shared,
             kicks: Box::new(Kicks::new()),
             cfg: cfg.clone(),
@@ -192,14 +195,24 @@ impl<'a> BpfScheduler<'a> {
         if n > 0 {
             self.last_event = Instant::now();
         }
-        if self.lost.get() != 0 {
+        let lost = self.lost.replace(0);
+        if lost != 0 {
+            self.lost_total += lost;
             log::error!(
-                "{} ring-buffer records found no room in the staging buffer: their tasks \
-                 wait for the starvation guard",
-                self.lost.replace(0)
+                "{lost} ring-buffer records found no room in the staging buffer: their tasks \
+                 wait for the starvation guard"
             );
         }
         self.staging.borrow().len()
+    }
+
+    /// Ring-buffer records dropped since load because the staging buffer
+    /// had no room: 0 unless an invariant broke (a refill takes at most as
+    /// many records as there is room for). Each one is a task left in
+    /// user space's custody with no decision coming, which only the
+    /// starvation guard then moves.
+    pub fn nr_lost_records(&self) -> u64 {
+        self.lost_total
     }
 
     /// The next runnable task, if any; never blocks.

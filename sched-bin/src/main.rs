@@ -365,12 +365,13 @@ fn main() -> Result<()> {
         Err(_) => bail!("the dispatcher thread panicked"),
     }
     println!(
-        "scx_usched: detached after {:.1}s (dispatcher rounds {}, policy overflows {}, policy entries replaced {}, dispatch retries {})",
+        "scx_usched: detached after {:.1}s (dispatcher rounds {}, policy overflows {}, policy entries replaced {}, dispatch retries {}, records lost {})",
         start.elapsed().as_secs_f64(),
         counters.rounds.load(Ordering::Relaxed),
         counters.policy_overflows.load(Ordering::Relaxed),
         counters.policy_replaced.load(Ordering::Relaxed),
-        counters.dispatch_retries.load(Ordering::Relaxed)
+        counters.dispatch_retries.load(Ordering::Relaxed),
+        counters.records_lost.load(Ordering::Relaxed)
     );
     Ok(())
 }

@@ -77,6 +77,10 @@ pub struct Metrics {
     )]
     pub nr_policy_replaced: u64,
     #[stat(
+        desc = "Ring-buffer records dropped for want of staging room, since start (must stay 0: each is a task no decision will come for)"
+    )]
+    pub nr_records_lost: u64,
+    #[stat(
         desc = "Page faults of the dispatcher thread since start (constant in steady state when mlocked)"
     )]
     pub nr_page_faults: u64,
@@ -137,9 +141,10 @@ impl Previous {
 }
 
 impl Metrics {
-    /// The interval from `prev` to `now`; `overflows` and `replaced` are
+    /// The interval from `prev` to `now`; `totals` are the runtime's
     /// running totals.
-    fn between(now: &Previous, prev: &Previous, overflows: u64, replaced: u64) -> Self {
+    fn between(now: &Previous, prev: &Previous, totals: &RuntimeCounters) -> Self {
+        let total = |c: &std::sync::atomic::AtomicU64| c.load(Ordering::Relaxed);
         let (cur, prev, rounds, elapsed) = (
             &now.snap,
             &prev.snap,
@@ -170,8 +175,9 @@ impl Metrics {
             nr_preempt_kicks: d(cur.nr_preempt_kicks, prev.nr_preempt_kicks),
             nr_idle_kicks: d(cur.nr_idle_kicks, prev.nr_idle_kicks),
             nr_rounds: rounds,
-            nr_policy_overflows: overflows,
-            nr_policy_replaced: replaced,
+            nr_policy_overflows: total(&totals.policy_overflows),
+            nr_policy_replaced: total(&totals.policy_replaced),
+            nr_records_lost: total(&totals.records_lost),
             nr_page_faults: cur.dispatcher_page_faults,
             cpu_pct: 100.0 * d(cur.cpu_time_ns, prev.cpu_time_ns) as f64 / 1e9 / secs,
             enq_dispatch_p50_us: us(enq.percentile(50.0)),
@@ -241,12 +247,7 @@ impl Reader {
     /// The interval since the previous read (or since [`Reader::new`]).
     pub fn read(&mut self, counters: &RuntimeCounters) -> Result<Metrics> {
         let now = Previous::take(counters)?;
-        let m = Metrics::between(
-            &now,
-            &self.prev,
-            counters.policy_overflows.load(Ordering::Relaxed),
-            counters.policy_replaced.load(Ordering::Relaxed),
-        );
+        let m = Metrics::between(&now, &self.prev, counters);
         self.prev = now;
         Ok(m)
     }

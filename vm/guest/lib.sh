@@ -49,6 +49,15 @@ stop_usched() {
     [ $rc -eq 0 ] || { cat /tmp/usched.log; fail "scx_usched exited $rc after SIGINT"; }
 }
 
+# no_records_lost: after stop_usched, the detach line reports no ring-buffer
+# record dropped for want of staging room (each would be a task left in user
+# space with no decision coming).
+no_records_lost() {
+    l=$(grep -o 'records lost [0-9]*' /tmp/usched.log) || fail "no 'records lost' in the detach line"
+    info "$l"
+    [ "${l##* }" -eq 0 ] || fail "$l: tasks were left in user space with no decision coming"
+}
+
 # probe: a trivial command must complete within 10 s (the guest responds).
 probe() {
     timeout 10 sh -c 'echo probe > /tmp/probe && cat /tmp/probe >/dev/null' || fail "shell probe did not complete"

@@ -9,4 +9,5 @@ stress-ng -t 31 --aggressive -M -c "$n" -f "$n" --affinity "$n" --quiet || fail 
 [ "$(scx_state)" = enabled ] || { tail -30 /tmp/usched.log; fail "scheduler ejected during stress"; }
 user_dispatches
 stop_usched
+no_records_lost
 check_dmesg
