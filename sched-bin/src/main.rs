@@ -147,6 +147,28 @@ struct Opts {
     inject_after_ms: u64,
 }
 
+/// The version `--version` prints: the crate's, the git revision it was
+/// built from (`g<sha>[-dirty]`, when built in a checkout) and the target
+/// (scx_utils' build id), e.g. `0.1.0-g1b99489 x86_64-unknown-linux-gnu`.
+fn version() -> String {
+    let rev = env!("USCHED_GIT_REV");
+    let semver = if rev.is_empty() {
+        env!("CARGO_PKG_VERSION").to_string()
+    } else {
+        format!("{}-g{rev}", env!("CARGO_PKG_VERSION"))
+    };
+    scx_utils::build_id::full_version(&semver)
+}
+
+/// Parses the command line with [`version`] as `--version`'s answer.
+fn parse_opts() -> Result<Opts> {
+    use clap::{CommandFactory, FromArgMatches};
+    // Leaked once: clap keeps a `&'static str` for the version.
+    let version: &'static str = Box::leak(version().into_boxed_str());
+    let matches = Opts::command().version(version).get_matches();
+    Opts::from_arg_matches(&matches).map_err(|e| e.exit())
+}
+
 fn parse_secs(s: &str) -> Result<f64, String> {
     let v: f64 = s.parse().map_err(|_| format!("'{s}' is not a number of seconds"))?;
     if v > 0.0 && v <= 3600.0 {
@@ -204,7 +226,7 @@ fn pin_dispatcher(cpu: usize) -> Option<usize> {
 }
 
 fn main() -> Result<()> {
-    let opts = Opts::parse();
+    let opts = parse_opts()?;
     if opts.help_stats {
         stats::describe(&mut std::io::stdout())?;
         return Ok(());

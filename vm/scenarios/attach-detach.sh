@@ -2,8 +2,12 @@
 # attach-detach: scx_usched attaches within 30 s with our ops name,
 # enable_seq steps by one; SIGINT detaches it and it exits 0. The decision
 # trace (-d) is off by default and, asked for, shows in the kernel's trace
-# buffer.
+# buffer. --version names the version, git revision and target.
 . /usched/lib.sh
+v=$(scx_usched --version) || fail "--version failed"
+info "$v"
+echo "$v" | grep -qE '^scx_usched [0-9]+\.[0-9]+\.[0-9]+(-g[0-9a-f]+(-dirty)?)? [a-z0-9_]+-' \
+    || fail "--version '$v' lacks the version, revision or target"
 seq0=$(scx_seq)
 start_usched
 [ "$(scx_seq)" -eq $((seq0 + 1)) ] || fail "enable_seq $(scx_seq), expected $((seq0 + 1))"
