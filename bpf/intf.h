@@ -21,6 +21,7 @@ enum usched_consts {
 	USCHED_MAX_CPUS		= 1024,
 	USCHED_CPU_WORDS	= USCHED_MAX_CPUS / 64,
 	USCHED_MAX_SMT		= 8,		/* threads per core the BPF side looks at */
+	USCHED_COMM_LEN		= 16,		/* the kernel's TASK_COMM_LEN */
 	/* DSQ of tasks that may run on any CPU (RL_CPU_ANY), ordered by key. */
 	USCHED_SHARED_DSQ	= 0,
 	/* DSQ of the tasks decided for one CPU: USCHED_CPU_DSQ_BASE + cpu,
@@ -110,6 +111,7 @@ struct queued_task {
 	u64 enq_ts;		/* when it was sent to user space, ns (CLOCK_MONOTONIC) */
 	u64 seq;		/* enqueue sequence, echoed back to detect stale decisions */
 	u64 cpus_lo;		/* the CPUs among ids 0-63 it may run on (bit n: CPU n) */
+	char comm[USCHED_COMM_LEN];	/* its name, NUL-terminated */
 };
 
 /* A scheduling decision, user space -> kernel (BPF user ring buffer). */
@@ -158,7 +160,7 @@ struct usched_counters {
 	u64 nr_wakeups_lost;		/* dispatcher wake-ups retried (ring full) */
 };
 
-_Static_assert(sizeof(struct queued_task) == 88, "queued_task ABI");
+_Static_assert(sizeof(struct queued_task) == 104, "queued_task ABI");
 _Static_assert(sizeof(struct dispatched_task) == 48, "dispatched_task ABI");
 _Static_assert(sizeof(struct kick_args) == 3 * USCHED_CPU_WORDS * 8 + 8, "kick_args ABI");
 _Static_assert(sizeof(struct usched_counters) == 17 * 8, "usched_counters ABI");

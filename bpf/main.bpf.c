@@ -784,6 +784,8 @@ static __always_inline void send_to_user(struct task_struct *p, struct task_ctx 
 	 * before a rescue that served it too briefly), not from this send. */
 	rec->enq_ts = tctx->wait_since ?: tctx->enq_ts;
 	rec->seq = tctx->seq;
+	if (bpf_probe_read_kernel_str(rec->comm, sizeof(rec->comm), p->comm) < 0)
+		rec->comm[0] = 0;
 	tctx->woke = 0;
 
 	bpf_ringbuf_submit(rec, BPF_RB_NO_WAKEUP);

@@ -32,7 +32,11 @@ pub mod skel {
 
 // The ABI header asserts these sizes in C; assert them here too, so that a
 // change on one side alone fails to build.
-const _: () = assert!(core::mem::size_of::<intf::queued_task>() == 88);
+const _: () = assert!(core::mem::size_of::<intf::queued_task>() == 104);
+const _: () = assert!(
+    intf::usched_consts_USCHED_COMM_LEN as usize == crate::record::COMM_LEN,
+    "QueuedTask::comm holds the kernel's TASK_COMM_LEN"
+);
 const _: () = assert!(core::mem::size_of::<intf::dispatched_task>() == 48);
 const _: () = assert!(core::mem::size_of::<intf::kick_args>() == 3 * 16 * 8 + 8);
 const _: () = assert!(core::mem::size_of::<intf::usched_counters>() == 17 * 8);

@@ -99,7 +99,7 @@ pub struct Config {
     /// trip. `None`: every task goes through the policy.
     pub fast_wakeup: Option<Duration>,
     /// Size of the ring buffer that carries runnable tasks to user space, in
-    /// bytes (a power of two, at least one page; 88 bytes a task). When it is
+    /// bytes (a power of two, at least one page; 112 bytes a task with its header). When it is
     /// full, tasks bypass user space through the shared DSQ (congestion).
     pub ring_bytes: u32,
 }

@@ -20,6 +20,9 @@ const WAKE_ONLY: u32 = intf::usched_task_flags_USCHED_TASK_WAKE_ONLY as u32;
 /// Flag of a record whose `cpus_lo` lists every CPU the task may use.
 const CPUS_ALL_LO: u32 = intf::usched_task_flags_USCHED_TASK_CPUS_ALL_LO as u32;
 
+/// Bytes of a task's name (the kernel's `TASK_COMM_LEN`), terminator included.
+pub const COMM_LEN: usize = 16;
+
 /// A task that became runnable, as sent by the BPF side.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct QueuedTask {
@@ -52,9 +55,20 @@ pub struct QueuedTask {
     /// 64 CPU ids; `None` on larger machines, where only `cpu` is known to
     /// be allowed.
     pub allowed: Option<u64>,
+    /// Its name (`/proc/PID/comm`), NUL-terminated unless it fills all 16
+    /// bytes; bytes after the terminator are unspecified.
+    /// [`name`](Self::name) reads it as text.
+    pub comm: [u8; COMM_LEN],
 }
 
 impl QueuedTask {
+    /// The task's name up to its terminator; `""` if it is not UTF-8
+    /// (the kernel stores bytes).
+    pub fn name(&self) -> &str {
+        let len = self.comm.iter().position(|&b| b == 0).unwrap_or(COMM_LEN);
+        std::str::from_utf8(&self.comm[..len]).unwrap_or("")
+    }
+
     /// Size of a record on the ring buffer.
     pub const RECORD_SIZE: usize = std::mem::size_of::<intf::queued_task>();
 
@@ -89,6 +103,7 @@ impl QueuedTask {
             enq_time: r.enq_ts,
             seq: r.seq,
             allowed: (r.flags & CPUS_ALL_LO != 0).then_some(r.cpus_lo),
+            comm: r.comm.map(|c| c as u8),
         }
     }
 }
@@ -235,6 +250,7 @@ mod tests {
             enq_ts: 11,
             seq: 12,
             cpus_lo: 13,
+            comm: b"kworker/0:1\0\0\0\0\0".map(|b| b as _),
         };
         let q = QueuedTask::from_record(&r);
         assert_eq!(
@@ -254,10 +270,20 @@ mod tests {
             ),
             (1, 2, 3, 2, 5, 6, 7, 8, 9, 10, 11, 12)
         );
+        assert_eq!(q.name(), "kworker/0:1");
         // The affinity is known only when the record says it is complete.
         assert_eq!(q.allowed, Some(13));
         let big = QueuedTask::from_record(&intf::queued_task { flags: 2, ..r });
         assert_eq!((big.flags, big.allowed), (2, None));
+    }
+
+    #[test]
+    fn names_without_terminator_or_utf8() {
+        let mut q = QueuedTask { comm: *b"0123456789abcdef", ..QueuedTask::default() };
+        assert_eq!(q.name(), "0123456789abcdef", "all 16 bytes, no terminator");
+        q.comm[0] = 0xff;
+        assert_eq!(q.name(), "", "not UTF-8");
+        assert_eq!(QueuedTask::default().name(), "");
     }
 
     #[test]
@@ -276,6 +302,7 @@ mod tests {
             enq_ts: 11,
             seq: 12,
             cpus_lo: 3,
+            comm: [0; COMM_LEN],
         };
         // SAFETY: queued_task is plain integers; viewing it as bytes is sound.
         let bytes = unsafe {

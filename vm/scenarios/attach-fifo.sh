@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0-only
 # attach-fifo: the FIFO example of scx_rustland_core's README (examples/fifo.rs, imports changed
 # only) attaches with our ops name, survives stress-ng, and detaches when
-# killed.
+# killed. Queued tasks carry their names (examples/names).
 . /usched/lib.sh
 seq0=$(scx_seq)
 fifo > /tmp/fifo.log 2>&1 &
@@ -23,4 +23,12 @@ kill -TERM $pid
 wait_state disabled 10 || fail "not disabled 10s after SIGTERM"
 wait $pid
 info "fifo exited with $? (143 = killed by SIGTERM)"
+# Each queued task carries its name: examples/names counts the tasks that
+# went through user space by name while stress-ng runs.
+stress-ng --cpu "$n" -t 6 --quiet &
+sp=$!
+names 4 > /tmp/names.txt 2>&1 || { cat /tmp/names.txt; fail "names failed"; }
+wait $sp
+cat /tmp/names.txt
+grep -q '"stress-ng' /tmp/names.txt || fail "no task named stress-ng among those queued (QueuedTask::comm)"
 check_dmesg
