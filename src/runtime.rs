@@ -74,6 +74,9 @@ impl<'r, 'a, P: Policy> Runtime<'r, 'a, P> {
         counters: Option<Arc<RuntimeCounters>>,
     ) -> Self {
         sched.register_dispatcher_thread();
+        // Losses before this loop are not its own (a scheduler may be run
+        // by more than one loop).
+        let lost_seen = sched.nr_lost_records();
         Self {
             sched,
             policy,
@@ -82,7 +85,7 @@ impl<'r, 'a, P: Policy> Runtime<'r, 'a, P> {
             nr_online_cpus: crate::procfs::online_cpus() as u64,
             round: 0,
             faults_at_start: crate::procfs::current_thread_page_faults(),
-            lost_seen: 0,
+            lost_seen,
             counters,
         }
     }
@@ -137,9 +140,9 @@ impl<'r, 'a, P: Policy> Runtime<'r, 'a, P> {
                 // The kernel took the task back and queued it anew (class,
                 // affinity or nice change) while its old record waited
                 // here: the new record supersedes it.
-                self.policy.remove(t.pid);
+                let removed = self.policy.remove(t.pid);
                 res = self.policy.enqueue(t);
-                if let Some(c) = &self.counters {
+                if let (true, true, Some(c)) = (removed, res.is_ok(), &self.counters) {
                     c.policy_replaced.fetch_add(1, Ordering::Relaxed);
                 }
             }
@@ -200,7 +203,9 @@ impl<'r, 'a, P: Policy> Runtime<'r, 'a, P> {
         }
         let lost = self.sched.nr_lost_records();
         if let Some(c) = &self.counters {
-            c.records_lost.fetch_add(lost.saturating_sub(self.lost_seen), Ordering::Relaxed);
+            if lost != self.lost_seen {
+                c.records_lost.fetch_add(lost.saturating_sub(self.lost_seen), Ordering::Relaxed);
+            }
             c.rounds.store(self.round, Ordering::Relaxed);
             if self.round.is_multiple_of(1024) {
                 c.page_faults.store(

@@ -651,12 +651,26 @@ mod tests {
         assert_eq!(h.get(pids[1]).map(|(k, v)| (k, *v)), Some((1, pids[1])));
     }
 
-    #[test]
-    fn matches_a_sorted_model_under_random_operations() {
+    impl<T, const N: usize> VtimeHeap<T, N> {
+        /// Every node's position is recorded and every parent goes first.
+        fn check(&self) {
+            for i in 0..self.len() {
+                let n = self.heap[i];
+                assert_eq!(self.pos[n.slot as usize] as usize, i, "pos out of sync at {i}");
+                if i > 0 {
+                    assert!(self.heap[(i - 1) / ARITY].before(&n), "heap order broken at {i}");
+                }
+            }
+        }
+    }
+
+    /// Random push (also refused: full, duplicate), pop, update and remove
+    /// against a sorted model, checking the whole heap after each.
+    fn against_model<const N: usize>(seed: u64, iters: usize, keys: u64) {
         // (key, insertion number) → pid: the order the heap must follow.
         let mut model = std::collections::BTreeMap::<(u64, u64), i32>::new();
-        let mut h = VtimeHeap::<u64, 64>::new();
-        let mut rng = 0x2545_f491_4f6c_dd1du64;
+        let mut h = VtimeHeap::<u64, N>::new();
+        let mut rng = seed | 1;
         let mut next = |m: u64| {
             rng ^= rng << 13;
             rng ^= rng >> 7;
@@ -664,22 +678,25 @@ mod tests {
             rng % m
         };
         let mut stamp = 0u64;
-        for _ in 0..20_000 {
-            let pid = next(96) as i32;
-            let key = next(32); // few distinct keys: many FIFO ties
+        for _ in 0..iters {
+            let pid = next(N as u64 * 3 / 2 + 1) as i32;
+            let key = next(keys);
             let queued = model.iter().find(|(_, p)| **p == pid).map(|(k, _)| *k);
-            match (next(4), queued) {
-                (0 | 1, None) if model.len() < 64 => {
+            match (next(6), queued) {
+                (0 | 1, None) if model.len() < N => {
                     h.push(pid, key, key).unwrap();
                     model.insert((key, stamp), pid);
                     stamp += 1;
                 }
-                (0, Some(k)) => {
-                    assert_eq!(h.push(pid, key, key), Err(PushError::Duplicate(key)));
+                (0 | 1, None) => assert_eq!(h.push(pid, key, key), Err(PushError::Full(key))),
+                (0, Some(_)) => {
+                    assert_eq!(h.push(pid, key, key), Err(PushError::Duplicate(key)))
+                }
+                (1 | 2, Some(k)) => {
                     assert_eq!(h.remove(pid).map(|e| e.key), Some(k.0));
                     model.remove(&k);
                 }
-                (1, Some(k)) => {
+                (3, Some(k)) => {
                     h.update(pid, key).unwrap();
                     model.remove(&k);
                     model.insert((key, stamp), pid);
@@ -690,8 +707,23 @@ mod tests {
                     assert_eq!(h.pop_min().map(|e| (e.pid, e.key)), want);
                 }
             }
+            h.check();
             assert_eq!(h.len(), model.len());
             assert_eq!(h.peek().map(|e| e.pid), model.first_key_value().map(|(_, p)| *p));
+        }
+    }
+
+    #[test]
+    fn matches_a_sorted_model_under_random_operations() {
+        // Few distinct keys: many FIFO ties; small capacities: nodes with
+        // fewer than ARITY children.
+        for seed in 1..20u64 {
+            against_model::<2>(seed * 7919, 2000, 4);
+            against_model::<4>(seed * 7919, 2000, 4);
+            against_model::<8>(seed * 7919, 2000, 6);
+            against_model::<16>(seed * 7919, 2000, 8);
+            against_model::<64>(seed * 7919, 4000, 32);
+            against_model::<32>(seed * 7919, 2000, 1 << 40);
         }
     }
 

@@ -147,8 +147,8 @@ struct Opts {
     inject_after_ms: u64,
 }
 
-/// The version `--version` prints: the crate's, the git revision it was
-/// built from (`g<sha>[-dirty]`, when built in a checkout) and the target
+/// The version `--version` prints: the crate's, the commit it was built
+/// from (`g<sha>`, when built in a checkout) and the target
 /// (scx_utils' build id), e.g. `0.1.0-g1b99489 x86_64-unknown-linux-gnu`.
 fn version() -> String {
     let rev = env!("USCHED_GIT_REV");

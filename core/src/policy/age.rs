@@ -7,8 +7,11 @@
 //! walks from the back and usually stops at once; a task older than every
 //! queued one (a re-queue keeping its first `enq_time`) is put in front
 //! without a walk. Only an `enq_time` that falls in the middle of the list
-//! costs a walk as long as its distance from the back. The order is exact
-//! in every case (ties keep their insertion order).
+//! costs a walk as long as its distance from the back (a rescued task that
+//! kept an old `enq_time`: up to the whole list, rarely). The order is exact
+//! (ties keep their insertion order) while the queued `enq_time`s span less
+//! than 2^63 ns, which clock readings do; beyond that, wrap-safe comparison
+//! cannot order them and the oldest may not come first.
 use crate::time::time_before;
 
 const NIL: u32 = u32::MAX;
