@@ -85,14 +85,8 @@ impl<const N: usize> AgeList<N> {
             };
         let next = if after == NIL { self.head } else { self.links[after as usize].next };
         self.links[i as usize] = Link { prev: after, next, pid, enq_time };
-        match after {
-            NIL => self.head = i,
-            a => self.links[a as usize].next = i,
-        }
-        match next {
-            NIL => self.tail = i,
-            n => self.links[n as usize].prev = i,
-        }
+        self.join(after, i);
+        self.join(i, next);
         Some(i)
     }
 
@@ -100,6 +94,14 @@ impl<const N: usize> AgeList<N> {
     /// unlinked since).
     pub(crate) fn unlink(&mut self, i: u32) {
         let Link { prev, next, .. } = self.links[i as usize];
+        self.join(prev, next);
+        self.links[i as usize].next = self.free;
+        self.free = i;
+    }
+
+    /// Makes `next` follow `prev` in age order; `NIL` on either side
+    /// stands for the list's end (its head, or its tail).
+    fn join(&mut self, prev: u32, next: u32) {
         match prev {
             NIL => self.head = next,
             p => self.links[p as usize].next = next,
@@ -108,8 +110,6 @@ impl<const N: usize> AgeList<N> {
             NIL => self.tail = prev,
             n => self.links[n as usize].prev = prev,
         }
-        self.links[i as usize].next = self.free;
-        self.free = i;
     }
 
     /// The oldest entry: `(pid, enq_time)`.
