@@ -21,7 +21,7 @@
 //! in a `static`, on the stack or in a `Box` made once at start-up.
 //!
 //! The crate is `#![no_std]`; the `std` feature only adds
-//! `std::error::Error` impls.
+//! `std::error::Error` impls and `Policy` for `Box<P>`.
 #![cfg_attr(not(test), no_std)]
 #![deny(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]
@@ -40,5 +40,6 @@ pub mod mpmc;
 pub mod policy;
 pub mod spsc;
 pub mod time;
+pub mod trace;
 
 pub use cache_padded::CachePadded;

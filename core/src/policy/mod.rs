@@ -197,6 +197,46 @@ pub trait Policy {
     }
 }
 
+/// A policy borrowed mutably is a policy (a runtime can drive one it does
+/// not own).
+impl<P: Policy + ?Sized> Policy for &mut P {
+    fn enqueue(&mut self, task: Task) -> Result<(), EnqueueError> {
+        (**self).enqueue(task)
+    }
+    fn dispatch(&mut self, now: u64) -> Option<Decision> {
+        (**self).dispatch(now)
+    }
+    fn remove(&mut self, pid: i32) -> bool {
+        (**self).remove(pid)
+    }
+    fn nr_queued(&self) -> usize {
+        (**self).nr_queued()
+    }
+    fn next_deadline(&self) -> Option<u64> {
+        (**self).next_deadline()
+    }
+}
+
+/// A boxed policy is a policy (large capacities live on the heap).
+#[cfg(feature = "std")]
+impl<P: Policy + ?Sized> Policy for std::boxed::Box<P> {
+    fn enqueue(&mut self, task: Task) -> Result<(), EnqueueError> {
+        (**self).enqueue(task)
+    }
+    fn dispatch(&mut self, now: u64) -> Option<Decision> {
+        (**self).dispatch(now)
+    }
+    fn remove(&mut self, pid: i32) -> bool {
+        (**self).remove(pid)
+    }
+    fn nr_queued(&self) -> usize {
+        (**self).nr_queued()
+    }
+    fn next_deadline(&self) -> Option<u64> {
+        (**self).next_deadline()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
