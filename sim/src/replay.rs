@@ -1,0 +1,230 @@
+// SPDX-License-Identifier: GPL-2.0-only
+//! Reading a recorded trace (`scx_usched --record FILE`, format in
+//! `usched_core::trace`) and turning it into a workload to replay.
+//!
+//! Each pid's enqueue records become its bursts: a record flagged as a
+//! wake-up starts a burst at its `enq_time`; the CPU time the task used
+//! until its next record (the difference of `sum_exec_runtime`) is work of
+//! that burst (a record without the wake-up flag, a preemption or slice
+//! end, continues it). The replay is open-loop: a burst becomes runnable at
+//! its recorded time, or when the previous one is done if that is later.
+//! A task's last record has no successor, so its last burst's work is the
+//! task's average burst.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::io::Read;
+
+use usched_core::histogram::Histogram;
+use usched_core::policy::{Task, WEIGHT_NICE0};
+use usched_core::trace::{Header, Record, TraceError, HEADER_BYTES, RECORD_BYTES};
+
+use crate::machine::{nice_to_weight, KWEIGHT_NICE0};
+use crate::workload::{Behavior, TaskSpec};
+
+/// A trace that cannot be read.
+#[derive(Debug)]
+pub enum ReplayError {
+    /// Reading failed.
+    Io(std::io::Error),
+    /// The bytes are not a trace this version reads.
+    Format(TraceError),
+    /// The file ends inside a record (a recorder killed mid-write): the
+    /// whole records before it are kept, this says how many bytes were cut.
+    Truncated(usize),
+    /// No enqueue record: nothing to replay.
+    Empty,
+}
+
+impl fmt::Display for ReplayError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Io(e) => write!(f, "reading the trace: {e}"),
+            Self::Format(e) => write!(f, "{e}"),
+            Self::Truncated(n) => write!(f, "the trace ends inside a record ({n} bytes cut)"),
+            Self::Empty => write!(f, "the trace holds no enqueued task: nothing to replay"),
+        }
+    }
+}
+
+impl std::error::Error for ReplayError {}
+
+/// A trace, read.
+#[derive(Debug, Clone)]
+pub struct Trace {
+    /// Its header.
+    pub header: Header,
+    /// Its records, in file order.
+    pub records: Vec<Record>,
+    /// Bytes of a cut last record, ignored (0 normally).
+    pub truncated: usize,
+}
+
+impl Trace {
+    /// Reads a whole trace. A cut last record is dropped and reported in
+    /// [`Trace::truncated`].
+    ///
+    /// # Errors
+    /// I/O errors, a foreign header or record kind.
+    pub fn read(mut r: impl Read) -> Result<Self, ReplayError> {
+        let mut hb = [0u8; HEADER_BYTES];
+        r.read_exact(&mut hb).map_err(ReplayError::Io)?;
+        let header = Header::decode(&hb).map_err(ReplayError::Format)?;
+        let mut bytes = Vec::new();
+        r.read_to_end(&mut bytes).map_err(ReplayError::Io)?;
+        let truncated = bytes.len() % RECORD_BYTES;
+        let mut records = Vec::with_capacity(bytes.len() / RECORD_BYTES);
+        for chunk in bytes.chunks_exact(RECORD_BYTES) {
+            let mut b = [0u8; RECORD_BYTES];
+            b.copy_from_slice(chunk);
+            records.push(Record::decode(&b).map_err(ReplayError::Format)?);
+        }
+        Ok(Self { header, records, truncated })
+    }
+
+    /// Records lost while recording (from the `Lost` records).
+    pub fn lost(&self) -> u64 {
+        self.records
+            .iter()
+            .map(|r| if let Record::Lost { count, .. } = r { *count } else { 0 })
+            .sum()
+    }
+
+    /// Enqueue → decision latency as recorded (matched by pid and cookie).
+    pub fn recorded_enq_dispatch(&self) -> Histogram {
+        let mut h = Histogram::new();
+        let mut pending: BTreeMap<(i32, u64), u64> = BTreeMap::new();
+        for r in &self.records {
+            match r {
+                Record::Enqueue { time_ns, task } => {
+                    pending.insert((task.pid, task.cookie), *time_ns);
+                }
+                Record::Decision { time_ns, decision } => {
+                    if let Some(t) = pending.remove(&(decision.pid, decision.cookie)) {
+                        h.record(time_ns.saturating_sub(t));
+                    }
+                }
+                Record::Lost { .. } => {}
+            }
+        }
+        h
+    }
+
+    /// The tasks to replay, and the trace's span in ns.
+    ///
+    /// # Errors
+    /// [`ReplayError::Empty`] without an enqueue record.
+    pub fn workload(&self) -> Result<(Vec<TaskSpec>, u64), ReplayError> {
+        let mut by_pid: BTreeMap<i32, Vec<Task>> = BTreeMap::new();
+        for r in &self.records {
+            if let Record::Enqueue { task, .. } = r {
+                by_pid.entry(task.pid).or_default().push(*task);
+            }
+        }
+        let t0 = by_pid.values().flatten().map(|t| t.enq_time).min().ok_or(ReplayError::Empty)?;
+        let t1 = by_pid.values().flatten().map(|t| t.enq_time).max().unwrap_or(t0);
+        let nr_cpus = self.header.nr_cpus.max(1) as usize;
+        let mut specs = Vec::with_capacity(by_pid.len());
+        for recs in by_pid.values() {
+            let mut segments: Vec<(u64, u64)> = Vec::new();
+            for (i, t) in recs.iter().enumerate() {
+                if i == 0 || t.flags & Task::WAKEUP != 0 {
+                    segments.push((t.enq_time - t0, 0));
+                }
+                if let (Some(next), Some(seg)) = (recs.get(i + 1), segments.last_mut()) {
+                    seg.1 += next.sum_exec_runtime.saturating_sub(t.sum_exec_runtime);
+                }
+            }
+            let done: Vec<u64> = segments[..segments.len() - 1].iter().map(|s| s.1).collect();
+            let avg = if done.is_empty() {
+                100_000
+            } else {
+                done.iter().sum::<u64>() / done.len() as u64
+            };
+            if let Some(last) = segments.last_mut() {
+                last.1 = avg;
+            }
+            for s in &mut segments {
+                s.1 = s.1.max(1_000);
+            }
+            let first = recs[0];
+            let kthread = first.flags & Task::KTHREAD != 0;
+            // The nice level whose weight is nearest the recorded one.
+            let kw = first.weight * u64::from(KWEIGHT_NICE0) / WEIGHT_NICE0;
+            let nice =
+                (-20..=19).min_by_key(|&n| u64::from(nice_to_weight(n)).abs_diff(kw)).unwrap_or(0);
+            specs.push(TaskSpec {
+                label: if kthread { "replay-kthread".into() } else { "replay".into() },
+                behavior: Behavior::Replay { segments },
+                nice,
+                idle: false,
+                pinned: (first.nr_cpus_allowed == 1)
+                    .then(|| usize::try_from(first.cpu).unwrap_or(0).min(nr_cpus - 1)),
+                kthread,
+            });
+        }
+        Ok((specs, t1 - t0))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn enq(pid: i32, at: u64, sum: u64, wake: bool) -> Record {
+        Record::Enqueue {
+            time_ns: at,
+            task: Task {
+                pid,
+                enq_time: at,
+                sum_exec_runtime: sum,
+                weight: 100,
+                nr_cpus_allowed: 4,
+                flags: if wake { Task::WAKEUP } else { 0 },
+                ..Task::default()
+            },
+        }
+    }
+
+    fn file(records: &[Record]) -> Vec<u8> {
+        let mut b = Header { nr_cpus: 4, start_ns: 0 }.encode().to_vec();
+        for r in records {
+            b.extend_from_slice(&r.encode());
+        }
+        b
+    }
+
+    #[test]
+    fn bursts_come_from_wakeups_and_cpu_time() {
+        // pid 1 wakes at 1 ms, is preempted after 2 ms of work, runs 1 more
+        // ms, sleeps, wakes at 10 ms.
+        let bytes = file(&[
+            enq(1, 1_000_000, 0, true),
+            enq(1, 4_000_000, 2_000_000, false),
+            enq(1, 10_000_000, 3_000_000, true),
+        ]);
+        let tr = Trace::read(&bytes[..]).unwrap();
+        let (specs, span) = tr.workload().unwrap();
+        assert_eq!(span, 9_000_000);
+        let Behavior::Replay { segments } = &specs[0].behavior else { panic!() };
+        assert_eq!(segments, &[(0, 3_000_000), (9_000_000, 3_000_000)]);
+    }
+
+    #[test]
+    fn broken_files_say_why() {
+        let mut bytes = file(&[enq(1, 0, 0, true)]);
+        bytes.extend_from_slice(&[0u8; 10]);
+        let tr = Trace::read(&bytes[..]).unwrap();
+        assert_eq!(tr.truncated, 10);
+        assert_eq!(tr.records.len(), 1);
+        let empty = file(&[Record::Lost { time_ns: 5, count: 3 }]);
+        let tr = Trace::read(&empty[..]).unwrap();
+        assert_eq!(tr.lost(), 3);
+        assert!(matches!(tr.workload(), Err(ReplayError::Empty)));
+        assert!(matches!(
+            Trace::read(&b"garbage-garbage-garbage-garbage-!"[..]),
+            Err(ReplayError::Format(_))
+        ));
+        assert!(matches!(Trace::read(&b"short"[..]), Err(ReplayError::Io(_))));
+    }
+}
