@@ -15,16 +15,18 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 use clap::Parser;
 use usched::runtime::{self, RuntimeCounters};
-use usched::usched_core::policy::{Deadline, DeadlineConfig};
-use usched::{BpfScheduler, Config, OpenObject, PollMode};
+use usched::usched_core::policy::{Deadline, DeadlineConfig, Policy};
+use usched::{BpfScheduler, Config, OpenObject, PollMode, UserExitInfo};
 
 mod fault;
 mod mode;
+mod record;
 mod stats;
 mod stats_server;
 
 use fault::{Fault, Faulty};
 use mode::Mode;
+use record::{Recorder, Recording};
 
 /// Where the statistics server listens (scx_stats' default path, named so
 /// that its mode can be set).
@@ -137,6 +139,17 @@ struct Opts {
     #[arg(long, default_value_t = 0)]
     run_secs: u64,
 
+    /// Record what the policy sees and decides into FILE, for
+    /// `usched-sim replay FILE` (docs/simulator.md). Bounded memory; a full
+    /// buffer drops records and counts them in the file.
+    #[arg(long, value_name = "FILE")]
+    record: Option<std::path::PathBuf>,
+
+    /// Largest --record file, MiB; past it records are counted, not written.
+    #[arg(long, default_value_t = 1024, value_name = "MIB",
+          value_parser = clap::value_parser!(u64).range(1..=1_048_576))]
+    record_limit_mib: u64,
+
     /// Test hook: the policy panics or hangs (panic, hang) after
     /// --inject-after-ms, to check that scx_usched then detaches and exits.
     #[arg(long, hide = true)]
@@ -189,6 +202,7 @@ fn run_once(
     dcfg: DeadlineConfig,
     counters: Arc<RuntimeCounters>,
     inject: Option<(Fault, Duration)>,
+    rec: Option<&mut Recorder>,
 ) -> Result<bool> {
     let mut open_object = std::mem::MaybeUninit::<OpenObject>::uninit();
     let mut sched = BpfScheduler::with_config(&mut open_object, cfg)?;
@@ -196,13 +210,26 @@ fn run_once(
     // Allocated once, before the loop; the loop allocates nothing.
     let mut policy = Box::new(Deadline::<MAX_QUEUED>::new(dcfg));
     let uei = match inject {
-        None => runtime::run(&mut sched, policy.as_mut(), Some(counters))?,
+        None => run_policy(&mut sched, policy.as_mut(), rec, counters)?,
         Some((fault, after)) => {
             let mut faulty = Faulty::new(policy.as_mut(), fault, after);
-            runtime::run(&mut sched, &mut faulty, Some(counters))?
+            run_policy(&mut sched, &mut faulty, rec, counters)?
         }
     };
     Ok(uei.should_restart())
+}
+
+/// Runs `policy`, recorded into `rec` if given (`--record`).
+fn run_policy<P: Policy>(
+    sched: &mut BpfScheduler<'_>,
+    policy: &mut P,
+    rec: Option<&mut Recorder>,
+    counters: Arc<RuntimeCounters>,
+) -> Result<UserExitInfo> {
+    Ok(match rec {
+        Some(r) => runtime::run(sched, &mut Recording::new(policy, r), Some(counters))?,
+        None => runtime::run(sched, policy, Some(counters))?,
+    })
 }
 
 /// Pins the calling thread to `cpu`, or, while a hotplug operation makes
@@ -326,6 +353,14 @@ fn main() -> Result<()> {
     };
 
     let inject = opts.inject_fault.map(|f| (f, Duration::from_millis(opts.inject_after_ms)));
+    let (mut recorder, record_writer) = match &opts.record {
+        Some(path) => {
+            let (r, w) =
+                record::start(path, *scx_utils::NR_CPU_IDS as u32, opts.record_limit_mib << 20)?;
+            (Some(r), Some(w))
+        }
+        None => (None, None),
+    };
     let dispatcher = {
         let cfg = cfg.clone();
         let counters = counters.clone();
@@ -343,7 +378,8 @@ fn main() -> Result<()> {
                             cfg = cfg.dispatcher_cpu(pinned);
                         }
                     }
-                    let restart = run_once(&cfg, dcfg, counters.clone(), inject)?;
+                    let restart =
+                        run_once(&cfg, dcfg, counters.clone(), inject, recorder.as_mut())?;
                     if !restart || usched::exit_requested() {
                         return Ok(());
                     }
@@ -382,7 +418,17 @@ fn main() -> Result<()> {
             std::process::exit(1);
         }
     }
-    match dispatcher.join() {
+    let joined = dispatcher.join();
+    if let (Some(w), Some(path)) = (record_writer, &opts.record) {
+        let s = w.finish()?;
+        println!(
+            "scx_usched: recorded {} records to {} ({} lost)",
+            s.written,
+            path.display(),
+            s.lost
+        );
+    }
+    match joined {
         Ok(r) => r?,
         Err(_) => bail!("the dispatcher thread panicked"),
     }

@@ -142,8 +142,9 @@ fn run(cli: Cli) -> Result<(), String> {
             let topo = Topology::parse(&common.topology, Some(cpus)).map_err(|e| e.0)?;
             let seconds = seconds.unwrap_or((span as f64 / 1e9).max(0.001));
             let rec = trace.recorded_enq_dispatch();
+            let (enq, dec) = trace.counts();
             let note = format!(
-                "trace {}: {} records, {} tasks, {:.3} s, {} records lost while recording{}; recorded enq->dispatch p50 {:.1} us, p99 {:.1} us",
+                "trace {}: {} records ({enq} enqueued, {dec} decisions), {} tasks, {:.3} s, {} records lost while recording{}; recorded enq->dispatch p50 {:.1} us, p99 {:.1} us",
                 file.display(),
                 trace.records.len(),
                 tasks.len(),

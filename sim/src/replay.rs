@@ -82,6 +82,13 @@ impl Trace {
         Ok(Self { header, records, truncated })
     }
 
+    /// Numbers of enqueue and decision records.
+    pub fn counts(&self) -> (usize, usize) {
+        let enq = self.records.iter().filter(|r| matches!(r, Record::Enqueue { .. })).count();
+        let dec = self.records.iter().filter(|r| matches!(r, Record::Decision { .. })).count();
+        (enq, dec)
+    }
+
     /// Records lost while recording (from the `Lost` records).
     pub fn lost(&self) -> u64 {
         self.records

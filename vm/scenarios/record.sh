@@ -1,0 +1,46 @@
+# SPDX-License-Identifier: GPL-2.0-only
+# record: `scx_usched --record FILE` writes what the policy saw and decided
+# while periodic threads run beside CPU hogs (fast path off, so that every
+# wake-up reaches the policy), and the file replays in the simulator:
+# the detach line counts the records (none lost), the file holds exactly
+# them, and `usched-sim replay` finds the probe's periods in it.
+. /usched/lib.sh
+n=$(nproc)
+start_usched --fast-wakeup-us 0 --record /tmp/t.trace
+stress-ng --cpu "$n" -t 9 --quiet & H=$!
+timeout 60 usched-probe periodic --threads 2 --period-us 2000 --work-us 100 --secs 6 --label rec \
+    > /tmp/p.txt || fail "usched-probe failed ($?)"
+wait $H || fail "stress-ng failed ($?)"
+cat /tmp/p.txt
+periods=$(grep -o ' n=[0-9]*' /tmp/p.txt | cut -d= -f2)
+[ "${periods:-0}" -ge 1000 ] || fail "the probe ran only ${periods:-0} periods"
+[ "$(scx_state)" = enabled ] || { tail -20 /tmp/usched.log; fail "ejected while recording"; }
+stop_usched
+no_records_lost
+l=$(grep -o 'recorded [0-9]* records to /tmp/t.trace ([0-9]* lost)' /tmp/usched.log) \
+    || { cat /tmp/usched.log; fail "no 'recorded' line"; }
+info "$l"
+set -- $l
+written=$2 lost=${6#(}
+[ "$lost" -eq 0 ] || fail "$lost records lost while recording"
+# Each period's wake-up reaches the policy: an enqueue and a decision.
+[ "$written" -ge "$periods" ] || fail "only $written records for $periods periods"
+size=$(stat -c %s /tmp/t.trace)
+[ "$size" -eq $((32 + 96 * written)) ] || fail "file is $size bytes, not the header and $written records"
+usched-sim replay /tmp/t.trace --policy usched > /tmp/replay.txt 2>&1 || { cat /tmp/replay.txt; fail "replay failed"; }
+cat /tmp/replay.txt
+grep -q "^trace /tmp/t.trace: $written records (" /tmp/replay.txt || fail "replay read another record count"
+# Both what the policy was given and what it decided, for every period.
+enq=$(sed -n 's/^trace .* records (\([0-9]*\) enqueued.*/\1/p' /tmp/replay.txt)
+dec=$(sed -n 's/^trace .* enqueued, \([0-9]*\) decisions.*/\1/p' /tmp/replay.txt)
+info "$enq enqueued, $dec decisions"
+[ "${enq:-0}" -ge "$periods" ] && [ "${dec:-0}" -ge "$periods" ] \
+    || fail "$enq enqueued and $dec decisions recorded for $periods periods"
+# The replay's bursts cover the probe's periods (a burst per wake-up; the
+# hogs add a few), over the trace's span.
+span=$(sed -n 's/^trace .* tasks, \([0-9.]*\) s,.*/\1/p' /tmp/replay.txt)
+done_s=$(awk '$1 == "replay" { print $7 }' /tmp/replay.txt)
+bursts=$(awk -v d="$done_s" -v s="$span" 'BEGIN { printf "%d", d * s }')
+info "replayed $bursts bursts over ${span}s for the probe's $periods periods"
+[ "$bursts" -ge $((periods * 9 / 10)) ] || fail "the replay holds $bursts bursts, the probe ran $periods periods"
+check_dmesg
