@@ -15,6 +15,7 @@ use usched_core::histogram::{AtomicHistogram, Histogram};
 use usched_core::mpmc::MpmcQueue;
 use usched_core::policy::{Deadline, DeadlineConfig, Policy, Task};
 use usched_core::spsc::RingBuffer;
+use usched_core::trace::{Record, RECORD_BYTES};
 
 const CAP: usize = 1024;
 
@@ -335,8 +336,36 @@ fn histogram_record(c: &mut Criterion) {
     });
 }
 
+/// What `scx_usched --record` adds per policy call: encode one record and
+/// push it into the SPSC ring (popped here too, to keep the ring from
+/// filling; the writer thread pops in the real recorder). No target: it is
+/// reported beside the dispatch round's per-task cost.
+fn trace_record(c: &mut Criterion) {
+    let mut ring = Box::new(RingBuffer::<[u8; RECORD_BYTES], 16384>::new());
+    let (mut tx, mut rx) = ring.split();
+    let mut task = Task { pid: 7, weight: 100, flags: Task::WAKEUP, ..Task::default() };
+    assert!(tx.push(Record::Enqueue { time_ns: 1, task }.encode()).is_ok());
+    assert!(matches!(Record::decode(&rx.pop().expect("pushed")), Ok(Record::Enqueue { .. })));
+    let mut out = [[0u8; RECORD_BYTES]; 64];
+    let mut i = 0u64;
+    c.bench_function("trace_record_encode_push", |b| {
+        b.iter(|| {
+            i += 1;
+            task.enq_time = i;
+            task.sum_exec_runtime = i * 3;
+            if tx.push(Record::Enqueue { time_ns: i, task }.encode()).is_err() {
+                panic!("ring full");
+            }
+            if i.is_multiple_of(64) {
+                black_box(rx.pop_into(&mut out));
+            }
+        })
+    });
+}
+
 criterion_group!(
     benches,
+    trace_record,
     spsc_single,
     spsc_cross,
     heap_push_pop,

@@ -43,6 +43,7 @@ for n in [64, 1024, 4096]:
 row("Deadline enqueue+dispatch @4096", "deadline_enqueue_dispatch_4096")
 row("histogram record", "histogram_record")
 row("atomic histogram record", "atomic_histogram_record")
+row("trace record encode + SPSC push (--record)", "trace_record_encode_push")
 v = ns("decode_policy_encode_batch64")
 if v:
     print(f"| decode + Deadline + encode, batch of 64 | {v:.0f} ns ({v / 64:.1f} ns/task) | |")

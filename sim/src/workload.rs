@@ -216,11 +216,11 @@ pub fn parse(desc: &str, nr_cpus: usize) -> Result<Vec<TaskSpec>, WorkloadError>
                     let a = tasks.len();
                     tasks.push(TaskSpec::new(
                         name,
-                        Behavior::Message { partner: a + 1, work_ns: 10_000 },
+                        Behavior::Message { partner: a + 1, work_ns: 100_000 },
                     ));
                     tasks.push(TaskSpec::new(
                         name,
-                        Behavior::Message { partner: a, work_ns: 10_000 },
+                        Behavior::Message { partner: a, work_ns: 100_000 },
                     ));
                 }
             }
