@@ -7,7 +7,8 @@
 //! deadline one request (`base_slice · 1024 / weight`) past the vruntime,
 //! picking the eligible task (vruntime at or below the weighted average)
 //! with the earliest deadline, lag kept across sleeps (clamped to one
-//! request), wake-up placement by the kernel's idle selection, and
+//! request; a negative lag lasts only until the average catches up, as
+//! the kernel's delayed dequeue does), wake-up placement by the kernel's idle selection, and
 //! wake-up preemption of the target CPU's task when the woken task is
 //! eligible with an earlier deadline. Slices end at the tick.
 //!
@@ -90,10 +91,14 @@ impl Eevdf {
 
 impl Model for Eevdf {
     fn wake(&mut self, m: &mut Machine, t: TaskId, sync: bool, waker: Option<usize>) {
-        // Place with the lag it left with (new tasks: none).
+        // Place with the lag it left with (new tasks: none). A task that
+        // left behind (negative lag) stayed queued until the average caught
+        // up with it (DELAY_DEQUEUE): it comes back at its own vruntime,
+        // or at the average if that passed it meanwhile.
         let limit = self.request(m, t);
         let lag = self.lag[t].clamp(-limit, limit);
-        self.vruntime[t] = self.avg() - lag;
+        self.vruntime[t] =
+            if lag >= 0 { self.avg() - lag } else { self.avg().max(self.vruntime[t]) };
         self.deadline[t] = self.vruntime[t] + self.request(m, t);
         self.add(m, t);
         let prev = if sync { waker.unwrap_or(m.tasks[t].last_cpu) } else { m.tasks[t].last_cpu };
