@@ -48,6 +48,9 @@ pub const SMALL_CAPACITY: usize = 4096;
 /// thread with enough.
 pub const LARGE_CAPACITY: usize = 1 << 17;
 
+/// Tasks scx_usched's policy holds at once (its `MAX_QUEUED`).
+pub const USCHED_CAPACITY: usize = 8192;
+
 /// Longest simulated time, s.
 pub const MAX_SECONDS: f64 = 3600.0;
 
@@ -72,6 +75,9 @@ pub struct RunConfig {
     pub costs_name: String,
     /// How the framework's dispatcher waits.
     pub dispatcher: DispatcherMode,
+    /// What-if: slices of tasks lighter than nice 0 end exactly, not at
+    /// the next tick ([`Machine::exact_light_slices`]).
+    pub exact_light_slices: bool,
 }
 
 /// A run that cannot be set up.
@@ -139,6 +145,7 @@ impl RunConfig {
             costs: Costs::TCG,
             costs_name: "tcg".into(),
             dispatcher: DispatcherMode::Adaptive,
+            exact_light_slices: false,
         })
     }
 
@@ -216,6 +223,11 @@ fn run_model(
     name: &str,
     build: impl FnOnce(&mut Machine) -> Box<dyn Model>,
 ) -> Report {
+    let exact = cfg.exact_light_slices;
+    let build = move |m: &mut Machine| {
+        m.exact_light_slices = exact;
+        build(m)
+    };
     let mut sim =
         Sim::new(cfg.topology.clone(), cfg.costs, cfg.tasks.clone(), build, cfg.seed, cfg.end_ns());
     sim.run();
@@ -234,6 +246,10 @@ fn run_model(
 pub fn simulate(cfg: &RunConfig, choice: PolicyChoice, rules: Option<Rules>) -> Report {
     if cfg.tasks.len() < SMALL_CAPACITY {
         simulate_sized::<SMALL_CAPACITY>(cfg, choice, rules)
+    } else if choice == PolicyChoice::Usched {
+        // scx_usched's own capacity: what it cannot hold goes to the
+        // shared queue in vtime order, as there.
+        simulate_sized::<USCHED_CAPACITY>(cfg, choice, rules)
     } else {
         simulate_sized::<LARGE_CAPACITY>(cfg, choice, rules)
     }

@@ -262,6 +262,9 @@ pub struct Machine {
     /// there but the dispatcher, and switching to it costs nothing (it
     /// spins).
     pub reserved: Option<usize>,
+    /// Tasks lighter than nice 0 have their slice enforced exactly, not at
+    /// the next tick (a scheduler that arms a timer for them).
+    pub exact_light_slices: bool,
     /// Wake→run latency of every wake-up, all tasks but the dispatcher.
     pub wake_run: Histogram,
     /// Events processed.
@@ -284,6 +287,7 @@ impl Machine {
             labels: Vec::new(),
             rng: Rng::new(seed),
             reserved: None,
+            exact_light_slices: false,
             wake_run: Histogram::new(),
             events: 0,
             label_lat: Vec::new(),
@@ -695,7 +699,11 @@ impl Sim {
         c.seg_start = begin;
         let tick = m.costs.tick_ns.max(1);
         c.slice_exact = begin.saturating_add(slice.max(1));
-        c.slice_end = c.slice_exact.div_ceil(tick).saturating_mul(tick);
+        c.slice_end = if m.exact_light_slices && m.tasks[t].kweight < KWEIGHT_NICE0 {
+            c.slice_exact
+        } else {
+            c.slice_exact.div_ceil(tick).saturating_mul(tick)
+        };
         if was_idle {
             m.nr_idle -= 1;
         }

@@ -143,6 +143,23 @@ fn the_reference_gives_cpu_by_weight() {
 }
 
 #[test]
+fn light_shares_follow_weights_once_slices_end_below_the_tick() {
+    // Issue #10, item 10, in the model: scx_usched's SCHED_IDLE hog gets
+    // several times its share because each of its turns (the policy's
+    // 500 ms aging) lasts until the next tick. With its slices enforced
+    // exactly (the what-if a BPF timer would make real), the share is
+    // within 20 % of the weight's.
+    let mut c = cfg("hogs=4,hogs=1:19,hogs=1:idle", 2, 10.0);
+    let today = simulate(&c, PolicyChoice::Usched, None);
+    c.exact_light_slices = true;
+    let exact = simulate(&c, PolicyChoice::Usched, None);
+    let share = |r: &Report, l: &str| load(r, l).share_vs_weight.unwrap_or(0.0);
+    assert!(share(&today, "hogs-idle") > 3.0, "{}", today.table());
+    assert!((0.8..=1.2).contains(&share(&exact, "hogs-idle")), "{}", exact.table());
+    assert!(load(&exact, "hogs-idle").max_wait_ms < 1000.0, "{}", exact.table());
+}
+
+#[test]
 fn busy_dispatcher_keeps_its_cpu() {
     let mut c = cfg("hogs=4", 2, 1.0);
     c.dispatcher = usched_sim::model::DispatcherMode::Busy;
