@@ -158,11 +158,12 @@ struct usched_counters {
 	u64 nr_clamped;			/* decisions with slice or vtime out of range */
 	u64 nr_starved;			/* tasks the starvation guard moved ahead */
 	u64 nr_wakeups_lost;		/* dispatcher wake-ups retried (ring full) */
+	u64 nr_slice_kicks;		/* light tasks' slices ended by the slice timer */
 };
 
 _Static_assert(sizeof(struct queued_task) == 104, "queued_task ABI");
 _Static_assert(sizeof(struct dispatched_task) == 48, "dispatched_task ABI");
 _Static_assert(sizeof(struct kick_args) == 3 * USCHED_CPU_WORDS * 8 + 8, "kick_args ABI");
-_Static_assert(sizeof(struct usched_counters) == 17 * 8, "usched_counters ABI");
+_Static_assert(sizeof(struct usched_counters) == 18 * 8, "usched_counters ABI");
 
 #endif /* __USCHED_INTF_H */

@@ -1043,6 +1043,43 @@ static __always_inline void raise_wait_max(u64 wait)
 	}
 }
 
+/*
+ * The slice timer (see struct slice_timer): a task lighter than nice 0 is
+ * preempted when its slice ends, not at the next tick after.
+ */
+static int slice_timer_fn(void *map, int *key, struct bpf_timer *timer)
+{
+	struct slice_timer *st;
+	u32 cpu = *key;
+
+	if (cpu >= USCHED_MAX_CPUS)
+		return 0;
+	st = bpf_map_lookup_elem(&slice_timers, &cpu);
+	/* Still the run it was armed for (not a later one, nor a fast waker's
+	 * cut-in, which clears run_start). */
+	if (st && st->run_start && cpu_ctx_of(cpu)->run_start == st->run_start) {
+		scx_bpf_kick_cpu(cpu, SCX_KICK_PREEMPT);
+		cnt_inc(nr_slice_kicks);
+	}
+	return 0;
+}
+
+static __always_inline void arm_slice_timer(struct task_struct *p, s32 cpu, u64 now)
+{
+	struct slice_timer *st;
+	u32 key = cpu;
+
+	/* (A slice past the tick ends at the tick or here, whichever is
+	 * first: the timer needs no knowledge of HZ.) */
+	if (task_load_weight(p) >= 1024 || !p->scx.slice || p->scx.slice > USCHED_SLICE_MAX_NS)
+		return;
+	st = bpf_map_lookup_elem(&slice_timers, &key);
+	if (!st)
+		return;
+	st->run_start = now;
+	bpf_timer_start(&st->timer, p->scx.slice, BPF_F_TIMER_CPU_PIN);
+}
+
 void BPF_STRUCT_OPS(usched_running, struct task_struct *p)
 {
 	struct task_ctx *tctx = lookup_task_ctx(p);
@@ -1075,6 +1112,8 @@ void BPF_STRUCT_OPS(usched_running, struct task_struct *p)
 
 		cc->run_base = tctx->exec_runtime;
 		cc->run_start = is_usersched(p) ? 0 : now;
+		if (cc->run_start)
+			arm_slice_timer(p, cpu, now);
 		cc->fast = !is_usersched(p) && fast_waker(tctx);
 		/*
 		 * A preemption asked for while a fast waker's burst ran here
@@ -1250,6 +1289,16 @@ s32 BPF_STRUCT_OPS_SLEEPABLE(usched_init)
 			scx_bpf_error("failed to create the DSQ of CPU %d: %d", i, err);
 			return err;
 		}
+	}
+	bpf_for(i, 0, scx_bpf_nr_cpu_ids()) {
+		struct slice_timer *st;
+		u32 k = i;
+
+		st = bpf_map_lookup_elem(&slice_timers, &k);
+		if (!st)
+			return -ENOENT;
+		bpf_timer_init(&st->timer, &slice_timers, CLOCK_MONOTONIC);
+		bpf_timer_set_callback(&st->timer, slice_timer_fn);
 	}
 	hb = bpf_map_lookup_elem(&heartbeat_map, &key);
 	if (!hb)

@@ -151,4 +151,22 @@ struct {
 	__type(value, struct heartbeat);
 } heartbeat_map SEC(".maps");
 
+/*
+ * Per CPU: ends the slice of a task lighter than nice 0 on time. The kernel
+ * checks slices only at the tick, so a 0.5 ms turn of a SCHED_IDLE hog
+ * lasted until the next tick (up to 4 ms): about five times its weight's
+ * share (docs/simulator.md, "What-ifs"; the nice-fair scenario).
+ */
+struct slice_timer {
+	struct bpf_timer timer;
+	u64 run_start;	/* the run it ends: cpu_ctx.run_start when armed */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, USCHED_MAX_CPUS);
+	__type(key, u32);
+	__type(value, struct slice_timer);
+} slice_timers SEC(".maps");
+
 #define cnt_inc(field) __sync_fetch_and_add(&counters.field, 1)

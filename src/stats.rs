@@ -40,6 +40,9 @@ pub struct Stats {
     pub nr_starved: u64,
     /// Dispatcher wake-ups that found the ring buffer full (retried).
     pub nr_wakeups_lost: u64,
+    /// Slices of tasks lighter than nice 0 ended by the slice timer
+    /// rather than at the next tick.
+    pub nr_slice_kicks: u64,
     /// Wake-ups dispatched by the BPF side's fast path (also counted in
     /// `nr_kernel_dispatches`).
     pub nr_fast_dispatches: u64,
@@ -132,6 +135,7 @@ impl Stats {
             nr_clamped: c.nr_clamped,
             nr_starved: c.nr_starved,
             nr_wakeups_lost: c.nr_wakeups_lost,
+            nr_slice_kicks: c.nr_slice_kicks,
             nr_fast_dispatches: c.nr_fast_dispatches,
             nr_user_ring_full: b.nr_user_ring_full,
             wait_max_ns: b.wait_max_ns,
@@ -182,7 +186,7 @@ impl std::fmt::Display for Stats {
         )?;
         writeln!(
             f,
-            "tasks: running={} queued={} scheduled={} cpus={} enqueued={} wakeups={} (lost {}) kicks(preempt/idle)={}/{} faults={}",
+            "tasks: running={} queued={} scheduled={} cpus={} enqueued={} wakeups={} (lost {}) kicks(preempt/idle/slice)={}/{}/{} faults={}",
             self.nr_running,
             self.nr_queued,
             self.nr_scheduled,
@@ -192,6 +196,7 @@ impl std::fmt::Display for Stats {
             self.nr_wakeups_lost,
             self.nr_preempt_kicks,
             self.nr_idle_kicks,
+            self.nr_slice_kicks,
             self.dispatcher_page_faults
         )?;
         write!(f, "placed:")?;

@@ -68,6 +68,8 @@ pub struct Metrics {
     pub nr_preempt_kicks: u64,
     #[stat(desc = "Idle CPUs kicked in the interval")]
     pub nr_idle_kicks: u64,
+    #[stat(desc = "Slices of tasks lighter than nice 0 ended by the slice timer, in the interval")]
+    pub nr_slice_kicks: u64,
     #[stat(desc = "Dispatcher rounds in the interval")]
     pub nr_rounds: u64,
     #[stat(desc = "Decisions the policy could not hold and sent to any CPU, since start")]
@@ -174,6 +176,7 @@ impl Metrics {
             nr_wakeups: d(cur.nr_wakeups_sent, prev.nr_wakeups_sent),
             nr_preempt_kicks: d(cur.nr_preempt_kicks, prev.nr_preempt_kicks),
             nr_idle_kicks: d(cur.nr_idle_kicks, prev.nr_idle_kicks),
+            nr_slice_kicks: d(cur.nr_slice_kicks, prev.nr_slice_kicks),
             nr_rounds: rounds,
             nr_policy_overflows: total(&totals.policy_overflows),
             nr_policy_replaced: total(&totals.policy_replaced),
@@ -198,7 +201,7 @@ impl Metrics {
         writeln!(
             w,
             "[scx_usched] tasks r/q/s {}/{}/{} of {} cpus | dispatch u {} k {} (fast {}) c {} b {} f {} cg {} cl {} st {} (wait max {} ms) | \
-             kicks p {} i {} wake {} | cpu {:.2}% pf {} | enq->dsp p50/p99 {:.0}/{:.0} us | \
+             kicks p {} i {} s {} wake {} | cpu {:.2}% pf {} | enq->dsp p50/p99 {:.0}/{:.0} us | \
              wake->run p50/p99/max {:.0}/{:.0}/{:.0} us | placed cpu/smt/llc/node/remote {}/{}/{}/{}/{}",
             self.nr_running,
             self.nr_queued,
@@ -216,6 +219,7 @@ impl Metrics {
             self.wait_max_ms,
             self.nr_preempt_kicks,
             self.nr_idle_kicks,
+            self.nr_slice_kicks,
             self.nr_wakeups,
             self.cpu_pct,
             self.nr_page_faults,

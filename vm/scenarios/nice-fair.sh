@@ -13,13 +13,16 @@
 # nice-19 hog, within the issue's 1 s bound) and none over 1.5 s
 # (single-threaded TCG: 1.02-1.1 s was seen once in 4-5 runs), and the
 # scheduler stays attached; in mix A the nice-0 hogs get their weights'
-# share within 20 % and the nice-19 hog at most 3x its share (it used to
-# get 6-40x); in mix B the eight nice -20 hogs get their equal shares
+# share within 20 % and the nice-19 hog at most 2x its share (it used to
+# get 6-40x), the SCHED_IDLE hog at most 7x (the slice timer ends light
+# tasks' 0.5 ms turns on time instead of at the next 4 ms tick: 2.00x and
+# 9.13x without it, 1.11x and 4.47x, 1.09x and 5.07x with it, same day);
+# in mix B the eight nice -20 hogs get their equal shares
 # within 20 % (0.6-2.5x while the policy's clock followed the nice-0 hog,
 # whose vtime runs 86x faster).
-# Shares below what the bound allows are printed, not asserted: SCHED_IDLE
+# The rest of what the bound costs is printed, not asserted: SCHED_IDLE
 # (3/1024 of nice 0) in A and the nice-0 hog in B get about one run per
-# 0.5 s, 6-8x their weights' share, where EEVDF keeps them waiting 1-3.9 s.
+# 0.5 s, 4-6x their weights' share, where EEVDF keeps them waiting 1-3.9 s.
 . /usched/lib.sh
 A=0,0,0,0,19,idle
 B=-20,-20,-20,-20,-20,-20,-20,-20,0
@@ -42,11 +45,16 @@ for m in A B; do
     awk -v m=$m '/^HOG [0-9]/ {
             split($6, r, "="); ratio = r[2]
             if ((m == "A" && $3 == "nice0") || $3 == "nice-20") { if (ratio < 0.8 || ratio > 1.25) bad = bad " " $3 "=" ratio }
-            else if ($3 == "nice19") { if (ratio > 3) bad = bad " " $3 "=" ratio }
+            else if ($3 == "nice19") { if (ratio > 2) bad = bad " " $3 "=" ratio }
+            else if ($3 == "idle") { if (ratio > 7) bad = bad " " $3 "=" ratio }
         }
         END { if (bad != "") { print "mix " m ": shares off their weights:" bad; exit 1 } }' /tmp/hogs.txt \
         || fail "mix $m: CPU shares do not follow the weights"
 done
-usched-stat | head -1
+usched-stat | head -2
+# The slice timer ran: light tasks' slices were ended on time.
+kicks=$(usched-stat | sed -n 's/.*kicks(preempt\/idle\/slice)=[0-9]*\/[0-9]*\/\([0-9]*\).*/\1/p')
+info "slices ended by the slice timer: ${kicks:-none}"
+[ "${kicks:-0}" -gt 0 ] || fail "the slice timer never ended a light task's slice"
 stop_usched
 check_dmesg
