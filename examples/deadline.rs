@@ -3,14 +3,17 @@
 //! usched's runtime, with a counting global allocator that proves the
 //! dispatch loop allocates nothing, and a page-fault count of its thread.
 //!
-//! usage: deadline [--poll busy|adaptive|blocking] [--secs N] [--dispatcher-cpu C]
+//! usage: deadline [--poll busy|adaptive|blocking] [--secs N] [--dispatcher-cpu C] [--fifo]
+//!
+//! `--fifo` runs usched-core's `Fifo` instead: a policy that does not say
+//! how it orders its tasks (`Policy::next_deadline` left at `None`).
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use usched::runtime::Runtime;
-use usched::usched_core::policy::{Deadline, DeadlineConfig};
+use usched::usched_core::policy::{Deadline, DeadlineConfig, Fifo, Policy};
 use usched::{BpfScheduler, Config, OpenObject, PollMode};
 
 struct Counting;
@@ -58,15 +61,21 @@ fn main() -> Result<()> {
     let cfg = Config::default().poll(poll).dispatcher_cpu(dcpu);
     let mut open_object = std::mem::MaybeUninit::<OpenObject>::uninit();
     let mut sched = BpfScheduler::with_config(&mut open_object, &cfg)?;
-    let mut policy = Box::new(Deadline::<4096>::new(DeadlineConfig {
-        nr_cpus: nr_cpus as u32,
-        ..Default::default()
-    }));
-    println!("deadline: attached, poll={poll}, dispatcher CPU {dcpu:?}");
+    let fifo = args.iter().any(|a| a == "--fifo");
+    let mut policy: Box<dyn Policy> = if fifo {
+        Box::new(Fifo::<4096>::new(5_000_000))
+    } else {
+        Box::new(Deadline::<4096>::new(DeadlineConfig {
+            nr_cpus: nr_cpus as u32,
+            ..Default::default()
+        }))
+    };
+    let name = if fifo { "fifo" } else { "deadline" };
+    println!("deadline: attached, policy {name}, poll={poll}, dispatcher CPU {dcpu:?}");
 
     let start = Instant::now();
     let (rounds, allocs, faults) = {
-        let mut rt = Runtime::new(&mut sched, policy.as_mut(), None);
+        let mut rt = Runtime::new(&mut sched, &mut policy, None);
         // Warm up: first-time paths (lazy statics, first page touches).
         while !usched::exit_requested() && start.elapsed() < Duration::from_secs(1) {
             rt.step();
