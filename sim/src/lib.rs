@@ -75,9 +75,6 @@ pub struct RunConfig {
     pub costs_name: String,
     /// How the framework's dispatcher waits.
     pub dispatcher: DispatcherMode,
-    /// What-if: slices of tasks lighter than nice 0 end exactly, not at
-    /// the next tick ([`Machine::exact_light_slices`]).
-    pub exact_light_slices: bool,
 }
 
 /// A run that cannot be set up.
@@ -145,7 +142,6 @@ impl RunConfig {
             costs: Costs::TCG,
             costs_name: "tcg".into(),
             dispatcher: DispatcherMode::Adaptive,
-            exact_light_slices: false,
         })
     }
 
@@ -223,11 +219,6 @@ fn run_model(
     name: &str,
     build: impl FnOnce(&mut Machine) -> Box<dyn Model>,
 ) -> Report {
-    let exact = cfg.exact_light_slices;
-    let build = move |m: &mut Machine| {
-        m.exact_light_slices = exact;
-        build(m)
-    };
     let mut sim =
         Sim::new(cfg.topology.clone(), cfg.costs, cfg.tasks.clone(), build, cfg.seed, cfg.end_ns());
     sim.run();

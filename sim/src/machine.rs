@@ -263,7 +263,8 @@ pub struct Machine {
     /// spins).
     pub reserved: Option<usize>,
     /// Tasks lighter than nice 0 have their slice enforced exactly, not at
-    /// the next tick (a scheduler that arms a timer for them).
+    /// the next tick (scx_usched's slice timer; the framework model sets
+    /// it from its `slice-timer` rule).
     pub exact_light_slices: bool,
     /// Wake→run latency of every wake-up, all tasks but the dispatcher.
     pub wake_run: Histogram,

@@ -91,11 +91,6 @@ struct Common {
     /// Print the wall time each run took on stderr.
     #[arg(long)]
     timing: bool,
-    /// What-if: enforce the slices of tasks lighter than nice 0 exactly,
-    /// not at the next tick (a scheduler arming a timer for them; not in
-    /// scx_usched today).
-    #[arg(long)]
-    exact_light_slices: bool,
 }
 
 fn policies(common: &Common) -> Result<Vec<(PolicyChoice, Option<Rules>)>, String> {
@@ -127,7 +122,6 @@ fn configure(cfg: &mut RunConfig, common: &Common) -> Result<(), String> {
         "busy" => return Err("--dispatcher busy needs at least 2 CPUs".into()),
         d => return Err(format!("unknown dispatcher mode '{d}' (adaptive, busy)")),
     };
-    cfg.exact_light_slices = common.exact_light_slices;
     Ok(())
 }
 

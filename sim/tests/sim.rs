@@ -125,11 +125,19 @@ fn resume_rule_gives_a_preempted_runner_its_slice_back() {
 
 #[test]
 fn preempt_rule_lets_interactive_decisions_cut_in() {
-    let c = cfg("game=2,hogs=2", 2, 3.0);
+    let c = cfg("audio=2,hogs=4", 2, 3.0);
     let on = simulate(&c, PolicyChoice::Deadline, rules("none,preempt"));
     let off = simulate(&c, PolicyChoice::Deadline, Some(Rules::NONE));
-    let lat = |r: &Report| load(r, "game").latency.as_ref().map_or(0.0, |l| l.p50_us);
-    assert!(lat(&on) < lat(&off), "on:\n{}off:\n{}", on.table(), off.table());
+    let a = |r: &Report| {
+        load(r, "audio").latency.clone().unwrap_or(usched_sim::report::Latency {
+            count: 0,
+            p50_us: 0.0,
+            p99_us: 0.0,
+            max_us: 0.0,
+        })
+    };
+    let (x, y) = (a(&on), a(&off));
+    assert!(x.p50_us < y.p50_us && x.p99_us < y.p99_us, "on:\n{}off:\n{}", on.table(), off.table());
 }
 
 #[test]
@@ -143,20 +151,18 @@ fn the_reference_gives_cpu_by_weight() {
 }
 
 #[test]
-fn light_shares_follow_weights_once_slices_end_below_the_tick() {
-    // Issue #10, item 10, in the model: scx_usched's SCHED_IDLE hog gets
-    // several times its share because each of its turns (the policy's
-    // 500 ms aging) lasts until the next tick. With its slices enforced
-    // exactly (the what-if a BPF timer would make real), the share is
-    // within 20 % of the weight's.
-    let mut c = cfg("hogs=4,hogs=1:19,hogs=1:idle", 2, 10.0);
-    let today = simulate(&c, PolicyChoice::Usched, None);
-    c.exact_light_slices = true;
-    let exact = simulate(&c, PolicyChoice::Usched, None);
+fn slice_timer_rule_brings_light_shares_near_their_weights() {
+    // Issue #10, item 10: without the timer, scx_usched's SCHED_IDLE hog
+    // gets several times its share, because each of its turns (the
+    // policy's 500 ms aging) lasts until the next tick. With light tasks'
+    // slices ended on time, the share comes within 1.5x of the weight's.
+    let c = cfg("hogs=4,hogs=1:19,hogs=1:idle", 2, 10.0);
+    let on = simulate(&c, PolicyChoice::Usched, None);
+    let off = simulate(&c, PolicyChoice::Usched, rules("-slice-timer"));
     let share = |r: &Report, l: &str| load(r, l).share_vs_weight.unwrap_or(0.0);
-    assert!(share(&today, "hogs-idle") > 3.0, "{}", today.table());
-    assert!((0.8..=1.2).contains(&share(&exact, "hogs-idle")), "{}", exact.table());
-    assert!(load(&exact, "hogs-idle").max_wait_ms < 1000.0, "{}", exact.table());
+    assert!(share(&off, "hogs-idle") > 3.0, "{}", off.table());
+    assert!((0.8..=1.5).contains(&share(&on, "hogs-idle")), "{}", on.table());
+    assert!(load(&on, "hogs-idle").max_wait_ms < 1000.0, "{}", on.table());
 }
 
 #[test]

@@ -19,13 +19,15 @@
 //!   the policy and dispatches as many decisions as CPUs can take soon
 //!   (as `runtime.rs`: free CPUs, at least the idle ones, at least one).
 //!   A decision for a task that is no longer waiting for it is stale and
-//!   dropped (the `seq` check).
+//!   dropped (the `seq` check). Asleep with tasks in the policy, the
+//!   dispatcher wakes after 100 ms without a record (`MAX_BLOCK_MS`).
 //! - **the dispatcher's own placement**: an idle CPU, else cutting in on
 //!   the longest runner (the preempted task resumes); busy mode reserves a
 //!   CPU for it, where waking costs nothing.
 //! - **rules** ([`Rules`]): fast wake-ups, kernel-thread bypass, last task,
-//!   slice end while first in line, resume of a preempted task, and
-//!   preempting decisions. Each can be turned off.
+//!   slice end while first in line, resume of a preempted task,
+//!   preempting decisions, and the slice timer of light tasks. Each can be
+//!   turned off.
 //!
 //! Not modelled: the starvation guard (the heartbeat's rescue after
 //! watchdog/10), RT tasks and the escape from an RT-held CPU, the ring's
@@ -60,6 +62,9 @@ pub struct Rules {
     pub resume: bool,
     /// Decisions flagged [`Decision::PREEMPT`] preempt a CPU.
     pub preempt: bool,
+    /// The slice timer: a task lighter than nice 0 is preempted when its
+    /// slice ends, not at the next tick ([`Machine::exact_light_slices`]).
+    pub slice_timer: bool,
 }
 
 impl Rules {
@@ -71,6 +76,7 @@ impl Rules {
         slice_end: false,
         resume: false,
         preempt: false,
+        slice_timer: false,
     };
     /// scx_usched's defaults.
     pub const ALL: Self = Self {
@@ -80,11 +86,13 @@ impl Rules {
         slice_end: true,
         resume: true,
         preempt: true,
+        slice_timer: true,
     };
 
     /// Reads a comma list applied in order to `base`: `all` and `none`
     /// set every rule, a rule name (`fast-wakeup`, `kthread`, `last-task`,
-    /// `slice-end`, `resume`, `preempt`) turns it on, `-name` off. E.g.
+    /// `slice-end`, `resume`, `preempt`, `slice-timer`) turns it on,
+    /// `-name` off. E.g.
     /// `none,preempt`, or `-fast-wakeup` from scx_usched's defaults.
     ///
     /// # Errors
@@ -105,9 +113,10 @@ impl Rules {
                 "slice-end" => r.slice_end = on,
                 "resume" => r.resume = on,
                 "preempt" => r.preempt = on,
+                "slice-timer" => r.slice_timer = on,
                 _ => {
                     return Err(format!(
-                        "unknown rule '{item}' (all, none, then fast-wakeup, kthread, last-task, slice-end, resume, preempt, each with - to turn it off)"
+                        "unknown rule '{item}' (all, none, then fast-wakeup, kthread, last-task, slice-end, resume, preempt, slice-timer, each with - to turn it off)"
                     ))
                 }
             }
@@ -124,6 +133,12 @@ pub enum DispatcherMode {
     /// Owns a CPU and spins on it.
     Busy,
 }
+
+/// Longest the dispatcher blocks with tasks in the policy (the runtime's
+/// `MAX_BLOCK_MS`), ns.
+const BLOCK_TIMEOUT_NS: u64 = 100_000_000;
+/// Model timer tag of the dispatcher's blocking timeout.
+const TAG_BLOCK_TIMEOUT: u64 = 1;
 
 /// Shortest remaining slice a resumed task keeps, ns.
 const RESUME_MIN_NS: u64 = 100_000;
@@ -193,6 +208,7 @@ impl<P: Policy> Framework<P> {
             spec.pinned = Some(cpu);
         }
         let dispatcher = m.add_task(spec);
+        m.exact_light_slices = rules.slice_timer;
         let nt = m.tasks.len();
         Self {
             policy,
@@ -456,6 +472,11 @@ impl<P: Policy> Model for Framework<P> {
             if why == Stop::Preempt {
                 self.local[cpu].push_front((t, self.slice_ns));
             }
+            if why == Stop::Sleep && self.policy.nr_queued() > 0 {
+                // Its wait is bounded (MAX_BLOCK_MS): another round comes
+                // even if no record does.
+                m.model_timer(m.now + BLOCK_TIMEOUT_NS, TAG_BLOCK_TIMEOUT);
+            }
             return None;
         }
         if why == Stop::Sleep {
@@ -537,6 +558,12 @@ impl<P: Policy> Model for Framework<P> {
     fn preempt_ok(&mut self, m: &Machine, cpu: usize) -> bool {
         // A fast waker's burst is not cut; the dispatcher is not preempted.
         !self.fast_on[cpu] && m.cpus[cpu].curr != Some(self.dispatcher)
+    }
+
+    fn timer(&mut self, m: &mut Machine, tag: u64) {
+        if tag == TAG_BLOCK_TIMEOUT && self.policy.nr_queued() > 0 {
+            self.wake_dispatcher(m);
+        }
     }
 
     fn dispatcher_begin(&mut self, m: &mut Machine) -> u64 {
