@@ -203,10 +203,23 @@ fn run_once(
     counters: Arc<RuntimeCounters>,
     inject: Option<(Fault, Duration)>,
     rec: Option<&mut Recorder>,
+    wanted_cpu: Option<usize>,
 ) -> Result<bool> {
     let mut open_object = std::mem::MaybeUninit::<OpenObject>::uninit();
     let mut sched = BpfScheduler::with_config(&mut open_object, cfg)?;
     log::info!("scx_usched attached (poll={}, dispatcher CPU {:?})", cfg.poll, cfg.dispatcher_cpu);
+    // A hotplug restart that ran while the dispatcher's CPU was away pinned
+    // it elsewhere. If that CPU came back while this life was loading, its
+    // online event fell between two lives and asks for no restart: ask for
+    // one here, so that the next life pins the dispatcher there again (the
+    // hotplug scenario found it pinned to the wrong CPU after the cycles).
+    if let Some(w) = wanted_cpu {
+        if cfg.dispatcher_cpu != Some(w) && usched::procfs::online_cpu_ids().contains(&w) {
+            log::warn!("CPU {w} is online again: restarting to pin the dispatcher there");
+            sched.shutdown()?;
+            return Ok(true);
+        }
+    }
     // Allocated once, before the loop; the loop allocates nothing.
     let mut policy = Box::new(Deadline::<MAX_QUEUED>::new(dcfg));
     let uei = match inject {
@@ -367,19 +380,29 @@ fn main() -> Result<()> {
         std::thread::Builder::new().name("usched-dispatch".into()).stack_size(8 << 20).spawn(
             move || -> Result<()> {
                 usched::thread::prefault_stack(1 << 20);
+                // Lives in a row whose dispatcher could not be pinned
+                // where asked: past 5, a life no longer restarts itself
+                // to try again (a CPU online but never pinnable, e.g.
+                // outside the process's cpuset, would loop forever).
+                let mut misplaced = 0u32;
                 loop {
                     // Pinned again in every life: a hotplug restart can
                     // leave the thread where the kernel moved it.
                     let mut cfg = cfg.clone();
-                    if let Some(cpu) = cfg.dispatcher_cpu {
+                    let wanted = cfg.dispatcher_cpu;
+                    if let Some(cpu) = wanted {
                         let pinned = pin_dispatcher(cpu);
                         if pinned != Some(cpu) {
                             log::warn!("cannot pin the dispatcher to CPU {cpu}; using {pinned:?}");
                             cfg = cfg.dispatcher_cpu(pinned);
+                            misplaced += 1;
+                        } else {
+                            misplaced = 0;
                         }
                     }
+                    let retry = wanted.filter(|_| misplaced <= 5);
                     let restart =
-                        run_once(&cfg, dcfg, counters.clone(), inject, recorder.as_mut())?;
+                        run_once(&cfg, dcfg, counters.clone(), inject, recorder.as_mut(), retry)?;
                     if !restart || usched::exit_requested() {
                         return Ok(());
                     }
