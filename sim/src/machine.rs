@@ -165,8 +165,6 @@ pub struct Task {
     pub avg_burst: u64,
     /// Moving average of its sleeps, ns.
     pub avg_sleep: u64,
-    /// Its current wake-up was a sync one (message passing).
-    pub sync_wake: bool,
     /// Longest it waited runnable, ns.
     pub max_wait: u64,
     /// Periodic: periods done and missed; children: runs skipped.
@@ -202,8 +200,6 @@ pub struct Cpu {
     pub claimed: bool,
     /// The CPU is stalled until then (see [`Costs::stall_every_ns`]).
     pub stalled_until: u64,
-    /// Time spent running tasks, ns.
-    pub busy_ns: u64,
 }
 
 /// An event on the machine's clock.
@@ -237,8 +233,6 @@ pub struct LabelStats {
     pub max_wait: u64,
     /// Number of tasks.
     pub tasks: u64,
-    /// Sum of the tasks' kernel weights.
-    pub weight: u64,
 }
 
 /// The machine: CPUs, tasks, clock and events. Models act on it through
@@ -330,7 +324,6 @@ impl Machine {
             slept_at: 0,
             avg_burst: 0,
             avg_sleep: 0,
-            sync_wake: false,
             max_wait: 0,
             periods: 0,
             misses: 0,
@@ -447,7 +440,6 @@ impl Machine {
         }
         let dt = now - c.seg_start;
         c.seg_start = now;
-        c.busy_ns += dt;
         let work = dt * c.rate / 100;
         let task = &mut self.tasks[t];
         task.remaining = task.remaining.saturating_sub(work);
@@ -657,7 +649,6 @@ impl Sim {
         task.state = State::Runnable;
         task.runnable_since = now;
         task.woke_at = Some(now);
-        task.sync_wake = sync;
         self.model.wake(&mut self.m, t, sync, waker);
     }
 
@@ -893,7 +884,6 @@ impl Machine {
         for t in &self.tasks {
             let s = &mut out[t.label];
             s.tasks += 1;
-            s.weight += u64::from(t.kweight);
             s.cpu_ns += t.sum_exec;
             s.max_wait = s.max_wait.max(t.max_wait);
             s.misses += t.misses;
