@@ -14,7 +14,8 @@
 //!     prints each one's CPU time, its share against what the kernel's
 //!     weights give it among the others, and the longest time it waited
 //!     off-CPU (the largest gap between two clock reads of its spin loop),
-//!     and how many of its waits were longer than --long-ms (900).
+//!     how many of its waits were longer than --long-ms (900), and its
+//!     thread id (to find it in a `scx_usched --record` trace).
 //! usched-probe classflip [--hogs N] [--rounds R] [--ext]
 //!     N CPU-bound threads whose scheduling class another thread flips R
 //!     times between SCHED_FIFO, SCHED_IDLE and SCHED_OTHER (or SCHED_EXT
@@ -339,7 +340,9 @@ fn hogs(args: &[String]) -> Result<()> {
     let handles: Vec<_> = classes
         .iter()
         .map(|&c| {
-            std::thread::spawn(move || -> Result<(u64, u64, u64)> {
+            std::thread::spawn(move || -> Result<(u64, u64, u64, i32)> {
+                // SAFETY: gettid has no preconditions.
+                let tid = unsafe { libc::gettid() };
                 if pin >= 0 {
                     pin_self(pin as usize)?;
                 }
@@ -355,7 +358,7 @@ fn hogs(args: &[String]) -> Result<()> {
                     long += u64::from(t - last > long_ns);
                     last = t;
                 }
-                Ok((thread_cpu_ns() - cpu0, max_gap, long))
+                Ok((thread_cpu_ns() - cpu0, max_gap, long, tid))
             })
         })
         .collect();
@@ -366,7 +369,7 @@ fn hogs(args: &[String]) -> Result<()> {
     let total: u64 = res.iter().map(|r| r.0).sum();
     let wsum: u64 = classes.iter().map(|c| c.weight()).sum();
     let (mut lo, mut hi, mut gap, mut long) = (f64::MAX, 0f64, 0u64, 0u64);
-    for (i, (c, (cpu, g, l))) in classes.iter().zip(&res).enumerate() {
+    for (i, (c, (cpu, g, l, tid))) in classes.iter().zip(&res).enumerate() {
         let expect = total as f64 * c.weight() as f64 / wsum as f64;
         let ratio = *cpu as f64 / expect.max(1.0);
         lo = lo.min(ratio);
@@ -374,7 +377,7 @@ fn hogs(args: &[String]) -> Result<()> {
         gap = gap.max(*g);
         long += l;
         println!(
-            "HOG {i} {} cpu_ms={:.1} expect_ms={:.1} ratio={ratio:.2} max_wait_ms={:.1} long_waits={l}",
+            "HOG {i} {} cpu_ms={:.1} expect_ms={:.1} ratio={ratio:.2} max_wait_ms={:.1} long_waits={l} tid={tid}",
             c.label(),
             *cpu as f64 / 1e6,
             expect / 1e6,
