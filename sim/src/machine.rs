@@ -260,6 +260,12 @@ pub struct Machine {
     /// the next tick (scx_usched's slice timer; the framework model sets
     /// it from its `slice-timer` rule).
     pub exact_light_slices: bool,
+    /// With [`Self::exact_light_slices`], also the slices a model refills
+    /// for a task that goes on where it is ([`Model::stopping`] returning a
+    /// slice: no new run begins, so nothing armed at a run's start sees it;
+    /// the framework model's `kept-timer` rule). Without it such a slice
+    /// ends at a tick.
+    pub exact_kept_slices: bool,
     /// Wake→run latency of every wake-up, all tasks but the dispatcher.
     pub wake_run: Histogram,
     /// Events processed.
@@ -283,6 +289,7 @@ impl Machine {
             rng: Rng::new(seed),
             reserved: None,
             exact_light_slices: false,
+            exact_kept_slices: false,
             wake_run: Histogram::new(),
             events: 0,
             label_lat: Vec::new(),
@@ -652,7 +659,9 @@ impl Sim {
         self.model.wake(&mut self.m, t, sync, waker);
     }
 
-    fn start(&mut self, cpu: usize, t: TaskId, slice: u64) {
+    /// `t` starts running on `cpu` for `slice`; `kept`: it was running
+    /// there and goes on (a refilled slice).
+    fn start(&mut self, cpu: usize, t: TaskId, slice: u64, kept: bool) {
         let m = &mut self.m;
         let now = m.now;
         let switch =
@@ -691,7 +700,8 @@ impl Sim {
         c.seg_start = begin;
         let tick = m.costs.tick_ns.max(1);
         c.slice_exact = begin.saturating_add(slice.max(1));
-        c.slice_end = if m.exact_light_slices && m.tasks[t].kweight < KWEIGHT_NICE0 {
+        let exact = m.exact_light_slices && (!kept || m.exact_kept_slices);
+        c.slice_end = if exact && m.tasks[t].kweight < KWEIGHT_NICE0 {
             c.slice_exact
         } else {
             c.slice_exact.div_ceil(tick).saturating_mul(tick)
@@ -736,7 +746,7 @@ impl Sim {
         }
         if let Some(slice) = self.model.stopping(&mut self.m, cpu, t, why, ran) {
             debug_assert_eq!(why, Stop::SliceEnd);
-            self.start(cpu, t, slice);
+            self.start(cpu, t, slice, true);
             return;
         }
         self.pick(cpu);
@@ -750,7 +760,7 @@ impl Sim {
             return;
         }
         match self.model.pick(&mut self.m, cpu) {
-            Some((t, slice)) => self.start(cpu, t, slice),
+            Some((t, slice)) => self.start(cpu, t, slice, false),
             None => self.m.cpus[cpu].claimed = false,
         }
     }

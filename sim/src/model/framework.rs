@@ -65,6 +65,10 @@ pub struct Rules {
     /// The slice timer: a task lighter than nice 0 is preempted when its
     /// slice ends, not at the next tick ([`Machine::exact_light_slices`]).
     pub slice_timer: bool,
+    /// With `slice-timer`: the timer is armed again for a slice refilled
+    /// where the task runs (`last-task`, `slice-end`), which no new run
+    /// begins ([`Machine::exact_kept_slices`]).
+    pub kept_timer: bool,
 }
 
 impl Rules {
@@ -77,6 +81,7 @@ impl Rules {
         resume: false,
         preempt: false,
         slice_timer: false,
+        kept_timer: false,
     };
     /// scx_usched's defaults.
     pub const ALL: Self = Self {
@@ -87,11 +92,12 @@ impl Rules {
         resume: true,
         preempt: true,
         slice_timer: true,
+        kept_timer: true,
     };
 
     /// Reads a comma list applied in order to `base`: `all` and `none`
     /// set every rule, a rule name (`fast-wakeup`, `kthread`, `last-task`,
-    /// `slice-end`, `resume`, `preempt`, `slice-timer`) turns it on,
+    /// `slice-end`, `resume`, `preempt`, `slice-timer`, `kept-timer`) turns it on,
     /// `-name` off. E.g.
     /// `none,preempt`, or `-fast-wakeup` from scx_usched's defaults.
     ///
@@ -114,9 +120,10 @@ impl Rules {
                 "resume" => r.resume = on,
                 "preempt" => r.preempt = on,
                 "slice-timer" => r.slice_timer = on,
+                "kept-timer" => r.kept_timer = on,
                 _ => {
                     return Err(format!(
-                        "unknown rule '{item}' (all, none, then fast-wakeup, kthread, last-task, slice-end, resume, preempt, slice-timer, each with - to turn it off)"
+                        "unknown rule '{item}' (all, none, then fast-wakeup, kthread, last-task, slice-end, resume, preempt, slice-timer, kept-timer, each with - to turn it off)"
                     ))
                 }
             }
@@ -209,6 +216,7 @@ impl<P: Policy> Framework<P> {
         }
         let dispatcher = m.add_task(spec);
         m.exact_light_slices = rules.slice_timer;
+        m.exact_kept_slices = rules.kept_timer;
         let nt = m.tasks.len();
         Self {
             policy,
