@@ -36,6 +36,11 @@ _Static_assert(STARVE_URGENT_BUCKET > 0 && STARVE_URGENT_BUCKET < STARVE_BUCKETS
 /* A local DSQ this deep takes no more rescues: at a tick (1-4 ms) a task,
  * its tasks run within about 100 ms, a heartbeat. */
 #define RESCUE_LOCAL_MAX 32
+/* The shortest rescue: a context switch's worth of work and then some. */
+#define RESCUE_MIN_NS (250ULL * 1000)
+/* The longest wait rescue_slice() counts (its arithmetic stays in u64). */
+#define RESCUE_WAIT_MAX (10ULL * 1000 * 1000 * 1000)
+_Static_assert(RESCUE_WAIT_MAX < (1ULL << 34), "wait x weight (< 2^17) fits in u64");
 
 static u32 starve_hist[STARVE_BUCKETS];	/* this heartbeat's starving tasks */
 static u32 rescue_budget;		/* rescues left in this heartbeat */
@@ -44,14 +49,61 @@ static u32 rescue_edge_left;		/* of them, for the threshold bucket */
  * once per heartbeat (cpu_ctx.rescued_at_serial). */
 static u32 heartbeat_serial;
 
-static __always_inline u64 rescue_slice(const struct task_struct *p)
-{
-	u64 w = task_load_weight(p), s = slice_ns;
+/* CPUs the rescued share among runnable_weight (online ones; once a
+ * heartbeat). */
+static u32 rescue_nr_cpus = 1;
 
-	if (w < 1024)
-		s = s * w / 1024;
-	/* At least what counts as service (see usched_stopping()). */
-	return s < USCHED_RESCUE_SERVICE_NS ? USCHED_RESCUE_SERVICE_NS : s;
+static u32 nr_online_cpus(void)
+{
+	const struct cpumask *online = scx_bpf_get_online_cpumask();
+	u32 n = bpf_cpumask_weight(online);
+
+	scx_bpf_put_cpumask(online);
+	return n ?: 1;
+}
+
+/*
+ * The slice of a rescue: the CPU time @p's weight earned among all runnable
+ * tasks' over the wait that ends now (its fair share: wait x CPUs x weight /
+ * runnable_weight), less what its earlier rescues ran past theirs
+ * (rescue_debt: a slice ends at the next timer interrupt, up to 0.4 ms late
+ * under multi-threaded TCG, at the next 4 ms tick under single-threaded),
+ * between RESCUE_MIN_NS and one default slice; *@fair is set to the fair
+ * share (0: none, the task is not waiting by our count). The guard sets the
+ * pace of the lightest tasks (one rescue per starve_ns whatever the
+ * policy's order), so this is what their CPU share comes out as: with one
+ * default slice scaled by weight (at least 1 ms), a SCHED_IDLE hog among
+ * four nice-0 ones got 2.14x its weight's share under multi-threaded TCG,
+ * with this 1.23x.
+ */
+static __always_inline u64 rescue_slice(const struct task_struct *p, struct task_ctx *tctx,
+					u64 now, u64 *fair)
+{
+	u64 w = task_load_weight(p), sum = runnable_weight, ncpus = rescue_nr_cpus, s;
+
+	*fair = 0;
+	if (!tctx || !tctx->wait_since || (s64)(now - tctx->wait_since) <= 0) {
+		/* Not waiting by our count (confined to the reserved CPU). */
+		s = slice_ns;
+		if (w < 1024)
+			s = s * w / 1024;
+		return s < USCHED_RESCUE_SERVICE_NS ? USCHED_RESCUE_SERVICE_NS : s;
+	}
+	if (p->nr_cpus_allowed < ncpus)
+		ncpus = p->nr_cpus_allowed;
+	if ((s64)sum < (s64)w)
+		sum = w;
+	/* In u64: the wait (< 2^34 ns, capped at 10 s; the watchdog ejects
+	 * us after 5) times a weight (< 2^17), over sum, times ncpus. */
+	s = now - tctx->wait_since;
+	if (s > RESCUE_WAIT_MAX)
+		s = RESCUE_WAIT_MAX;
+	s = s * w / sum * (ncpus ?: 1);
+	*fair = s ?: 1;
+	s = s > tctx->rescue_debt ? s - tctx->rescue_debt : 0;
+	if (s < RESCUE_MIN_NS)
+		s = RESCUE_MIN_NS;
+	return s > slice_ns ? slice_ns : s;
 }
 
 /* How long past starve_ns @p has waited, as a bucket; -1: it has not. */
@@ -116,6 +168,7 @@ __noinline int rescue_starving(u64 dsq, u64 now, s32 edge)
 	bpf_for_each(scx_dsq, p, dsq, 0) {
 		s32 b = starve_bucket(p, now);
 		struct task_ctx *tctx;
+		u64 slice, fair;
 		s32 cpu;
 
 		if (b < 0 || b < edge)
@@ -132,12 +185,13 @@ __noinline int rescue_starving(u64 dsq, u64 now, s32 edge)
 			continue;
 		if (scx_bpf_dsq_nr_queued(SCX_DSQ_LOCAL_ON | cpu) >= RESCUE_LOCAL_MAX)
 			continue;
-		/* One default slice scaled by its weight (at least
-		 * USCHED_RESCUE_SERVICE_NS), whatever its decision said,
-		 * and behind what the CPU's local DSQ holds (tasks rescued before
-		 * it). A full slice every 0.5 s gave a SCHED_IDLE hog among four
-		 * nice-0 ones 7x what its weight gives it. */
-		scx_bpf_dsq_move_set_slice(BPF_FOR_EACH_ITER, rescue_slice(p));
+		/* Its fair share of the wait (rescue_slice()), whatever its
+		 * decision said, and behind what the CPU's local DSQ holds
+		 * (tasks rescued before it). A full slice every 0.5 s gave a
+		 * SCHED_IDLE hog among four nice-0 ones 7x what its weight
+		 * gives it. */
+		slice = rescue_slice(p, tctx, now, &fair);
+		scx_bpf_dsq_move_set_slice(BPF_FOR_EACH_ITER, slice);
 		if (scx_bpf_dsq_move(BPF_FOR_EACH_ITER, p, SCX_DSQ_LOCAL_ON | cpu, 0)) {
 			u32 *at = &cpu_ctx_of(cpu)->rescued_at_serial;
 
@@ -152,8 +206,10 @@ __noinline int rescue_starving(u64 dsq, u64 now, s32 edge)
 				*at = heartbeat_serial;
 				scx_bpf_kick_cpu(cpu, SCX_KICK_PREEMPT);
 			}
-			if (tctx && tctx->wait_since)
+			if (tctx && tctx->wait_since) {
 				tctx->rescued_wait = tctx->wait_since;
+				tctx->rescue_fair = fair;
+			}
 			cnt_inc(nr_starved);
 			if (rescue_budget)
 				rescue_budget--;
@@ -172,6 +228,7 @@ static void rescue_oldest(u64 now)
 	s32 edge = 0;
 
 	rescue_budget = 2 * scx_bpf_nr_cpu_ids();
+	rescue_nr_cpus = nr_online_cpus();
 	rescue_edge_left = rescue_budget;
 	bpf_for(i, 0, STARVE_BUCKETS)
 		starve_hist[i] = 0;

@@ -120,6 +120,38 @@ static __always_inline struct task_ctx *lookup_task_ctx(struct task_struct *p)
 	return bpf_task_storage_get(&task_ctx_stor, p, 0, 0);
 }
 
+/* The most a task's rescues may have run past their fair shares: what the
+ * next rescues take back (see rescue_slice()). */
+#define RESCUE_DEBT_MAX (50ULL * 1000 * 1000)
+
+/*
+ * runnable_weight: the sum of the load weights of the tasks that are
+ * runnable (waiting or running), for the starvation guard's fair share
+ * (rescue_slice()). A task counts from ops.runnable() to ops.quiescent()
+ * or ops.disable(); a nice or class change takes it off and back through
+ * both, so the weight it counted with is the one it takes away.
+ */
+
+static __always_inline void weight_count(struct task_struct *p, struct task_ctx *tctx)
+{
+	u32 w = (u32)task_load_weight(p);
+
+	if (tctx->rweight)
+		return;
+	tctx->rweight = w;
+	__sync_fetch_and_add(&runnable_weight, w);
+}
+
+static __always_inline void weight_uncount(struct task_ctx *tctx)
+{
+	u32 w = tctx->rweight;
+
+	if (!w)
+		return;
+	tctx->rweight = 0;
+	__sync_fetch_and_sub(&runnable_weight, w);
+}
+
 static __always_inline bool is_usersched(const struct task_struct *p)
 {
 	return p->tgid == usersched_tgid;
@@ -886,6 +918,7 @@ void BPF_STRUCT_OPS(usched_quiescent, struct task_struct *p, u64 deq_flags)
 		return;
 	if (deq_flags & SCX_DEQ_SLEEP)
 		tctx->wait_since = 0;
+	weight_uncount(tctx);
 	task_settle(tctx);
 }
 
@@ -910,6 +943,68 @@ static bool consume_earliest(s32 cpu)
 	if (shared && scx_bpf_dsq_move_to_local(USCHED_SHARED_DSQ, 0))
 		return true;
 	return scx_bpf_dsq_move_to_local(own, 0);
+}
+
+/*
+ * The slice timer (see struct slice_timer): a task lighter than nice 0 is
+ * preempted when its slice ends, not at the next tick after.
+ */
+static int slice_timer_fn(void *map, int *key, struct bpf_timer *timer)
+{
+	struct slice_timer *st;
+	u32 cpu = *key;
+
+	if (cpu >= USCHED_MAX_CPUS)
+		return 0;
+	st = bpf_map_lookup_elem(&slice_timers, &cpu);
+	/* Still the run it was armed for (not a later one, nor a fast waker's
+	 * cut-in, which clears run_start). */
+	if (st && st->run_start && cpu_ctx_of(cpu)->run_start == st->run_start) {
+		scx_bpf_kick_cpu(cpu, SCX_KICK_PREEMPT);
+		cnt_inc(nr_slice_kicks);
+	}
+	return 0;
+}
+
+static __always_inline void arm_slice_timer(struct task_struct *p, struct task_ctx *tctx,
+					    s32 cpu, u64 now)
+{
+	struct slice_timer *st;
+	u32 key = cpu;
+
+	/* (A slice past the tick ends at the tick or here, whichever is
+	 * first: the timer needs no knowledge of HZ.) A rescue's slice is its
+	 * fair share (rescue_slice()), whatever the task's weight: ended at
+	 * the tick, a nice-0 hog among eight nice -20 ones got 5x its share. */
+	if ((task_load_weight(p) >= 1024 && !tctx->rescue_fair) || !p->scx.slice ||
+	    p->scx.slice > USCHED_SLICE_MAX_NS)
+		return;
+	st = bpf_map_lookup_elem(&slice_timers, &key);
+	if (!st)
+		return;
+	st->run_start = now;
+	bpf_timer_start(&st->timer, p->scx.slice, BPF_F_TIMER_CPU_PIN);
+}
+
+/*
+ * @p goes on running on @cpu with the slice ops.dispatch() just refilled:
+ * no ops.running() follows, so the timer is armed again here, for a new run
+ * that starts now (the task's run since it last slept is unchanged:
+ * run_base takes what run_start gave). Without it a light task kept this
+ * way runs on to the next tick (up to 4 ms at HZ 250).
+ */
+static __always_inline void rearm_slice_timer(struct task_struct *p, struct task_ctx *tctx,
+					      s32 cpu)
+{
+	struct cpu_ctx *cc = cpu_ctx_of(cpu);
+	u64 now = bpf_ktime_get_ns();
+
+	/* 0: our own thread, or a cut-in that takes this CPU. */
+	if (!cc->run_start || (s64)(now - cc->run_start) < 0)
+		return;
+	cc->run_base += now - cc->run_start;
+	cc->run_start = now;
+	arm_slice_timer(p, tctx, cpu, now);
 }
 
 /*
@@ -955,6 +1050,7 @@ static bool keep_prev(s32 cpu, struct task_struct *prev)
 		return false;
 	}
 	prev->scx.slice = tctx->run_slice ?: slice_ns;
+	rearm_slice_timer(prev, tctx, cpu);
 	/* The clock follows the keys that run (no ops.running() for a kept
 	 * task). */
 	if (vtime_before(vtime_now, key))
@@ -1011,6 +1107,7 @@ void BPF_STRUCT_OPS(usched_runnable, struct task_struct *p, u64 enq_flags)
 
 	if (!tctx)
 		return;
+	weight_count(p, tctx);
 	tctx->runnable_at = bpf_ktime_get_ns();
 	if (p->pid == dispatcher_tid)
 		dispatcher_off_since = tctx->runnable_at;
@@ -1041,43 +1138,6 @@ static __always_inline void raise_wait_max(u64 wait)
 			break;
 		old = seen;
 	}
-}
-
-/*
- * The slice timer (see struct slice_timer): a task lighter than nice 0 is
- * preempted when its slice ends, not at the next tick after.
- */
-static int slice_timer_fn(void *map, int *key, struct bpf_timer *timer)
-{
-	struct slice_timer *st;
-	u32 cpu = *key;
-
-	if (cpu >= USCHED_MAX_CPUS)
-		return 0;
-	st = bpf_map_lookup_elem(&slice_timers, &cpu);
-	/* Still the run it was armed for (not a later one, nor a fast waker's
-	 * cut-in, which clears run_start). */
-	if (st && st->run_start && cpu_ctx_of(cpu)->run_start == st->run_start) {
-		scx_bpf_kick_cpu(cpu, SCX_KICK_PREEMPT);
-		cnt_inc(nr_slice_kicks);
-	}
-	return 0;
-}
-
-static __always_inline void arm_slice_timer(struct task_struct *p, s32 cpu, u64 now)
-{
-	struct slice_timer *st;
-	u32 key = cpu;
-
-	/* (A slice past the tick ends at the tick or here, whichever is
-	 * first: the timer needs no knowledge of HZ.) */
-	if (task_load_weight(p) >= 1024 || !p->scx.slice || p->scx.slice > USCHED_SLICE_MAX_NS)
-		return;
-	st = bpf_map_lookup_elem(&slice_timers, &key);
-	if (!st)
-		return;
-	st->run_start = now;
-	bpf_timer_start(&st->timer, p->scx.slice, BPF_F_TIMER_CPU_PIN);
 }
 
 void BPF_STRUCT_OPS(usched_running, struct task_struct *p)
@@ -1113,7 +1173,7 @@ void BPF_STRUCT_OPS(usched_running, struct task_struct *p)
 		cc->run_base = tctx->exec_runtime;
 		cc->run_start = is_usersched(p) ? 0 : now;
 		if (cc->run_start)
-			arm_slice_timer(p, cpu, now);
+			arm_slice_timer(p, tctx, cpu, now);
 		cc->fast = !is_usersched(p) && fast_waker(tctx);
 		/*
 		 * A preemption asked for while a fast waker's burst ran here
@@ -1162,6 +1222,13 @@ void BPF_STRUCT_OPS(usched_stopping, struct task_struct *p, bool runnable)
 	if (!tctx || !tctx->last_run_at)
 		return;
 	delta = now - tctx->last_run_at;
+	/* A rescue's run against its fair share (see rescue_slice()). */
+	if (tctx->rescue_fair) {
+		s64 debt = (s64)tctx->rescue_debt + (s64)delta - (s64)tctx->rescue_fair;
+
+		tctx->rescue_debt = debt < 0 ? 0 : debt > RESCUE_DEBT_MAX ? RESCUE_DEBT_MAX : debt;
+		tctx->rescue_fair = 0;
+	}
 	/* A task sent to the front (rescued, or overdue in the policy) and
 	 * preempted before it ran USCHED_RESCUE_SERVICE_NS or its whole slice
 	 * (at least that long) waits on from before: otherwise it would wait
@@ -1250,6 +1317,7 @@ void BPF_STRUCT_OPS(usched_disable, struct task_struct *p)
 	if (!tctx)
 		return;
 	tctx->wait_since = 0;
+	weight_uncount(tctx);
 	task_settle(tctx);
 }
 

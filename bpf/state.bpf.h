@@ -50,6 +50,7 @@ u64 task_seq;				/* last enqueue sequence handed out */
 u64 dispatcher_off_since;		/* runnable, not running, since (0: no) */
 u64 dispatcher_cpu_taken_at;		/* a higher class last seen on its CPU */
 u64 nr_running;				/* tasks running on a CPU */
+u64 runnable_weight;			/* load weights of our runnable tasks (see task_ctx.rweight) */
 u64 wait_max_ns;			/* longest wait_since -> running (see running) */
 u64 nr_placed[USCHED_NR_PLACE];		/* runs by distance from the last CPU (see running) */
 u8 cpu_idle[USCHED_MAX_CPUS];		/* maintained by ops.update_idle() */
@@ -119,7 +120,7 @@ struct task_ctx {
 	u32 state;		/* TASK_IDLE, TASK_IN_USER, TASK_IN_KQ: changed atomically */
 	u32 to_idle_core;	/* keep_prev() found it sharing a core while one idles */
 	u32 ran_on;		/* the CPU it last ran on, + 1 (0: it never ran) */
-	u32 __pad;
+	u32 rweight;		/* its load weight in runnable_weight (0: not counted) */
 	u32 woke;		/* the pending enqueue follows a wake-up */
 	u32 async_wake;		/* ops.select_cpu() saw a wake-up that is not sync */
 	u64 last_burst;		/* runtime between its last two sleeps: EWMA, 1/4 weight */
@@ -129,6 +130,8 @@ struct task_ctx {
 	u64 resume_slice;	/* slice left when a fast waker cut in on it */
 	u64 wait_since;		/* runnable and not running since (0 = running or asleep) */
 	u64 rescued_wait;	/* wait_since when it was sent to the front (0: it was not) */
+	u64 rescue_fair;	/* the fair share its pending rescue ran for (0: none) */
+	u64 rescue_debt;	/* what its rescues ran past their fair shares, ns */
 	u64 key;		/* key of its last decision (0: none) */
 	u64 key_vtime;		/* its vtime when that key was given */
 };
@@ -155,7 +158,9 @@ struct {
  * Per CPU: ends the slice of a task lighter than nice 0 on time. The kernel
  * checks slices only at the tick, so a 0.5 ms turn of a SCHED_IDLE hog
  * lasted until the next tick (up to 4 ms): about five times its weight's
- * share (docs/simulator.md, "What-ifs"; the nice-fair scenario).
+ * share (docs/simulator.md, "What-ifs"; the nice-fair scenario). Armed
+ * when such a task starts running (ops.running()) and when ops.dispatch()
+ * refills its slice where it runs (keep_prev()).
  */
 struct slice_timer {
 	struct bpf_timer timer;

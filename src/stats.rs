@@ -61,6 +61,10 @@ pub struct Stats {
     pub nr_queued: u64,
     /// Tasks decided and inserted, not yet running.
     pub nr_scheduled: u64,
+    /// The load weights of the runnable tasks, summed (1024 = one nice-0
+    /// task): what the starvation guard divides a wait by to give a
+    /// rescued task its fair share.
+    pub runnable_weight: u64,
     /// CPUs online.
     pub nr_online_cpus: u64,
     /// Page faults taken by the dispatcher thread (minor + major).
@@ -143,6 +147,7 @@ impl Stats {
             nr_running: b.nr_running,
             nr_queued: b.nr_user_queued,
             nr_scheduled: b.nr_kqueued,
+            runnable_weight: b.runnable_weight,
             nr_online_cpus: crate::procfs::online_cpus() as u64,
             dispatcher_page_faults: crate::procfs::thread_page_faults(tid).unwrap_or(0),
             cpu_time_ns: crate::procfs::process_cpu_time_of(tid).unwrap_or(0),
@@ -186,10 +191,11 @@ impl std::fmt::Display for Stats {
         )?;
         writeln!(
             f,
-            "tasks: running={} queued={} scheduled={} cpus={} enqueued={} wakeups={} (lost {}) kicks(preempt/idle/slice)={}/{}/{} faults={}",
+            "tasks: running={} queued={} scheduled={} weight={} cpus={} enqueued={} wakeups={} (lost {}) kicks(preempt/idle/slice)={}/{}/{} faults={}",
             self.nr_running,
             self.nr_queued,
             self.nr_scheduled,
+            self.runnable_weight,
             self.nr_online_cpus,
             self.nr_enqueued,
             self.nr_wakeups_sent,

@@ -7,7 +7,11 @@
 # the machine is idle: a task that leaves sched_ext from a DSQ must not keep
 # its +1 (it used to, for good). A flip that catches a task whose record
 # waits in the policy must replace that stale entry (counted, at least once
-# over the run), and no task may overflow the policy.
+# over the run), and no task may overflow the policy. The same for the sum
+# of the runnable tasks' load weights (runnable_weight, "weight" in
+# usched-stat; the starvation guard's divisor): idle, it must come down to
+# a few tasks' worth (usched-stat itself, the dispatcher, a kworker), never
+# keep the weight of tasks that left.
 . /usched/lib.sh
 scheduled() { usched-stat | sed -n 's/.*scheduled=\([0-9]*\).*/\1/p'; }
 # Idle, the count is 0 but for a task caught between its insertion and its
@@ -21,6 +25,17 @@ settles_to_zero() {
     done
     fail "$1: nr_kqueued stuck at $s on an idle machine (leaked)"
 }
+weight() { usched-stat | sed -n 's/.* weight=\([0-9]*\).*/\1/p'; }
+# Idle, at most four nice-0 tasks' worth, at least once in 10 s.
+weight_settles() {
+    i=0
+    while [ $i -lt 50 ]; do
+        w=$(weight)
+        [ -n "$w" ] && [ "$w" -le 4096 ] && return 0
+        sleep 0.2; i=$((i + 1))
+    done
+    fail "$1: runnable_weight stuck at ${w:-unreadable} on an idle machine (leaked)"
+}
 flip_and_check() { # MODE-ARGS... ; PROBE-ARGS in $probe_args
     start_usched "$@"
     usched-probe classflip --hogs 4 --rounds 300 $probe_args > /tmp/flip.txt 2>&1 \
@@ -30,12 +45,14 @@ flip_and_check() { # MODE-ARGS... ; PROBE-ARGS in $probe_args
     [ "$(scx_state)" = enabled ] || { tail -20 /tmp/usched.log; fail "ejected during class flips"; }
     sleep 1
     settles_to_zero "after the flips"
+    weight_settles "after the flips"
     info "after the flips: $(usched-stat | grep '^tasks')"
     # Ordinary load afterwards (what the leak used to break).
     timeout 60 stress-ng -c 4 -t 8 --quiet || fail "stress-ng after the flips failed ($?)"
     [ "$(scx_state)" = enabled ] || { tail -20 /tmp/usched.log; fail "ejected under load after the flips"; }
     sleep 1
     settles_to_zero "after the load"
+    weight_settles "after the load"
     stop_usched
     # A flip of a task whose record waits in the policy makes the kernel
     # queue it anew: the new record must replace the stale entry, never

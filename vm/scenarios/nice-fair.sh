@@ -16,13 +16,18 @@
 # share within 20 % and the nice-19 hog at most 2x its share (it used to
 # get 6-40x), the SCHED_IDLE hog at most 7x (the slice timer ends light
 # tasks' 0.5 ms turns on time instead of at the next 4 ms tick: 2.00x and
-# 9.13x without it, 1.11x and 4.47x, 1.09x and 5.07x with it, same day);
-# in mix B the eight nice -20 hogs get their equal shares
-# within 20 % (0.6-2.5x while the policy's clock followed the nice-0 hog,
-# whose vtime runs 86x faster).
-# The rest of what the bound costs is printed, not asserted: SCHED_IDLE
-# (3/1024 of nice 0) in A and the nice-0 hog in B get about one run per
-# 0.5 s, 4-6x their weights' share, where EEVDF keeps them waiting 1-3.9 s.
+# 9.13x without it, 1.11x and 4.47x, 1.09x and 5.07x with it, same day); in
+# mix B the eight nice -20 hogs get their equal shares within 20 % (0.6-2.5x
+# while the policy's clock followed the nice-0 hog, whose vtime runs 86x
+# faster), and the nice-0 hog at most 3.5x its share: the guard rescues it
+# every ~0.6 s with its fair share of the wait as the slice, ended by the
+# slice timer (2.32-2.82x in three boots; 5.13-5.27x with a default slice
+# per rescue, the guard's old rule, which fails here).
+# What is left of the light hogs' excess is single-threaded TCG's: a timer
+# interrupt comes at the next 4 ms tick (a rescue's 250 us slice ended
+# 3.5-4 ms later), so SCHED_IDLE (3/1024 of nice 0: a fair share of 0.75 ms
+# per 0.6 s) reads 3.2-5.3x here, where multi-threaded TCG reads 1.23x (and
+# B's nice-0 hog 1.10x); EEVDF keeps them waiting 1-3.9 s instead.
 . /usched/lib.sh
 A=0,0,0,0,19,idle
 B=-20,-20,-20,-20,-20,-20,-20,-20,0
@@ -47,6 +52,7 @@ for m in A B; do
             if ((m == "A" && $3 == "nice0") || $3 == "nice-20") { if (ratio < 0.8 || ratio > 1.25) bad = bad " " $3 "=" ratio }
             else if ($3 == "nice19") { if (ratio > 2) bad = bad " " $3 "=" ratio }
             else if ($3 == "idle") { if (ratio > 7) bad = bad " " $3 "=" ratio }
+            else if (m == "B" && $3 == "nice0") { if (ratio > 3.5) bad = bad " " $3 "=" ratio }
         }
         END { if (bad != "") { print "mix " m ": shares off their weights:" bad; exit 1 } }' /tmp/hogs.txt \
         || fail "mix $m: CPU shares do not follow the weights"
