@@ -36,8 +36,14 @@ _Static_assert(STARVE_URGENT_BUCKET > 0 && STARVE_URGENT_BUCKET < STARVE_BUCKETS
 /* A local DSQ this deep takes no more rescues: at a tick (1-4 ms) a task,
  * its tasks run within about 100 ms, a heartbeat. */
 #define RESCUE_LOCAL_MAX 32
-/* The shortest rescue: a context switch's worth of work and then some. */
-#define RESCUE_MIN_NS (250ULL * 1000)
+/*
+ * The shortest rescue: what counts as service (see usched_stopping()). With
+ * 250 us, a SCHED_IDLE hog's rescues under single-threaded TCG were at
+ * times spent with its vCPU not running (the guest's clock runs on), so
+ * they counted as served with nothing done and it waited two guard periods
+ * (1.03 s; four such waits failed nice-fair in a fresh-clone CI run).
+ */
+#define RESCUE_MIN_NS USCHED_RESCUE_SERVICE_NS
 /* The longest wait rescue_slice() counts (its arithmetic stays in u64). */
 #define RESCUE_WAIT_MAX (10ULL * 1000 * 1000 * 1000)
 _Static_assert(RESCUE_WAIT_MAX < (1ULL << 34), "wait x weight (< 2^17) fits in u64");
@@ -71,10 +77,11 @@ static u32 nr_online_cpus(void)
  * between RESCUE_MIN_NS and one default slice; *@fair is set to the fair
  * share (0: none, the task is not waiting by our count). The guard sets the
  * pace of the lightest tasks (one rescue per starve_ns whatever the
- * policy's order), so this is what their CPU share comes out as: with one
- * default slice scaled by weight (at least 1 ms), a SCHED_IDLE hog among
- * four nice-0 ones got 2.14x its weight's share under multi-threaded TCG,
- * with this 1.23x.
+ * policy's order), so this is what their CPU share comes out as (multi-
+ * threaded TCG, one run each): a nice-0 hog among eight nice -20 ones
+ * 1.61x -> 1.23x its weight's share (one default slice per rescue
+ * before); SCHED_IDLE among four nice-0 hogs, whose fair share (0.75 ms)
+ * is under the floor, 2.14x -> 1.71x.
  */
 static __always_inline u64 rescue_slice(const struct task_struct *p, struct task_ctx *tctx,
 					u64 now, u64 *fair)

@@ -21,13 +21,14 @@
 # while the policy's clock followed the nice-0 hog, whose vtime runs 86x
 # faster), and the nice-0 hog at most 3.5x its share: the guard rescues it
 # every ~0.6 s with its fair share of the wait as the slice, ended by the
-# slice timer (2.32-2.82x in three boots; 5.13-5.27x with a default slice
+# slice timer (2.03-2.82x in five boots; 5.13-5.27x with a default slice
 # per rescue, the guard's old rule, which fails here).
 # What is left of the light hogs' excess is single-threaded TCG's: a timer
-# interrupt comes at the next 4 ms tick (a rescue's 250 us slice ended
-# 3.5-4 ms later), so SCHED_IDLE (3/1024 of nice 0: a fair share of 0.75 ms
-# per 0.6 s) reads 3.2-5.3x here, where multi-threaded TCG reads 1.23x (and
-# B's nice-0 hog 1.10x); EEVDF keeps them waiting 1-3.9 s instead.
+# interrupt comes at the next 4 ms tick (250 us rescues ended 3.5-4 ms
+# later), so SCHED_IDLE (3/1024 of nice 0: a fair share of 0.75 ms per
+# 0.6 s, under the rescue's 1 ms floor) reads 3.2-5.3x here, where multi-
+# threaded TCG reads 1.71x (and B's nice-0 hog 1.23x); EEVDF keeps them
+# waiting 1-3.9 s instead.
 . /usched/lib.sh
 A=0,0,0,0,19,idle
 B=-20,-20,-20,-20,-20,-20,-20,-20,0
