@@ -5,6 +5,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use crate::error::{Error, Result};
+use crate::libbpf_opts::LibbpfOptions;
 
 /// How the dispatcher waits for tasks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -102,6 +103,9 @@ pub struct Config {
     /// bytes (a power of two, at least one page; 112 bytes a task with its header). When it is
     /// full, tasks bypass user space through the shared DSQ (congestion).
     pub ring_bytes: u32,
+    /// Options for libbpf when it opens the BPF object (`--kconfig` and
+    /// friends); checked when the scheduler loads.
+    pub libbpf: LibbpfOptions,
 }
 
 impl Default for Config {
@@ -119,6 +123,7 @@ impl Default for Config {
             heartbeat: Self::HEARTBEAT_DEFAULT,
             ring_bytes: Self::RING_BYTES_DEFAULT,
             fast_wakeup: None,
+            libbpf: LibbpfOptions::default(),
         }
     }
 }
@@ -160,6 +165,8 @@ impl Config {
         ring_bytes: u32,
         /// Sets [`Config::fast_wakeup`].
         fast_wakeup: Option<Duration>,
+        /// Sets [`Config::libbpf`].
+        libbpf: LibbpfOptions,
     }
 
     /// Default [`Config::slice`].

@@ -15,6 +15,7 @@ use crate::bpf::intf;
 use crate::bpf::skel::{types, BpfSkel, BpfSkelBuilder};
 use crate::config::Config;
 use crate::error::{Error, Result};
+use crate::libbpf_opts::OpenOpts;
 use crate::sys;
 use crate::topology::CpuTopology;
 
@@ -77,15 +78,14 @@ pub(crate) fn load<'a>(
     cfg.validate(nr_cpu_ids)?;
     sys::preflight()?;
 
+    // Read and checked before anything is loaded; alive until the open
+    // below has copied what it points to.
+    let open_opts = OpenOpts::new(&cfg.libbpf)?;
     let topo = CpuTopology::detect(nr_cpu_ids);
     let builder = BpfSkelBuilder::default();
-    let mut skel = scx_utils::scx_ops_open!(
-        builder,
-        open_object,
-        usched_ops,
-        None::<libbpf_rs::libbpf_sys::bpf_object_open_opts>
-    )
-    .map_err(|e| Error::bpf("opening the BPF object", e))?;
+    let mut skel = scx_utils::scx_ops_open!(builder, open_object, usched_ops, open_opts.raw())
+        .map_err(|e| Error::bpf("opening the BPF object", e))?;
+    drop(open_opts);
 
     {
         let ro = skel

@@ -16,9 +16,11 @@ use anyhow::{bail, Context, Result};
 use clap::Parser;
 use usched::runtime::{self, RuntimeCounters};
 use usched::usched_core::policy::{Deadline, DeadlineConfig, Policy};
-use usched::{BpfScheduler, Config, OpenObject, PollMode, UserExitInfo};
+use usched::{BpfScheduler, Config, LibbpfOptions, OpenObject, PollMode, UserExitInfo};
 
+mod compare;
 mod fault;
+mod latency;
 mod mode;
 mod record;
 mod stats;
@@ -85,6 +87,14 @@ struct Opts {
     #[arg(long)]
     help_stats: bool,
 
+    /// Try it safely: run a latency probe (audio-like and game-like
+    /// periodic threads) for SECS under the kernel's scheduler, then for
+    /// SECS with scx_usched attached (with the other options given), print
+    /// one before/after table and exit. Needs root.
+    #[arg(long, value_name = "SECS", value_parser = parse_secs,
+          conflicts_with_all = ["monitor", "help_stats", "run_secs", "record"])]
+    compare: Option<f64>,
+
     /// Size of the exit dump buffer (0 = kernel default).
     #[arg(long, default_value_t = 0)]
     exit_dump_len: u32,
@@ -149,6 +159,29 @@ struct Opts {
     #[arg(long, default_value_t = 1024, value_name = "MIB",
           value_parser = clap::value_parser!(u64).range(1..=1_048_576))]
     record_limit_mib: u64,
+
+    /// libbpf: a kernel config file (CONFIG_X=y lines) for the BPF
+    /// object's CONFIG_* externs, where /proc/config.gz is missing.
+    #[arg(long, value_name = "FILE")]
+    kconfig: Option<std::path::PathBuf>,
+
+    /// libbpf: a BTF file for CO-RE relocations instead of
+    /// /sys/kernel/btf/vmlinux.
+    #[arg(long, value_name = "FILE")]
+    btf_custom_path: Option<std::path::PathBuf>,
+
+    /// libbpf: where maps with a pinning attribute are pinned (default
+    /// /sys/fs/bpf).
+    #[arg(long, value_name = "DIR")]
+    pin_root_path: Option<std::path::PathBuf>,
+
+    /// libbpf: the BPF FS mount point to derive a BPF token from.
+    #[arg(long, value_name = "DIR")]
+    bpf_token_path: Option<std::path::PathBuf>,
+
+    /// libbpf: parse map definitions leniently (unknown attributes).
+    #[arg(long)]
+    relaxed_maps: bool,
 
     /// Test hook: the policy panics or hangs (panic, hang) after
     /// --inject-after-ms, to check that scx_usched then detaches and exits.
@@ -273,6 +306,9 @@ fn main() -> Result<()> {
     }
     let level = if opts.verbose { "debug" } else { "info" };
     simple_logger(level);
+    if let Some(secs) = opts.compare {
+        return compare::run(secs);
+    }
     if let Some(secs) = opts.monitor {
         // A client of the running instance's stats server; loads nothing.
         usched::thread::install_exit_signal_handlers()?;
@@ -330,8 +366,16 @@ fn main() -> Result<()> {
         .watchdog(Duration::from_millis(opts.watchdog_ms))
         .fast_wakeup(
             (knobs.fast_wakeup_us > 0).then(|| Duration::from_micros(knobs.fast_wakeup_us)),
-        );
+        )
+        .libbpf(LibbpfOptions {
+            kconfig: opts.kconfig.clone(),
+            btf_custom_path: opts.btf_custom_path.clone(),
+            pin_root_path: opts.pin_root_path.clone(),
+            bpf_token_path: opts.bpf_token_path.clone(),
+            relaxed_maps: opts.relaxed_maps,
+        });
     cfg.validate(*scx_utils::NR_CPU_IDS).context("invalid options")?;
+    cfg.libbpf.check().context("invalid options")?;
     usched::sys::preflight()?;
 
     let dcfg = DeadlineConfig {

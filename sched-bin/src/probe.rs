@@ -26,64 +26,15 @@
 //!     connections were served, how many were refused and with which errno,
 //!     and the answer to the long request.
 use std::ffi::CString;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
 use usched::usched_core::histogram::Histogram;
 
+mod latency;
+use latency::{now_ns, spin_for, Periodic};
+
 const SCHED_EXT: libc::c_int = 7;
-
-fn now_ns() -> u64 {
-    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
-    // SAFETY: `ts` is a valid out-pointer.
-    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
-    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
-}
-
-fn sleep_until(ns: u64) {
-    let ts = libc::timespec {
-        tv_sec: (ns / 1_000_000_000) as i64,
-        tv_nsec: (ns % 1_000_000_000) as i64,
-    };
-    // SAFETY: `ts` is valid; a null remainder is allowed with TIMER_ABSTIME.
-    while unsafe {
-        libc::clock_nanosleep(libc::CLOCK_MONOTONIC, libc::TIMER_ABSTIME, &ts, std::ptr::null_mut())
-    } == libc::EINTR
-    {}
-}
-
-fn spin_for(ns: u64) {
-    let end = now_ns() + ns;
-    while now_ns() < end {
-        std::hint::spin_loop();
-    }
-}
-
-/// The calling thread's `/proc/thread-self/schedstat`: its second field is
-/// the time the thread has spent runnable but waiting for a CPU (ns), kept by
-/// the kernel's core for every scheduling class alike. It reads the run
-/// queue's clock, which the core does not advance between a wake-up that
-/// preempts the running task and the switch that follows
-/// (`rq_clock_skip_update()`): such a wait counts as 0, so the split
-/// under-counts the scheduler's share where wake-ups preempt at once.
-struct RunDelay(std::fs::File);
-
-impl RunDelay {
-    fn open() -> Option<Self> {
-        std::fs::File::open("/proc/thread-self/schedstat").ok().map(Self)
-    }
-
-    fn read(&self) -> u64 {
-        use std::os::unix::fs::FileExt;
-        let mut buf = [0u8; 96];
-        let n = self.0.read_at(&mut buf, 0).unwrap_or(0);
-        std::str::from_utf8(&buf[..n])
-            .ok()
-            .and_then(|s| s.split_whitespace().nth(1))
-            .and_then(|f| f.parse().ok())
-            .unwrap_or(0)
-    }
-}
 
 fn ext(args: &[String]) -> Result<()> {
     let Some(cmd) = args.first() else { bail!("ext: missing command") };
@@ -120,87 +71,34 @@ fn periodic(args: &[String]) -> Result<()> {
     let work_us: u64 = arg(args, "--work-us", 50)?;
     let secs: f64 = arg(args, "--secs", 10.0)?;
     let label: String = arg(args, "--label", "periodic".to_string())?;
-    if threads == 0
-        || threads > 256
-        || period_us == 0
-        || work_us >= period_us
-        || secs.is_nan()
-        || secs <= 0.0
-    {
-        bail!("need 1..=256 threads, work < period, secs > 0");
+    if secs.is_nan() || secs <= 0.0 || secs > 3600.0 {
+        bail!("need 0 < secs <= 3600");
     }
-    let period = period_us * 1000;
-    let end = Instant::now() + Duration::from_secs_f64(secs);
-    let handles: Vec<_> = (0..threads)
-        .map(|_| {
-            std::thread::spawn(move || {
-                let mut late = Histogram::new();
-                let mut wait = Histogram::new();
-                let mut timer = Histogram::new();
-                let mut misses = 0u64;
-                let stat = RunDelay::open();
-                let mut delay = stat.as_ref().map_or(0, RunDelay::read);
-                let mut next = now_ns() + period;
-                while Instant::now() < end {
-                    sleep_until(next);
-                    let woke = now_ns();
-                    let lateness = woke.saturating_sub(next);
-                    late.record(lateness);
-                    spin_for(work_us * 1000);
-                    let done = now_ns();
-                    if let Some(s) = &stat {
-                        // Time spent runnable but not running this period
-                        // (after the wake-up and during the work): the
-                        // scheduler's share of the lateness; the rest is
-                        // timer delivery (and, in a VM, the emulator).
-                        let d = s.read();
-                        let w = d.saturating_sub(delay);
-                        delay = d;
-                        wait.record(w);
-                        timer.record(lateness.saturating_sub(w));
-                    }
-                    next += period;
-                    if done > next {
-                        // Missed: skip the periods we overran.
-                        misses += 1;
-                        while next < done {
-                            next += period;
-                        }
-                    }
-                }
-                (late, wait, timer, misses)
-            })
-        })
-        .collect();
-    let mut all = Histogram::new();
-    let mut all_wait = Histogram::new();
-    let mut all_timer = Histogram::new();
-    let mut misses = 0;
-    for h in handles {
-        let (l, w, t, m) = h.join().map_err(|_| anyhow::anyhow!("probe thread panicked"))?;
-        all.merge(&l);
-        all_wait.merge(&w);
-        all_timer.merge(&t);
-        misses += m;
+    let l = Periodic {
+        threads,
+        period: Duration::from_micros(period_us),
+        work: Duration::from_micros(work_us),
+        duration: Duration::from_secs_f64(secs),
     }
+    .run()?;
     let us = |h: &Histogram, p: f64| h.percentile(p) as f64 / 1000.0;
     print!(
         "PROBE {label} n={} late_p50_us={:.1} late_p99_us={:.1} late_max_us={:.1} misses={} miss_pct={:.2}",
-        all.count(),
-        us(&all, 50.0),
-        us(&all, 99.0),
-        all.max() as f64 / 1000.0,
-        misses,
-        100.0 * misses as f64 / all.count().max(1) as f64
+        l.late.count(),
+        l.late_us(50.0),
+        l.late_us(99.0),
+        l.late.max() as f64 / 1000.0,
+        l.misses,
+        l.miss_pct()
     );
-    if all_wait.count() > 0 {
+    if l.wait.count() > 0 {
         print!(
             " rqwait_p50_us={:.1} rqwait_p99_us={:.1} rqwait_max_us={:.1} timer_p50_us={:.1} timer_p99_us={:.1}",
-            us(&all_wait, 50.0),
-            us(&all_wait, 99.0),
-            all_wait.max() as f64 / 1000.0,
-            us(&all_timer, 50.0),
-            us(&all_timer, 99.0)
+            us(&l.wait, 50.0),
+            us(&l.wait, 99.0),
+            l.wait.max() as f64 / 1000.0,
+            us(&l.timer, 50.0),
+            us(&l.timer, 99.0)
         );
     }
     println!();

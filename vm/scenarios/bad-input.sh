@@ -1,6 +1,9 @@
 # SPDX-License-Identifier: GPL-2.0-only
 # bad-input: invalid CLI values, an unprivileged user and a second instance
-# each get a clear error and leave the loaded scheduler alone.
+# each get a clear error and leave the loaded scheduler alone. libbpf's
+# options (--kconfig, --btf-custom-path, ...) reach libbpf: a missing file
+# is named before anything loads, a file that is not BTF fails the load and
+# leaves nothing attached, and real ones attach.
 . /usched/lib.sh
 expect_err() { # expect_err PATTERN CMD...
     pat=$1; shift
@@ -16,10 +19,18 @@ expect_err "dispatcher CPU 99" scx_usched --dispatcher-cpu 99
 expect_err "must not exceed" scx_usched -s 1000 -S 2000
 expect_err "seconds" scx_usched --stats 0
 expect_err "watchdog" scx_usched --watchdog-ms 100
+expect_err "kconfig /nonexistent/config: No such file" scx_usched --kconfig /nonexistent/config
+expect_err "btf-custom-path /nonexistent/vmlinux: No such file" scx_usched --btf-custom-path /nonexistent/vmlinux
+expect_err "loading the BPF program failed" scx_usched --btf-custom-path /usched/lib.sh --run-secs 3
+[ "$(scx_state)" = disabled ] || fail "a failed load left sched_ext $(scx_state)"
 start_usched
 seq=$(scx_seq)
 expect_err "already loaded.*usched" scx_usched
 expect_err "sched_ext scheduler needs root.*CAP_BPF" su -s /bin/sh nobody -c scx_usched
 [ "$(scx_state)" = enabled ] && [ "$(scx_seq)" = "$seq" ] || fail "the loaded scheduler was disturbed"
+stop_usched
+echo CONFIG_HZ=250 > /tmp/kconfig
+start_usched --kconfig /tmp/kconfig --btf-custom-path /sys/kernel/btf/vmlinux --pin-root-path /tmp --relaxed-maps
+[ "$(scx_state)" = enabled ] || fail "libbpf's options: not attached"
 stop_usched
 check_dmesg
