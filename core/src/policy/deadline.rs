@@ -10,7 +10,13 @@ use crate::time::{time_before, time_max, time_min};
 /// vtime ns: a later [`Task::vtime`] (a bug, or a stale value from another
 /// clock) is clamped to `vruntime_now + MAX_VTIME_AHEAD`, so one bad input
 /// cannot drag the clock, and every new task's start, forward.
-pub const MAX_VTIME_AHEAD: u64 = 1_000_000_000;
+///
+/// Far enough for the lightest weight's honest vtimes: a SCHED_IDLE task's
+/// vtime grows 1024/3 = 341x its runtime, 1.4 s for a 4 ms run (a slice
+/// ended at a 250 Hz tick). Clamped to 1 s, such a hog among four nice-0
+/// ones waited 2.2 s instead of 2.7 s, every turn the policy's (1.3-1.6x
+/// its share).
+pub const MAX_VTIME_AHEAD: u64 = 4_000_000_000;
 
 /// Largest deadline offset (runtime since the last sleep, weight-scaled):
 /// `max_exec_ns` is at most [`DeadlineConfig::MAX_EXEC_NS`] and the
