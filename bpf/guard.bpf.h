@@ -21,6 +21,10 @@
  * heartbeats instead of piled onto local DSQs. A task that waited half the
  * watchdog's timeout (STARVE_URGENT_BUCKET) is rescued whatever the budget,
  * as long as the CPU's local DSQ holds fewer than RESCUE_LOCAL_MAX tasks.
+ * A task starves once its weight's fair share of the wait (fair_share())
+ * covers the shortest rescue and what its rescues overran: the lightest
+ * (SCHED_IDLE beside CPU hogs) wait longer than starve_ns, as their weight
+ * says, up to half the watchdog.
  * Rescuing in key order, a few per heartbeat, a flood of starving tasks with
  * low keys kept the guard busy while the one with the highest key waited
  * past the watchdog (fifo-flood: the burst's joining thread, last of 119 in
@@ -55,8 +59,8 @@ static u32 rescue_edge_left;		/* of them, for the threshold bucket */
  * once per heartbeat (cpu_ctx.rescued_at_serial). */
 static u32 heartbeat_serial;
 
-/* CPUs the rescued share among runnable_weight (online ones; once a
- * heartbeat). */
+/* CPUs the runnable tasks share (online ones; read once a heartbeat, before
+ * the guard counts: starve_bucket() weighs each wait with it). */
 static u32 rescue_nr_cpus = 1;
 
 static u32 nr_online_cpus(void)
@@ -69,24 +73,39 @@ static u32 nr_online_cpus(void)
 }
 
 /*
- * The slice of a rescue: the CPU time @p's weight earned among all runnable
- * tasks' over the wait that ends now (its fair share: wait x CPUs x weight /
- * runnable_weight), less what its earlier rescues ran past theirs
- * (rescue_debt: a slice ends at the next timer interrupt, up to 0.4 ms late
- * under multi-threaded TCG, at the next 4 ms tick under single-threaded),
- * between RESCUE_MIN_NS and one default slice; *@fair is set to the fair
- * share (0: none, the task is not waiting by our count). The guard sets the
- * pace of the lightest tasks (one rescue per starve_ns whatever the
- * policy's order), so this is what their CPU share comes out as (multi-
- * threaded TCG, one run each): a nice-0 hog among eight nice -20 ones
- * 1.61x -> 1.23x its weight's share (one default slice per rescue
- * before); SCHED_IDLE among four nice-0 hogs, whose fair share (0.75 ms)
- * is under the floor, 2.14x -> 1.71x.
+ * The CPU time @p's weight earned over a wait of @wait ns among all runnable
+ * tasks' (its fair share): wait x CPUs x weight / runnable_weight, the CPUs
+ * being the online ones it may use.
+ */
+static __always_inline u64 fair_share(const struct task_struct *p, u64 wait)
+{
+	u64 w = task_load_weight(p), sum = runnable_weight, ncpus = rescue_nr_cpus;
+
+	if (p->nr_cpus_allowed < ncpus)
+		ncpus = p->nr_cpus_allowed;
+	if ((s64)sum < (s64)w)
+		sum = w;
+	/* In u64: the wait (< 2^34 ns, capped at 10 s; the watchdog ejects
+	 * us after 5) times a weight (< 2^17), over sum, times ncpus. */
+	if (wait > RESCUE_WAIT_MAX)
+		wait = RESCUE_WAIT_MAX;
+	return wait * w / sum * (ncpus ?: 1);
+}
+
+/*
+ * The slice of a rescue: the fair share of the wait that ends now, less
+ * what its earlier rescues ran past theirs (rescue_debt: a slice ends at the
+ * next timer interrupt, up to 0.4 ms late under multi-threaded TCG, at the
+ * next 4 ms tick under single-threaded), between RESCUE_MIN_NS and one
+ * default slice; *@fair is set to the fair share (0: none, the task is not
+ * waiting by our count). A light task is rescued only once its share covers
+ * RESCUE_MIN_NS and its debt (starve_bucket()), so over its rescues it gets
+ * what its weight gives it, whatever the timer's precision.
  */
 static __always_inline u64 rescue_slice(const struct task_struct *p, struct task_ctx *tctx,
 					u64 now, u64 *fair)
 {
-	u64 w = task_load_weight(p), sum = runnable_weight, ncpus = rescue_nr_cpus, s;
+	u64 w = task_load_weight(p), s;
 
 	*fair = 0;
 	if (!tctx || !tctx->wait_since || (s64)(now - tctx->wait_since) <= 0) {
@@ -94,18 +113,9 @@ static __always_inline u64 rescue_slice(const struct task_struct *p, struct task
 		s = slice_ns;
 		if (w < 1024)
 			s = s * w / 1024;
-		return s < USCHED_RESCUE_SERVICE_NS ? USCHED_RESCUE_SERVICE_NS : s;
+		return s < RESCUE_MIN_NS ? RESCUE_MIN_NS : s;
 	}
-	if (p->nr_cpus_allowed < ncpus)
-		ncpus = p->nr_cpus_allowed;
-	if ((s64)sum < (s64)w)
-		sum = w;
-	/* In u64: the wait (< 2^34 ns, capped at 10 s; the watchdog ejects
-	 * us after 5) times a weight (< 2^17), over sum, times ncpus. */
-	s = now - tctx->wait_since;
-	if (s > RESCUE_WAIT_MAX)
-		s = RESCUE_WAIT_MAX;
-	s = s * w / sum * (ncpus ?: 1);
+	s = fair_share(p, now - tctx->wait_since);
 	*fair = s ?: 1;
 	s = s > tctx->rescue_debt ? s - tctx->rescue_debt : 0;
 	if (s < RESCUE_MIN_NS)
@@ -117,7 +127,7 @@ static __always_inline u64 rescue_slice(const struct task_struct *p, struct task
 static s32 starve_bucket(struct task_struct *p, u64 now)
 {
 	struct task_ctx *tctx;
-	u64 over;
+	u64 wait, over;
 
 	/* Confined to the CPU busy mode reserves for the dispatcher, which
 	 * spins there and reaches ops.dispatch() (and so any DSQ) only when
@@ -126,9 +136,23 @@ static s32 starve_bucket(struct task_struct *p, u64 now)
 	if (runs_only_on_reserved(p))
 		return STARVE_BUCKETS - 1;
 	tctx = lookup_task_ctx(p);
-	if (!tctx || !tctx->wait_since || (s64)(now - tctx->wait_since) < (s64)starve_ns)
+	if (!tctx || !tctx->wait_since)
 		return -1;
-	over = (now - tctx->wait_since - starve_ns) / (starve_ns / 4 ?: 1);
+	wait = now - tctx->wait_since;
+	if ((s64)wait < (s64)starve_ns)
+		return -1;
+	/*
+	 * A task whose weight has not yet earned the shortest rescue plus what
+	 * its rescues ran past their shares waits on, up to half the watchdog
+	 * (the urgent bucket). A turn per starve_ns was 1.3-5x a SCHED_IDLE
+	 * hog's share among four nice-0 ones (fair: 0.75 ms per 0.5 s; the
+	 * 1 ms floor, and single-threaded TCG's 4 ms ticks) and 2-2.8x a nice-0
+	 * hog's among eight nice -20 ones.
+	 */
+	if (wait < starve_ns * (USCHED_STARVE_DIV / 2) &&
+	    fair_share(p, wait) < RESCUE_MIN_NS + tctx->rescue_debt)
+		return -1;
+	over = (wait - starve_ns) / (starve_ns / 4 ?: 1);
 	return over >= STARVE_BUCKETS ? STARVE_BUCKETS - 1 : (s32)over;
 }
 

@@ -21,7 +21,8 @@
  * Waiting is bounded: the heartbeat moves a task that has waited in a DSQ for
  * longer than the watchdog / USCHED_STARVE_DIV to the local DSQ of an allowed
  * CPU and preempts it, the longest waits first (the starvation guard,
- * counted in nr_starved).
+ * counted in nr_starved); a task whose weight has not yet earned the
+ * shortest rescue over its wait waits on, up to half the watchdog.
  *
  * The kernel does not call ops.dispatch() on a busy CPU until its task's
  * slice runs out (checked at the tick), so after each batch of decisions the
@@ -994,10 +995,9 @@ static __always_inline void arm_slice_timer(struct task_struct *p, struct task_c
  * way runs on to the next tick (up to 4 ms at HZ 250).
  */
 static __always_inline void rearm_slice_timer(struct task_struct *p, struct task_ctx *tctx,
-					      s32 cpu)
+					      s32 cpu, u64 now)
 {
 	struct cpu_ctx *cc = cpu_ctx_of(cpu);
-	u64 now = bpf_ktime_get_ns();
 
 	/* 0: our own thread, or a cut-in that takes this CPU. */
 	if (!cc->run_start || (s64)(now - cc->run_start) < 0)
@@ -1030,7 +1030,7 @@ static bool keep_prev(s32 cpu, struct task_struct *prev)
 {
 	struct cpu_ctx *cc = cpu_ctx_of(cpu);
 	struct task_ctx *tctx;
-	u64 key;
+	u64 key, now;
 
 	if (!prev || !(prev->scx.flags & SCX_TASK_QUEUED) || is_usersched(prev) ||
 	    (prev->flags & PF_KTHREAD) || (cpu_reserved(cpu) && prev->nr_cpus_allowed > 1) ||
@@ -1039,7 +1039,8 @@ static bool keep_prev(s32 cpu, struct task_struct *prev)
 	tctx = lookup_task_ctx(prev);
 	if (!tctx || !tctx->key || !tctx->last_run_at)
 		return false;
-	key = live_key(prev, tctx, bpf_ktime_get_ns());
+	now = bpf_ktime_get_ns();
+	key = live_key(prev, tctx, now);
 	if ((cc->drained_keyed && !vtime_before(key, cc->drain_min_key)) || !still_first(cpu, key))
 		return false;
 	/* Sharing a core while a whole one idles: not kept, it moves there
@@ -1050,7 +1051,7 @@ static bool keep_prev(s32 cpu, struct task_struct *prev)
 		return false;
 	}
 	prev->scx.slice = tctx->run_slice ?: slice_ns;
-	rearm_slice_timer(prev, tctx, cpu);
+	rearm_slice_timer(prev, tctx, cpu, now);
 	/* The clock follows the keys that run (no ops.running() for a kept
 	 * task). */
 	if (vtime_before(vtime_now, key))
@@ -1203,7 +1204,7 @@ void BPF_STRUCT_OPS(usched_stopping, struct task_struct *p, bool runnable)
 {
 	struct task_ctx *tctx = lookup_task_ctx(p);
 	u64 delta, now = bpf_ktime_get_ns();
-	bool cut_in = false;
+	bool cut_in = false, waits_on;
 	s32 cpu;
 
 	__sync_fetch_and_sub(&nr_running, 1);
@@ -1222,21 +1223,26 @@ void BPF_STRUCT_OPS(usched_stopping, struct task_struct *p, bool runnable)
 	if (!tctx || !tctx->last_run_at)
 		return;
 	delta = now - tctx->last_run_at;
-	/* A rescue's run against its fair share (see rescue_slice()). */
-	if (tctx->rescue_fair) {
-		s64 debt = (s64)tctx->rescue_debt + (s64)delta - (s64)tctx->rescue_fair;
-
-		tctx->rescue_debt = debt < 0 ? 0 : debt > RESCUE_DEBT_MAX ? RESCUE_DEBT_MAX : debt;
-		tctx->rescue_fair = 0;
-	}
 	/* A task sent to the front (rescued, or overdue in the policy) and
 	 * preempted before it ran USCHED_RESCUE_SERVICE_NS or its whole slice
 	 * (at least that long) waits on from before: otherwise it would wait
 	 * another guard period with nothing done (waits of twice starve_ns
 	 * were seen). One that used up its slice was served, short or not: it
 	 * must not qualify again and again ahead of everyone. */
-	if (runnable && tctx->rescued_wait && delta < USCHED_RESCUE_SERVICE_NS &&
-	    delta < tctx->run_slice) {
+	waits_on = runnable && tctx->rescued_wait && delta < USCHED_RESCUE_SERVICE_NS &&
+		   delta < tctx->run_slice;
+	/* A rescue's run against its fair share (see rescue_slice()). One
+	 * that waits on is charged its run alone: its next rescue's share
+	 * counts the same wait again (credited both times, a nice-19 hog cut
+	 * off after 0.2-0.5 ms ran 7.7 ms at its next rescue, debt-free). */
+	if (tctx->rescue_fair) {
+		s64 debt = (s64)tctx->rescue_debt + (s64)delta -
+			   (waits_on ? 0 : (s64)tctx->rescue_fair);
+
+		tctx->rescue_debt = debt < 0 ? 0 : debt > RESCUE_DEBT_MAX ? RESCUE_DEBT_MAX : debt;
+		tctx->rescue_fair = 0;
+	}
+	if (waits_on) {
 		tctx->wait_since = tctx->rescued_wait;
 	} else {
 		tctx->rescued_wait = 0;
