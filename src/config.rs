@@ -90,7 +90,8 @@ pub struct Config {
     pub spin: Duration,
     /// sched_ext watchdog: a runnable task not run for this long ejects the scheduler.
     pub watchdog: Duration,
-    /// Period of the BPF heartbeat timer.
+    /// Period of the BPF heartbeat timer, which runs the starvation guard:
+    /// at most [`Config::starve_after`].
     pub heartbeat: Duration,
     /// Fast wake-up path: a task woken by a timer or an interrupt whose
     /// bursts average less than this, and whose sleeps average at least
@@ -247,6 +248,17 @@ impl Config {
             ));
         }
         within("heartbeat", self.heartbeat, Self::HEARTBEAT_MIN, Self::HEARTBEAT_MAX)?;
+        // The starvation guard runs in the heartbeat: a slower one would
+        // look at a starving task late, and the last rescue (at half the
+        // watchdog) could come after the watchdog has ejected us.
+        if self.heartbeat > self.starve_after() {
+            return bad(format!(
+                "heartbeat {:?} is longer than the starvation guard's threshold {:?} (watchdog / {})",
+                self.heartbeat,
+                self.starve_after(),
+                crate::bpf::intf::usched_limits_USCHED_STARVE_DIV
+            ));
+        }
         Ok(())
     }
 }
@@ -279,6 +291,10 @@ mod tests {
         assert!(e.to_string().contains("4 KiB..=256 MiB"), "{e}");
         let e = Config::default().heartbeat(Duration::from_secs(2)).validate(4).unwrap_err();
         assert!(e.to_string().contains("heartbeat"), "{e}");
+        let short = Config::default().watchdog(Config::WATCHDOG_MIN);
+        let e = short.clone().heartbeat(Duration::from_millis(200)).validate(4).unwrap_err();
+        assert!(e.to_string().contains("starvation guard's threshold 100ms"), "{e}");
+        assert!(short.heartbeat(Duration::from_millis(100)).validate(4).is_ok());
         assert!(Config::default().slice(Config::SLICE_MAX).validate(4).is_ok());
         assert!(Config::default().slice(Config::SLICE_MAX * 2).validate(4).is_err());
         assert!("spin".parse::<PollMode>().is_err());
