@@ -34,13 +34,15 @@ while [ $# -gt 0 ]; do
     esac
 done
 . scripts/env.sh
+# Where vm/usched-vm writes its logs (its own default unless USCHED_LOGDIR).
+logdir=${USCHED_LOGDIR:-target/vm-logs}
 cargo build --release --workspace --bins --examples
 case $rounds in ''|*[!0-9]*|0) echo "vm-bench: --rounds needs a positive integer" >&2; exit 2;; esac
 if [ -n "$sweep" ]; then
     vm/usched-vm run sweep --cpus "$cpus" --mem 4096 --tcg multi \
         --timeout $((600 + 300 * rounds)) --args "rounds=$rounds" || true
-    grep -a '^SWEEP-TABLE' target/vm-logs/sweep.log | sed 's/^SWEEP-TABLE //'
-    grep -aq 'USCHED-RESULT: PASS' target/vm-logs/sweep.log
+    grep -a '^SWEEP-TABLE' $logdir/sweep.log | sed 's/^SWEEP-TABLE //'
+    grep -aq 'USCHED-RESULT: PASS' $logdir/sweep.log
     exit
 fi
 bench() {
@@ -52,14 +54,14 @@ bench "$@"
 # patching when sched_ext flips its static keys (`Oops: int3`, see
 # docs/testing.md): an emulator fault, not ours. Run once more if it struck
 # before the table was printed.
-if grep -aq 'Oops: int3' target/vm-logs/bench.log && ! grep -aq '^BENCH-TABLE' target/vm-logs/bench.log; then
+if grep -aq 'Oops: int3' $logdir/bench.log && ! grep -aq '^BENCH-TABLE' $logdir/bench.log; then
     echo "vm-bench: the guest hit TCG's text-patching Oops (int3); running the benchmark once more" >&2
     bench "$@"
 fi
-grep -a '^BENCH-TABLE' target/vm-logs/bench.log | sed 's/^BENCH-TABLE //'
-if grep -aq 'Oops: int3' target/vm-logs/bench.log; then
+grep -a '^BENCH-TABLE' $logdir/bench.log | sed 's/^BENCH-TABLE //'
+if grep -aq 'Oops: int3' $logdir/bench.log; then
     echo "vm-bench: the guest hit TCG's text-patching Oops (int3) after the table; its figures stand" >&2
-    grep -aq '^BENCH-TABLE' target/vm-logs/bench.log
+    grep -aq '^BENCH-TABLE' $logdir/bench.log
 else
-    grep -aq 'USCHED-RESULT: PASS' target/vm-logs/bench.log
+    grep -aq 'USCHED-RESULT: PASS' $logdir/bench.log
 fi
