@@ -75,7 +75,9 @@ static u32 nr_online_cpus(void)
 /*
  * The CPU time @p's weight earned over a wait of @wait ns among all runnable
  * tasks' (its fair share): wait x CPUs x weight / runnable_weight, the CPUs
- * being the online ones it may use.
+ * being the online ones, at most as many as it may use (an estimate: a
+ * pinned task is weighed against the whole machine's runnable weight, and
+ * so waits longer than its CPU's load says, never past the urgent bucket).
  */
 static __always_inline u64 fair_share(const struct task_struct *p, u64 wait)
 {
@@ -85,8 +87,8 @@ static __always_inline u64 fair_share(const struct task_struct *p, u64 wait)
 		ncpus = p->nr_cpus_allowed;
 	if ((s64)sum < (s64)w)
 		sum = w;
-	/* In u64: the wait (< 2^34 ns, capped at 10 s; the watchdog ejects
-	 * us after 5) times a weight (< 2^17), over sum, times ncpus. */
+	/* In u64: the wait (capped at RESCUE_WAIT_MAX, < 2^34 ns) times a
+	 * weight (< 2^17), over sum, times ncpus. */
 	if (wait > RESCUE_WAIT_MAX)
 		wait = RESCUE_WAIT_MAX;
 	return wait * w / sum * (ncpus ?: 1);

@@ -1270,6 +1270,11 @@ void BPF_STRUCT_OPS(usched_stopping, struct task_struct *p, bool runnable)
 			burst = 2 * fast_wakeup_ns;
 		tctx->last_burst = ewma(tctx->last_burst, burst);
 		tctx->stopped_at = tctx->last_run_at + delta;
+		/* Its rescues' overrun is settled within one runnable spell: a
+		 * task that sleeps starts its next one owing nothing (else one
+		 * bad spell would hold its later rescues back, up to half the
+		 * watchdog each). */
+		tctx->rescue_debt = 0;
 	}
 }
 
@@ -1331,8 +1336,11 @@ void BPF_STRUCT_OPS(usched_enable, struct task_struct *p)
 {
 	struct task_ctx *tctx = lookup_task_ctx(p);
 
-	if (tctx)
-		tctx->vtime = tctx->key = 0;	/* the policy starts it at its clock */
+	if (!tctx)
+		return;
+	tctx->vtime = tctx->key = 0;	/* the policy starts it at its clock */
+	/* Back from another class: no rescue pending, nothing owed. */
+	tctx->rescue_fair = tctx->rescue_debt = 0;
 }
 
 s32 BPF_STRUCT_OPS(usched_init_task, struct task_struct *p, struct scx_init_task_args *args)

@@ -4,9 +4,11 @@
 # the same boot:
 #   A: four nice-0 hogs, one nice-19, one SCHED_IDLE;
 #   B: eight nice -20 hogs and one nice-0.
-# Mix A runs 30 s: SCHED_IDLE's fair share is 1.5 ms of CPU a second, and
+# Mix A runs 60 s: SCHED_IDLE's fair share is 1.5 ms of CPU a second, and
 # single-threaded TCG ends a slice only at a 4 ms tick, so 10 s hold 3-4 of
-# its turns (one turn is 0.3x of its share).
+# its turns (one turn is 0.3x of its share); over 30 s it read 0.96-1.08x
+# in six runs and 1.24x and 1.31x in two (a few turns more, first seconds
+# included).
 # Under scx_usched a task waiting watchdog/10 = 0.5 s goes first in the
 # policy's queue (aging); in the DSQs the starvation guard moves it once its
 # weight has earned 1 ms of CPU over the wait, plus what its earlier rescues
@@ -14,15 +16,15 @@
 # weight says, up to half the watchdog. Asserted: the scheduler stays
 # attached; every hog's CPU time within 20 % of its weights' share; the
 # heavy hogs (nice 0 in A, nice -20 in B) wait at most 1.5 s (TCG headroom
-# over 0.6 s) with at most two waits over 0.9 s; the light ones (nice 19,
-# SCHED_IDLE, B's nice 0) at most 3.5 s, half the watchdog plus a heartbeat
-# and TCG's slack; and the slice timer ended at least one light task's
-# slice.
-# Measured (single-threaded TCG): A's nice 19 1.02-1.08x (waits up to
-# 1.0-1.3 s), SCHED_IDLE 0.98-1.00x (up to 2.6-2.7 s); B's nice -20 hogs
-# 1.00x, its nice 0 1.06x (up to 1.45 s, debts from 4 ms ticks). EEVDF in
-# the same boot: 1.00x and 1.03x (SCHED_IDLE waits 3.2 s), B's nice 0
-# 0.73x (1.1 s). Before the ledger: SCHED_IDLE 3.2-5.3x, B's nice 0
+# over 0.6 s) with at most two waits over 0.9 s; no task waits over 3.5 s
+# by the scheduler's count (half the watchdog plus a heartbeat and TCG's
+# slack; the light hogs' own gaps, which TCG can double, at most 6 s); and
+# the slice timer ended at least one light task's slice.
+# Measured (single-threaded TCG): A's nice 19 1.00-1.08x (waits up to
+# 1.0-1.5 s), SCHED_IDLE 0.98-1.11x (2.7 s by the scheduler's count, gaps
+# up to 5.3 s); B's nice -20 hogs 1.00x, its nice 0 1.06-1.09x (up to
+# 1.45 s, debts from 4 ms ticks). EEVDF in the same boots: 0.99-1.03x
+# (its SCHED_IDLE hog's gaps 3.2-4.8 s), B's nice 0 0.53-0.73x (1.1 s). Before the ledger: SCHED_IDLE 3.2-5.3x, B's nice 0
 # 2.0-2.8x; with the guard's deferral disabled, SCHED_IDLE 5.22x (FAIL).
 . /usched/lib.sh
 A=0,0,0,0,19,idle
@@ -32,27 +34,35 @@ mix() { # SPEC LABEL SECS
     sed "s/^/[$2] /" /tmp/hogs.txt
 }
 val() { sed -n "s/^HOGS .*$1=\([0-9.]*\).*/\1/p" /tmp/hogs.txt; }
-mix $A eevdf-A 30
+mix $A eevdf-A 60
 mix $B eevdf-B 10
 start_usched
 for m in A B; do
     eval spec=\$$m
-    mix "$spec" usched-$m $([ $m = A ] && echo 30 || echo 10)
+    mix "$spec" usched-$m $([ $m = A ] && echo 60 || echo 10)
     [ "$(scx_state)" = enabled ] || { tail -20 /tmp/usched.log; fail "ejected during mix $m"; }
-    # Heavy hogs (nice 0 in A, nice -20 in B): shares within 20 % and
-    # waits of the guard's period. Light ones (nice 19 and SCHED_IDLE in A,
-    # nice 0 in B): shares within 25 % (within 20 % over the rounds of
-    # benches/vm-bench.sh), waits up to half the watchdog plus a heartbeat
-    # and TCG's slack.
+    # Every hog's share within 20 %. Heavy hogs (nice 0 in A, nice -20 in
+    # B) wait about the guard's period; light ones (nice 19 and SCHED_IDLE
+    # in A, nice 0 in B) up to half the watchdog plus a heartbeat and TCG's
+    # slack: that is asserted on the scheduler's own count (wait_max_ms,
+    # runnable to running, what the kernel's watchdog watches too). The
+    # hogs' own gaps say more under single-threaded TCG: a run of a few ms
+    # can pass with the vCPU never executed (the emulator runs the other
+    # one), so a light hog's gap can span two of its turns (4.8-5.3 s seen
+    # with the scheduler's count at 2.69 s, bpf_printk at each run); they
+    # are reported, and bounded at 6 s only.
     awk -v m=$m '/^HOG [0-9]/ {
             split($6, r, "="); ratio = r[2]; split($7, w, "="); wait = w[2]; split($8, l, "="); long = l[2]
             heavy = (m == "A" && $3 == "nice0") || $3 == "nice-20"
             if (ratio < 0.8 || ratio > 1.2) bad = bad " share:" $3 "=" ratio
             if (heavy && (wait > 1500 || long > 2)) bad = bad " wait:" $3 "=" wait "ms/" long
-            if (!heavy && wait > 3500) bad = bad " wait:" $3 "=" wait "ms"
+            if (!heavy && wait > 6000) bad = bad " wait:" $3 "=" wait "ms"
         }
         END { if (bad != "") { print "mix " m ":" bad; exit 1 } }' /tmp/hogs.txt \
         || fail "mix $m: CPU shares or waits do not follow the weights"
+    wmax=$(usched-stat | sed -n 's/.*wait_max_ms=\([0-9]*\).*/\1/p')
+    info "mix $m: longest wait by the scheduler's count so far: ${wmax:-?} ms"
+    [ -n "$wmax" ] && [ "$wmax" -le 3500 ] || fail "mix $m: a task waited ${wmax:-?} ms runnable (bound 3.5 s)"
 done
 usched-stat | head -2
 # The slice timer ran: light tasks' slices were ended on time.

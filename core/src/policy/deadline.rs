@@ -630,7 +630,7 @@ mod tests {
         // Across the u64 wrap as well.
         let mut p = Deadline::<16>::new(cfg());
         let now = u64::MAX - 10;
-        p.vruntime_now = now; // reached by many dispatches, each at most 1 s of vtime ahead
+        p.vruntime_now = now; // reached by many dispatches, each at most MAX_VTIME_AHEAD ahead
         p.enqueue(task(2, now.wrapping_add(1 << 62), 0)).unwrap();
         assert_eq!(p.dispatch(0).unwrap().vtime, now.wrapping_add(MAX_VTIME_AHEAD));
     }
