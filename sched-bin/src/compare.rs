@@ -14,15 +14,10 @@ use anyhow::{bail, Context, Result};
 
 use crate::latency::{Lateness, Periodic};
 
-const SCX: &str = "/sys/kernel/sched_ext";
 /// How long the child may take to attach.
 const ATTACH_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long the child may take to detach once asked.
 const DETACH_TIMEOUT: Duration = Duration::from_secs(15);
-
-fn scx_file(name: &str) -> Option<String> {
-    std::fs::read_to_string(format!("{SCX}/{name}")).ok().map(|s| s.trim().to_string())
-}
 
 /// The two workloads, measured together.
 struct Probe {
@@ -86,8 +81,8 @@ fn wait_attached(child: &mut Child) -> Result<()> {
         if let Some(status) = child.try_wait()? {
             bail!("scx_usched exited before attaching ({status})");
         }
-        if scx_file("state").as_deref() == Some("enabled")
-            && scx_file("root/ops").is_some_and(|o| o.starts_with("usched"))
+        if usched::sys::sched_ext_state().is_ok_and(|s| s == "enabled")
+            && usched::sys::loaded_ops().is_some_and(|o| o.starts_with("usched"))
         {
             return Ok(());
         }
@@ -121,13 +116,12 @@ fn stop(child: &mut Child) -> Result<bool> {
 /// attach or to detach cleanly (its output is included), a probe failure.
 pub fn run(secs: f64) -> Result<()> {
     let d = Duration::from_secs_f64(secs);
-    match scx_file("state").as_deref() {
-        None => bail!("this kernel has no sched_ext ({SCX} is missing): nothing to compare"),
-        Some("disabled") => {}
-        Some(s) => bail!(
+    match usched::sys::sched_ext_state().context("nothing to compare")?.as_str() {
+        "disabled" => {}
+        s => bail!(
             "a sched_ext scheduler is loaded ({}, state {s}): --compare measures the kernel's \
              own scheduler first; stop it and try again",
-            scx_file("root/ops").unwrap_or_default()
+            usched::sys::loaded_ops().unwrap_or_default()
         ),
     }
     println!("compare: {secs} s under the kernel's scheduler, then {secs} s under scx_usched");
