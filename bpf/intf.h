@@ -111,6 +111,9 @@ struct queued_task {
 	u64 enq_ts;		/* when it was sent to user space, ns (CLOCK_MONOTONIC) */
 	u64 seq;		/* enqueue sequence, echoed back to detect stale decisions */
 	u64 cpus_lo;		/* the CPUs among ids 0-63 it may run on (bit n: CPU n) */
+	u64 start_ts;		/* when it last started running, ns (0: never) */
+	u64 stop_ts;		/* when it last left a CPU, ns (0: never) */
+	u64 dsq_vtime;		/* the key it was last inserted into a DSQ with */
 	char comm[USCHED_COMM_LEN];	/* its name, NUL-terminated */
 };
 
@@ -161,7 +164,7 @@ struct usched_counters {
 	u64 nr_slice_kicks;		/* light tasks' slices ended by the slice timer */
 };
 
-_Static_assert(sizeof(struct queued_task) == 104, "queued_task ABI");
+_Static_assert(sizeof(struct queued_task) == 128, "queued_task ABI");
 _Static_assert(sizeof(struct dispatched_task) == 48, "dispatched_task ABI");
 _Static_assert(sizeof(struct kick_args) == 3 * USCHED_CPU_WORDS * 8 + 8, "kick_args ABI");
 _Static_assert(sizeof(struct usched_counters) == 18 * 8, "usched_counters ABI");

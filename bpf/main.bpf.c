@@ -817,6 +817,9 @@ static __always_inline void send_to_user(struct task_struct *p, struct task_ctx 
 	 * before a rescue that served it too briefly), not from this send. */
 	rec->enq_ts = tctx->wait_since ?: tctx->enq_ts;
 	rec->seq = tctx->seq;
+	rec->start_ts = tctx->last_run_at;
+	rec->stop_ts = tctx->last_stop_at;
+	rec->dsq_vtime = p->scx.dsq_vtime;
 	if (bpf_probe_read_kernel_str(rec->comm, sizeof(rec->comm), p->comm) < 0)
 		rec->comm[0] = 0;
 	tctx->woke = 0;
@@ -1222,6 +1225,7 @@ void BPF_STRUCT_OPS(usched_stopping, struct task_struct *p, bool runnable)
 	}
 	if (!tctx || !tctx->last_run_at)
 		return;
+	tctx->last_stop_at = now;
 	delta = now - tctx->last_run_at;
 	/* A task sent to the front (rescued, or overdue in the policy) and
 	 * preempted before it ran USCHED_RESCUE_SERVICE_NS or its whole slice

@@ -114,6 +114,7 @@ struct task_ctx {
 	u64 vtime;		/* vruntime: decided by user space, charged here */
 	u64 exec_runtime;	/* runtime since the task last slept */
 	u64 last_run_at;	/* when it last started running */
+	u64 last_stop_at;	/* when it last left a CPU */
 	u64 runnable_at;	/* when it woke up (0 once it ran) */
 	u64 enq_ts;		/* when it was sent to user space */
 	u64 seq;		/* enqueue sequence: unique across all tasks */

@@ -32,7 +32,7 @@ pub mod skel {
 
 // The ABI header asserts these sizes in C; assert them here too, so that a
 // change on one side alone fails to build.
-const _: () = assert!(core::mem::size_of::<intf::queued_task>() == 104);
+const _: () = assert!(core::mem::size_of::<intf::queued_task>() == 128);
 const _: () = assert!(
     intf::usched_consts_USCHED_COMM_LEN as usize == crate::record::COMM_LEN,
     "QueuedTask::comm holds the kernel's TASK_COMM_LEN"

@@ -48,6 +48,16 @@ pub struct QueuedTask {
     pub vtime: u64,
     /// When it was sent to user space, ns (CLOCK_MONOTONIC).
     pub enq_time: u64,
+    /// When it last started running, ns (CLOCK_MONOTONIC; 0: never).
+    pub start_ts: u64,
+    /// When it last left a CPU (slept, was preempted or used up its
+    /// slice), ns (CLOCK_MONOTONIC; 0: never). With
+    /// [`start_ts`](Self::start_ts), the length of its last run.
+    pub stop_ts: u64,
+    /// The key it was last inserted into a DSQ with (`p->scx.dsq_vtime`:
+    /// its last decision's [`DispatchedTask::deadline`], else its vtime,
+    /// unless the BPF side dispatched it itself; 0 for a new task).
+    pub dsq_vtime: u64,
     /// Enqueue sequence; [`DispatchedTask::new`] echoes it back so that a
     /// decision for an older enqueue of the task is recognised as stale.
     pub seq: u64,
@@ -101,6 +111,9 @@ impl QueuedTask {
             slice: r.slice,
             vtime: r.vtime,
             enq_time: r.enq_ts,
+            start_ts: r.start_ts,
+            stop_ts: r.stop_ts,
+            dsq_vtime: r.dsq_vtime,
             seq: r.seq,
             allowed: (r.flags & CPUS_ALL_LO != 0).then_some(r.cpus_lo),
             comm: r.comm.map(|c| c as u8),
@@ -250,6 +263,9 @@ mod tests {
             enq_ts: 11,
             seq: 12,
             cpus_lo: 13,
+            start_ts: 14,
+            stop_ts: 15,
+            dsq_vtime: 16,
             comm: b"kworker/0:1\0\0\0\0\0".map(|b| b as _),
         };
         let q = QueuedTask::from_record(&r);
@@ -270,6 +286,7 @@ mod tests {
             ),
             (1, 2, 3, 2, 5, 6, 7, 8, 9, 10, 11, 12)
         );
+        assert_eq!((q.start_ts, q.stop_ts, q.dsq_vtime), (14, 15, 16));
         assert_eq!(q.name(), "kworker/0:1");
         // The affinity is known only when the record says it is complete.
         assert_eq!(q.allowed, Some(13));
@@ -302,6 +319,9 @@ mod tests {
             enq_ts: 11,
             seq: 12,
             cpus_lo: 3,
+            start_ts: 20,
+            stop_ts: 25,
+            dsq_vtime: 30,
             comm: [0; COMM_LEN],
         };
         // SAFETY: queued_task is plain integers; viewing it as bytes is sound.
@@ -309,7 +329,10 @@ mod tests {
             std::slice::from_raw_parts(ptr::addr_of!(r).cast::<u8>(), QueuedTask::RECORD_SIZE)
         };
         let q = QueuedTask::decode(bytes).unwrap();
-        assert_eq!((q.pid, q.weight, q.seq), (42, 100, 12));
+        assert_eq!(
+            (q.pid, q.weight, q.seq, q.start_ts, q.stop_ts, q.dsq_vtime),
+            (42, 100, 12, 20, 25, 30)
+        );
         assert!(QueuedTask::decode(&bytes[..10]).is_none());
         let wake = intf::queued_task { flags: WAKE_ONLY, ..r };
         // SAFETY: as above.

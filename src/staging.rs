@@ -38,6 +38,8 @@ impl<const N: usize> Staging<N> {
     }
 
     /// Appends `task`; when full, hands it back.
+    // The record by value, as every fallible push hands its item back.
+    #[allow(clippy::result_large_err)]
     pub(crate) fn push(&mut self, task: QueuedTask) -> Result<(), QueuedTask> {
         if self.len == N {
             return Err(task);

@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0-only
 # overflow: more runnable threads than the ring buffer to user space holds
-# (a 4 KiB ring: 36 tasks of 112 bytes; 2048 threads released at once by a barrier): the
+# (a 4 KiB ring: 30 tasks of 136 bytes; 2048 threads released at once by a barrier): the
 # overflow is counted as congestion, every thread completes, and the
 # scheduler stays attached; no record is dropped on its way from the ring
 # buffer to the policy (the staging buffer's invariant; a guard: no
