@@ -101,12 +101,16 @@ pub struct Config {
     /// trip. `None`: every task goes through the policy.
     pub fast_wakeup: Option<Duration>,
     /// Size of the ring buffer that carries runnable tasks to user space, in
-    /// bytes (a power of two, at least one page; 112 bytes a task with its header). When it is
+    /// bytes (a power of two, at least one page; 136 bytes a task with its header). When it is
     /// full, tasks bypass user space through the shared DSQ (congestion).
     pub ring_bytes: u32,
     /// Options for libbpf when it opens the BPF object (`--kconfig` and
     /// friends); checked when the scheduler loads.
     pub libbpf: LibbpfOptions,
+    /// The scheduler's name, as `/sys/kernel/sched_ext/root/ops` shows it
+    /// (letters, digits, `_` and `.`, at most [`Config::NAME_MAX`] bytes).
+    /// `None`: the BPF object's own, `usched`.
+    pub name: Option<String>,
 }
 
 impl Default for Config {
@@ -125,6 +129,7 @@ impl Default for Config {
             ring_bytes: Self::RING_BYTES_DEFAULT,
             fast_wakeup: None,
             libbpf: LibbpfOptions::default(),
+            name: None,
         }
     }
 }
@@ -168,6 +173,8 @@ impl Config {
         fast_wakeup: Option<Duration>,
         /// Sets [`Config::libbpf`].
         libbpf: LibbpfOptions,
+        /// Sets [`Config::name`].
+        name: Option<String>,
     }
 
     /// Default [`Config::slice`].
@@ -197,6 +204,10 @@ impl Config {
     /// Largest [`Config::ring_bytes`].
     pub const RING_BYTES_MAX: u32 = 1 << 28;
 
+    /// Longest [`Config::name`]: the kernel's `SCX_OPS_NAME_LEN` (128)
+    /// less the terminator (asserted against the skeleton where it loads).
+    pub const NAME_MAX: usize = 127;
+
     /// Shortest watchdog timeout the BPF side accepts (`bpf/intf.h`).
     pub const WATCHDOG_MIN: Duration =
         Duration::from_millis(crate::bpf::intf::usched_limits_USCHED_WATCHDOG_MIN_MS);
@@ -218,6 +229,16 @@ impl Config {
     pub fn validate(&self, nr_cpu_ids: usize) -> Result<()> {
         let bad = |m: String| Err(Error::InvalidConfig(m));
         within("slice", self.slice, Self::SLICE_MIN, Self::SLICE_MAX)?;
+        if let Some(name) = &self.name {
+            // The kernel copies it with bpf_obj_name_cpy(), which takes these.
+            let ok = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '.';
+            if name.is_empty() || name.len() > Self::NAME_MAX || !name.chars().all(ok) {
+                return bad(format!(
+                    "scheduler name {name:?} is not 1 to {} letters, digits, '_' or '.'",
+                    Self::NAME_MAX
+                ));
+            }
+        }
         if let Some(cpu) = self.dispatcher_cpu {
             if cpu >= nr_cpu_ids {
                 return bad(format!(
@@ -297,6 +318,13 @@ mod tests {
         assert!(short.heartbeat(Duration::from_millis(100)).validate(4).is_ok());
         assert!(Config::default().slice(Config::SLICE_MAX).validate(4).is_ok());
         assert!(Config::default().slice(Config::SLICE_MAX * 2).validate(4).is_err());
+        for bad in ["", "a b", "näme", &"x".repeat(Config::NAME_MAX + 1)] {
+            let e = Config::default().name(Some(bad.into())).validate(4).unwrap_err();
+            assert!(e.to_string().contains("scheduler name"), "{bad:?}: {e}");
+        }
+        let longest = "x".repeat(Config::NAME_MAX);
+        assert!(Config::default().name(Some(longest)).validate(4).is_ok());
+        assert!(Config::default().name(Some("rl_fifo.2".into())).validate(4).is_ok());
         assert!("spin".parse::<PollMode>().is_err());
         assert_eq!("busy".parse::<PollMode>().unwrap(), PollMode::Busy);
         assert_eq!(PollMode::Blocking.to_string(), "blocking");

@@ -7,6 +7,7 @@ use std::mem::MaybeUninit;
 use std::ptr::NonNull;
 use std::sync::Mutex;
 
+use libbpf_rs::libbpf_sys::bpf_object_open_opts;
 use libbpf_rs::{Link, OpenObject, PrintLevel};
 // scx_ops_attach! expands to a call of itself by its bare name.
 use scx_utils::scx_ops_attach;
@@ -20,6 +21,10 @@ use crate::sys;
 use crate::topology::CpuTopology;
 
 const MAX_CPUS: usize = intf::usched_consts_USCHED_MAX_CPUS as usize;
+/// Length of `sched_ext_ops.name`, terminator included (the kernel's
+/// `SCX_OPS_NAME_LEN`); the assignment in `load` checks it against the
+/// skeleton's array.
+const SCX_OPS_NAME_LEN: usize = 128;
 
 /// The libbpf log lines kept while loading, for verifier errors.
 static LOAD_LOG: Mutex<String> = Mutex::new(String::new());
@@ -64,9 +69,12 @@ pub(crate) struct Loaded<'a> {
 /// and [`Error::InvalidConfig`] before anything is loaded;
 /// [`Error::Verifier`] with the tail of the verifier log, or [`Error::Bpf`]
 /// when opening, loading or attaching fails.
+/// `raw_opts`, when given, are libbpf's open options as the caller made them
+/// (the `rustland` face's `init` takes them so); else `cfg.libbpf`'s.
 pub(crate) fn load<'a>(
     open_object: &'a mut MaybeUninit<OpenObject>,
     cfg: &Config,
+    raw_opts: Option<bpf_object_open_opts>,
 ) -> Result<Loaded<'a>> {
     let nr_cpu_ids = *scx_utils::NR_CPU_IDS;
     if nr_cpu_ids > MAX_CPUS {
@@ -83,7 +91,13 @@ pub(crate) fn load<'a>(
     let open_opts = OpenOpts::new(&cfg.libbpf)?;
     let topo = CpuTopology::detect(nr_cpu_ids);
     let builder = BpfSkelBuilder::default();
-    let mut skel = scx_utils::scx_ops_open!(builder, open_object, usched_ops, open_opts.raw())
+    if raw_opts.is_some() && !cfg.libbpf.is_default() {
+        return Err(Error::InvalidConfig(
+            "libbpf options given twice: raw and in Config::libbpf".into(),
+        ));
+    }
+    let opts = raw_opts.or_else(|| open_opts.raw());
+    let mut skel = scx_utils::scx_ops_open!(builder, open_object, usched_ops, opts)
         .map_err(|e| Error::bpf("opening the BPF object", e))?;
     drop(open_opts);
 
@@ -116,6 +130,15 @@ pub(crate) fn load<'a>(
         let ops = skel.struct_ops.usched_ops_mut();
         ops.exit_dump_len = cfg.exit_dump_len;
         ops.timeout_ms = cfg.watchdog.as_millis() as u32;
+        if let Some(name) = &cfg.name {
+            // Checked by `validate`: ASCII, at most NAME_MAX bytes, which
+            // leaves room for the terminator.
+            const _: () = assert!(Config::NAME_MAX < SCX_OPS_NAME_LEN);
+            ops.name = [0; SCX_OPS_NAME_LEN];
+            for (dst, &b) in ops.name.iter_mut().zip(name.as_bytes()) {
+                *dst = b as _;
+            }
+        }
         if cfg.partial {
             ops.flags |= *scx_utils::compat::SCX_OPS_SWITCH_PARTIAL;
         }

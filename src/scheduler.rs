@@ -71,6 +71,8 @@ pub struct BpfScheduler<'a> {
     cfg: Config,
     nr_cpu_ids: usize,
     nr_pushed: u64,
+    /// Tasks handed out by `dequeue_task` since load.
+    nr_dequeued: u64,
     epoll_fd: i32,
     last_event: Instant,
     /// Watches a pinned dispatcher for a CPU that a higher class holds.
@@ -79,6 +81,10 @@ pub struct BpfScheduler<'a> {
     topology: CpuTopology,
     /// The affinity of recently queued tasks, for `select_cpu`.
     affinity: AffinityTable,
+    /// CPUs `select_cpu` handed out since the last `notify_complete` (bit
+    /// n: CPU n), which it does not hand out again: each call of a batch
+    /// gets its own idle CPU.
+    claimed: Box<[Cell<u64>]>,
 }
 
 impl<'a> BpfScheduler<'a> {
@@ -104,8 +110,19 @@ impl<'a> BpfScheduler<'a> {
     /// [`Error::Verifier`] with the tail of the verifier log, or
     /// [`Error::Bpf`] when opening, loading or attaching fails.
     pub fn with_config(open_object: &'a mut MaybeUninit<OpenObject>, cfg: &Config) -> Result<Self> {
+        Self::open(open_object, cfg, None)
+    }
+
+    /// [`with_config`](Self::with_config), with libbpf's open options given
+    /// raw (`raw_opts`, as scx_utils' `LibbpfOpts` makes them) instead of
+    /// by [`Config::libbpf`], which must then be unset.
+    pub(crate) fn open(
+        open_object: &'a mut MaybeUninit<OpenObject>,
+        cfg: &Config,
+        raw_opts: Option<libbpf_rs::libbpf_sys::bpf_object_open_opts>,
+    ) -> Result<Self> {
         let crate::loader::Loaded { skel, link, bss, nr_cpu_ids, topology } =
-            crate::loader::load(open_object, cfg)?;
+            crate::loader::load(open_object, cfg, raw_opts)?;
         // SAFETY: `bss` is the skeleton's mmap'd .bss; `skel` moves into
         // the same struct as the view and is dropped with it.
         let shared = unsafe { SharedBss::new(bss) };
@@ -147,10 +164,12 @@ impl<'a> BpfScheduler<'a> {
             cfg: cfg.clone(),
             nr_cpu_ids,
             nr_pushed: 0,
+            nr_dequeued: 0,
             epoll_fd,
             last_event: Instant::now(),
             topology,
             affinity: AffinityTable::new(),
+            claimed: (0..nr_cpu_ids.div_ceil(64)).map(|_| Cell::new(0)).collect(),
             // Only a dispatcher its owner pinned where the BPF side expects
             // it is moved (and moved back): nothing else is touched.
             escape: cfg
@@ -226,8 +245,27 @@ impl<'a> BpfScheduler<'a> {
         let task = self.staging.borrow_mut().pop();
         if let Some(t) = &task {
             self.affinity.note(t, self.nr_cpu_ids);
+            self.nr_dequeued += 1;
         }
         Ok(task)
+    }
+
+    /// Tasks the BPF side has sent that [`dequeue_task`](Self::dequeue_task)
+    /// has not handed out yet (in the ring buffer or staged): what the
+    /// policy will see next. Approximate while tasks arrive.
+    pub fn nr_waiting(&self) -> u64 {
+        self.shared.counters().nr_enqueued.saturating_sub(self.nr_dequeued)
+    }
+
+    /// The BPF side's event counters alone, without the histograms
+    /// [`stats`](Self::stats) copies.
+    pub(crate) fn counters(&self) -> crate::bpf::skel::types::usched_counters {
+        self.shared.counters()
+    }
+
+    /// Tasks running on a CPU.
+    pub fn nr_running(&self) -> u64 {
+        self.shared.nr_running().load(Ordering::Relaxed)
     }
 
     /// Sends a decision to the BPF side. Kicks for it are batched until

@@ -82,6 +82,19 @@ impl SharedBss {
         /// Decided tasks inserted into a DSQ, not yet running.
         nr_kqueued: AtomicU64 = nr_kqueued
     );
+    field!(
+        /// Tasks running on a CPU.
+        nr_running: AtomicU64 = nr_running
+    );
+
+    /// A racy copy of the BPF side's event counters alone (144 bytes: cheap
+    /// where [`snapshot`](Self::snapshot) copies the histograms too).
+    pub(crate) fn counters(&self) -> types::usched_counters {
+        // SAFETY: see `new`; the counters are plain integers, so a copy
+        // that races with the BPF side's stores is a valid value, and
+        // read_volatile keeps the compiler from assuming them unchanged.
+        unsafe { ptr::read_volatile(ptr::addr_of!((*self.bss.as_ptr()).counters)) }
+    }
 
     /// Whether the BPF side marked `cpu` idle (race-tolerant read).
     pub(crate) fn cpu_is_idle(&self, cpu: usize) -> bool {

@@ -11,13 +11,14 @@ use crate::config::PollMode;
 use crate::escape::{Escape, Move};
 
 impl BpfScheduler<'_> {
-    /// Reports how many tasks still wait in user space and sends the kicks
-    /// for this batch. With `nr_pending == 0` it then waits for work as the
+    /// Reports how many tasks still wait in user space, sends the kicks
+    /// for this batch and ends it (`select_cpu` may hand any CPU out again). With `nr_pending == 0` it then waits for work as the
     /// poll mode says (busy: not at all; adaptive: after the spin window;
     /// blocking: always), for at most 100 ms.
     pub fn notify_complete(&mut self, nr_pending: u64) {
         self.shared.nr_user_queued().store(nr_pending, Ordering::Release);
         self.flush();
+        self.clear_claims();
         self.check_escape();
         if nr_pending == 0 {
             self.wait();

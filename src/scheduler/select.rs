@@ -133,7 +133,9 @@ pub(super) fn pick(
 
 impl BpfScheduler<'_> {
     /// An idle CPU for `pid`, `prev_cpu` if it is idle; negative (`-EBUSY`)
-    /// when none is. Chosen in user space from the idle map the BPF side
+    /// when none is. A CPU it returned is not returned again until the
+    /// next [`notify_complete`](Self::notify_complete), so the tasks of one
+    /// batch get an idle CPU each. Chosen in user space from the idle map the BPF side
     /// keeps, without a syscall, within the CPUs `pid` may use as its last
     /// queued record said (only its previous CPU when that is not known: a
     /// pid not dequeued lately, or on machines past 64 CPU ids a task that
@@ -144,9 +146,27 @@ impl BpfScheduler<'_> {
     /// instead (it can see the task's affinity at insert time).
     pub fn select_cpu(&self, pid: i32, prev_cpu: i32, _flags: u64) -> i32 {
         let allowed = self.affinity.allowed(pid);
-        match pick(&self.topology, prev_cpu, allowed, |c| self.can_take_work(c)) {
-            c if c >= 0 => c,
+        let free = |c: usize| self.can_take_work(c) && !self.claimed_cpu(c);
+        match pick(&self.topology, prev_cpu, allowed, free) {
+            c if c >= 0 => {
+                if let Some(w) = self.claimed.get(c as usize / 64) {
+                    w.set(w.get() | 1 << (c % 64));
+                }
+                c
+            }
             _ => -libc::EBUSY,
+        }
+    }
+
+    /// `select_cpu` handed `cpu` out in this batch.
+    fn claimed_cpu(&self, cpu: usize) -> bool {
+        self.claimed.get(cpu / 64).is_some_and(|w| w.get() & 1 << (cpu % 64) != 0)
+    }
+
+    /// A new batch: every CPU may be handed out again.
+    pub(crate) fn clear_claims(&self) {
+        for w in self.claimed.iter() {
+            w.set(0);
         }
     }
 }
