@@ -10,6 +10,9 @@
 //! - [`BpfScheduler`]: the scx_rustland_core-compatible API (`init`,
 //!   `dequeue_task`, `dispatch_task`, `select_cpu`, `notify_complete`,
 //!   `exited`, `shutdown_and_report`).
+//! - [`rustland`]: the same framework with scx_rustland_core 2.4's API, for
+//!   schedulers written against it (port by changing imports:
+//!   `docs/porting.md`).
 //! - [`runtime::run`]: drives any [`usched_core::policy::Policy`].
 //! - [`thread`]: the dispatcher thread's explicit set-up (pinning, mlock).
 //! - [`procfs`]: online CPUs, page faults and CPU time, as /sys and /proc say.
@@ -31,6 +34,7 @@ pub mod monitor;
 pub mod procfs;
 mod record;
 pub mod runtime;
+pub mod rustland;
 mod scheduler;
 mod shared;
 mod staging;
