@@ -16,7 +16,7 @@ fi
 
 pkgs=(clang-19 llvm-19 libelf-dev zlib1g-dev pkg-config make
       qemu-system-x86 busybox-static cpio zstd
-      stress-ng rt-tests valgrind util-linux procps)
+      stress-ng rt-tests valgrind util-linux procps curl perl)
 missing=()
 for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p")

@@ -47,6 +47,9 @@ RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR=target/loom cargo test -p usched-core --
 step "release build for the VM"
 cargo build --release --workspace --bins --examples
 
+step "scx_rlfifo (written for scx_rustland_core 2.4) ported by docs/porting.md's recipe"
+scripts/port-rustland.sh scx_rlfifo 1.1.4
+
 if [ "${USCHED_SKIP_VM:-0}" = 1 ]; then
     echo "VM suite skipped (USCHED_SKIP_VM=1)"
 else
