@@ -4,7 +4,8 @@
 # The VM benchmark: one boot, the same workloads under EEVDF, scx_usched in
 # each poll mode and any other scheduler binaries given as arguments (e.g. an
 # upstream scx_rustland from `cargo install scx_rustland --root DIR`, never
-# committed). Prints the table of vm/scenarios/bench.sh.
+# committed). Prints the table of vm/scenarios/bench.sh and draws its
+# lateness figures into bench.svg beside the log (usched-plot).
 #
 #   benches/vm-bench.sh [--cpus N] [--rounds R] [--variants V1,V2,...] [BINARY ...]
 #   benches/vm-bench.sh --sweep [--cpus N] [--rounds R]
@@ -59,6 +60,8 @@ if grep -aq 'Oops: int3' $logdir/bench.log && ! grep -aq '^BENCH-TABLE' $logdir/
     bench "$@"
 fi
 grep -a '^BENCH-TABLE' $logdir/bench.log | sed 's/^BENCH-TABLE //'
+# The picture beside the table: lateness percentiles per scheduler, per round.
+"${CARGO_TARGET_DIR:-target}/release/usched-plot" "$logdir/bench.log" "$logdir/bench.svg" || true
 if grep -aq 'Oops: int3' $logdir/bench.log; then
     echo "vm-bench: the guest hit TCG's text-patching Oops (int3) after the table; its figures stand" >&2
     grep -aq '^BENCH-TABLE' $logdir/bench.log
