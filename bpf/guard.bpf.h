@@ -33,7 +33,10 @@
  */
 #define STARVE_BUCKETS 32
 _Static_assert((STARVE_BUCKETS & (STARVE_BUCKETS - 1)) == 0, "indices are masked");
-#define STARVE_URGENT_BUCKET ((USCHED_STARVE_DIV / 2 - 1) * 4)
+/* Half the watchdog, in starve_ns (the watchdog / USCHED_STARVE_DIV): the
+ * wait that makes a task urgent, and the bucket it is then in. */
+#define STARVE_URGENT_WAITS (USCHED_STARVE_DIV / 2)
+#define STARVE_URGENT_BUCKET ((STARVE_URGENT_WAITS - 1) * 4)
 _Static_assert(USCHED_STARVE_DIV % 2 == 0, "half the watchdog is a whole bucket");
 _Static_assert(STARVE_URGENT_BUCKET > 0 && STARVE_URGENT_BUCKET < STARVE_BUCKETS,
 	       "the urgent bucket is within the histogram");
@@ -151,7 +154,7 @@ static s32 starve_bucket(struct task_struct *p, u64 now)
 	 * 1 ms floor, and single-threaded TCG's 4 ms ticks) and 2-2.8x a nice-0
 	 * hog's among eight nice -20 ones.
 	 */
-	if (wait < starve_ns * (USCHED_STARVE_DIV / 2) &&
+	if (wait < starve_ns * STARVE_URGENT_WAITS &&
 	    fair_share(p, wait) < RESCUE_MIN_NS + tctx->rescue_debt)
 		return -1;
 	over = (wait - starve_ns) / (starve_ns / 4 ?: 1);
