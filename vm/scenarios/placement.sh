@@ -12,7 +12,8 @@
 # The suite runs it with bounds in the environment of the guest's command
 # line (usched.args): PLACE_MIN_SHARE (scx_usched's share of the machine
 # in % of the mean of the two EEVDF phases' shares) and PLACE_MAX_SAME_CORE
-# (% of samples with two hogs on one core), asserted after the phases.
+# (% of samples with two hogs on one core), asserted after the phases, and
+# PLACE_CHURN, short processes started at each sample beside the hogs.
 . /usched/lib.sh
 while case "$1" in PLACE_*=*) true;; *) false;; esac; do export "$1"; shift; done
 ncpu=$(grep -c ^processor /proc/cpuinfo)
@@ -31,27 +32,34 @@ cputime() { t=0; for p in $pids; do t=$((t + $(awk '{print $14 + $15}' /proc/$p/
 idletime() { awk '/^cpu /{print $5 + $6}' /proc/stat; }
 schedtime() { if [ -n "$USCHED_PID" ]; then awk '{print $14 + $15}' /proc/$USCHED_PID/stat; else echo 0; fi; }
 
+# Each CPU's core, read once: the sampler must stay light, since every
+# process it forks runs on an idle CPU next to the hogs it measures (it
+# forked ~12 a sample, and scx_usched's hogs shared a core in 11-35 % of
+# its samples; a move off a busy core waits for the next slice's end).
+coremap=$(for c in $(seq 0 $((ncpu - 1))); do printf '%s ' "$(core_of $c)"; done)
+
 measure() {
-    pids=""
-    for i in $(seq 1 "$N"); do sh -c 'while :; do :; done' & pids="$pids $!"; done
+    label=$1; pids=""; stats=""
+    for i in $(seq 1 "$N"); do sh -c 'while :; do :; done' & pids="$pids $!"; stats="$stats /proc/$!/stat"; done
     sleep 1
     t0=$(cputime); i0=$(idletime); u0=$(schedtime); s0=$(date +%s); st0=$(head -1 /proc/stat)
     n=0; samecpu=0; samecore=0
     while [ $(($(date +%s) - s0)) -lt "$SECS" ]; do
-        cpus=""; cores=""
-        for p in $pids; do
-            c=$(awk '{print $39}' /proc/$p/stat); cpus="$cpus $c"; cores="$cores $(core_of $c)"
-        done
-        n=$((n + 1))
-        [ "$(echo $cpus | tr ' ' '\n' | sort | uniq -d | wc -l)" -gt 0 ] && samecpu=$((samecpu + 1))
-        [ "$(echo $cores | tr ' ' '\n' | sort | uniq -d | wc -l)" -gt 0 ] && samecore=$((samecore + 1))
+        # One process a sample: "1 0" = two hogs last ran on one CPU, none on one core.
+        set -- $(awk -v map="$coremap" 'BEGIN { split(map, core, " ") }
+            { c = $39; if (cpu[c]++) dc = 1; if (k[core[c + 1]]++) dk = 1 }
+            END { print dc + 0, dk + 0 }' $stats)
+        n=$((n + 1)); samecpu=$((samecpu + $1)); samecore=$((samecore + $2))
+        # Short-lived processes beside the hogs (PLACE_CHURN a sample), each
+        # a round trip through user space: what a desktop adds to its hogs.
+        j=0; while [ $j -lt "${PLACE_CHURN:-0}" ]; do cat /proc/loadavg > /dev/null; j=$((j + 1)); done
         sleep 0.25
     done
     t1=$(cputime); i1=$(idletime); u1=$(schedtime); s1=$(date +%s); st1=$(head -1 /proc/stat)
     echo "$st0" "$st1" | awk '{printf "CPUSTAT"; n=split("user nice system idle iowait irq softirq steal", f, " "); for (i = 1; i <= n; i++) printf " %s=%d", f[i], $(i + 12) - $(i + 1); print ""}'
     kill $pids; wait $pids 2>/dev/null
     share=$(( (t1 - t0) * 100 / (hz * (s1 - s0) * ncpu) )); same_core=$((100 * samecore / n))
-    echo "PLACE $1 hogs=$N cpus=$ncpu samples=$n same_cpu=$((100 * samecpu / n))% same_core=$same_core% machine_share=$share% idle=$(( (i1 - i0) * 100 / (hz * (s1 - s0) * ncpu) ))% scheduler=$(( (u1 - u0) * 100 / (hz * (s1 - s0) * ncpu) ))%"
+    echo "PLACE $label hogs=$N cpus=$ncpu samples=$n same_cpu=$((100 * samecpu / n))% same_core=$same_core% machine_share=$share% idle=$(( (i1 - i0) * 100 / (hz * (s1 - s0) * ncpu) ))% scheduler=$(( (u1 - u0) * 100 / (hz * (s1 - s0) * ncpu) ))%"
 }
 
 measure eevdf
