@@ -7,10 +7,10 @@
 . /usched/lib.sh
 n=$(nproc)
 for mode in busy adaptive blocking; do
-    deadline --poll $mode --secs ${MODE_SECS:-30} > /tmp/dl.log 2>&1 &
+    deadline --poll $mode --secs ${MODE_SECS:-20} > /tmp/dl.log 2>&1 &
     pid=$!
     wait_state enabled 30 || { cat /tmp/dl.log; fail "$mode: not enabled"; }
-    stress-ng --cpu "$n" --fork "$n" --switch "$n" -t $(( ${MODE_SECS:-30} - 3 )) --quiet
+    stress-ng --cpu "$n" --fork "$n" --switch "$n" -t $(( ${MODE_SECS:-20} - 3 )) --quiet
     wait $pid; rc=$?
     wait_state disabled 10 || fail "$mode: not disabled after exit"
     grep -E "loop|select_cpu|dispatch:|enq->dispatch|wake->run" /tmp/dl.log | sed "s/^/[$mode] /"

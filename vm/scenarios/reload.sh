@@ -1,8 +1,8 @@
 # SPDX-License-Identifier: GPL-2.0-only
-# reload: start and kill the scheduler 50 times; enabled each time,
+# reload: start and kill the scheduler 25 times; enabled each time,
 # disabled at the end, kernel log clean.
 . /usched/lib.sh
-for i in $(seq 1 ${RELOADS:-50}); do
+for i in $(seq 1 ${RELOADS:-25}); do
     start_usched
     kill -KILL "$USCHED_PID"
     wait "$USCHED_PID" 2>/dev/null
