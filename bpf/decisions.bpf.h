@@ -96,6 +96,7 @@ static long handle_decision(struct bpf_dynptr *dynptr, void *data)
 		tctx->key = key;
 	}
 	tctx->key_vtime = tctx->vtime;
+	tctx->key_run = 0;
 	slice = d.slice_ns ?: slice_ns;
 	if (slice < USCHED_SLICE_MIN_NS) {
 		slice = USCHED_SLICE_MIN_NS;

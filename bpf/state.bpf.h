@@ -135,6 +135,7 @@ struct task_ctx {
 	u64 rescue_debt;	/* what its rescues ran past their fair shares, ns */
 	u64 key;		/* key of its last decision (0: none) */
 	u64 key_vtime;		/* its vtime when that key was given */
+	u64 key_run;		/* CPU time it ran since that key was given, ns */
 };
 
 struct {
