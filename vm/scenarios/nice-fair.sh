@@ -21,8 +21,9 @@
 # ran past their shares (the guard's ledger): a light one waits on, as its
 # weight says, up to half the watchdog. Asserted: the scheduler stays
 # attached; every hog's CPU time within 20 % of its weights' share
-# (SCHED_IDLE: at most 1.5x, above); the heavy hogs (nice 0 in A, nice -20 in B) wait at most 1.5 s (TCG headroom
-# over 0.6 s) with at most two waits over 0.9 s; no task waits over 3.5 s
+# (SCHED_IDLE: at most 1.5x, above), the heavy hogs' (nice 0 in A, nice -20
+# in B) within 10 %; the heavy hogs wait at most 300 ms (measured 52-148 ms
+# in 15 runs of mix B, 50-90 ms in A; EEVDF 17-60 ms); no task waits over 3.5 s
 # by the scheduler's count (half the watchdog plus a heartbeat and TCG's
 # slack; the light hogs' own gaps, which TCG can double or triple, are
 # reported only); and
@@ -34,9 +35,12 @@
 # spawning the last hogs, up to seconds late, under EEVDF as well). Its
 # fair share is 2.7 ms a second, under a 4 ms tick; where the excess comes
 # from is open (#10). Before that, 1.04-1.31x (3 of 8 over 1.2x).
-# The heavy hogs' 1.2x catches a kept key that went stale (two of eight
-# nice -20 hogs at 2.5-3.2x, the others 0.55-0.8x, in 4 of 25 runs of mix
-# B; none in 28 since: see key_fresh() in bpf/main.bpf.c).
+# The heavy hogs' bounds catch a kept key that went stale (see key_fresh()
+# in bpf/main.bpf.c): two of eight nice -20 hogs at 2.15-3.2x, the others
+# 0.55-0.8x waiting ~0.5 s, in a fresh-clone CI run and 3 of 15 traced runs
+# of mix B; untraced, 0.92-1.20x with waits up to 632 ms (6 of 14 runs out
+# of these bounds). With key_fresh(): 0.94-1.03x in 43 runs, waits
+# 52-148 ms in the 15 that printed them.
 # Measured (single-threaded TCG): A's nice 19 1.00-1.08x (waits up to
 # 1.0-2.3 s: its debt from tick-ended runs holds it back), SCHED_IDLE 0.96-1.41x (above; 2.7 s by the scheduler's
 # count, gaps up to 5.3 s); B's nice -20 hogs 1.00x, its nice 0
@@ -55,12 +59,14 @@ val() { sed -n "s/^HOGS .*$1=\([0-9.]*\).*/\1/p" /tmp/hogs.txt; }
 mix $A eevdf-A 60
 mix $B eevdf-B 10
 start_usched
-for m in A B; do
+# Mix B twice: with stale kept keys (key_fresh() off), 13 runs of 14 in
+# one boot went wrong after the first, which did not.
+for m in A B B; do
     eval spec=\$$m
     mix "$spec" usched-$m $([ $m = A ] && echo 60 || echo 10)
     [ "$(scx_state)" = enabled ] || { tail -20 /tmp/usched.log; fail "ejected during mix $m"; }
-    # Every hog's share within 20 %. Heavy hogs (nice 0 in A, nice -20 in
-    # B) wait about the guard's period; light ones (nice 19 and SCHED_IDLE
+    # Every hog's share within 20 %, the heavy ones' within 10 %. Heavy hogs
+    # (nice 0 in A, nice -20 in B) wait a few of their slices; light ones (nice 19 and SCHED_IDLE
     # in A, nice 0 in B) up to half the watchdog plus a heartbeat and TCG's
     # slack: that is asserted on the scheduler's own count (wait_max_ms,
     # runnable to running, what the kernel's watchdog watches too). The
@@ -77,7 +83,8 @@ for m in A B; do
             # The nice-0 hog of mix B: too much is reported, not asserted.
             if (m == "B" && $3 == "nice0") hi = 1e9
             if (ratio < 0.8 || ratio > hi) bad = bad " share:" $3 "=" ratio
-            if (heavy && (wait > 1500 || long > 2)) bad = bad " wait:" $3 "=" wait "ms/" long
+            if (heavy && (ratio < 0.9 || ratio > 1.1)) bad = bad " heavy-share:" $3 "=" ratio
+            if (heavy && wait > 300) bad = bad " wait:" $3 "=" wait "ms" 
             if (!heavy) printf "mix %s: %s hog'"'"'s longest own gap %s ms (not asserted: TCG)\n", m, $3, wait
             if (m == "B" && $3 == "nice0") printf "mix B: nice0 hog'"'"'s share %s (at least 0.8 asserted; more is #10'"'"'s open gap)\n", ratio
         }
