@@ -21,20 +21,21 @@
 # ran past their shares (the guard's ledger): a light one waits on, as its
 # weight says, up to half the watchdog. Asserted: the scheduler stays
 # attached; every hog's CPU time within 20 % of its weights' share
-# (SCHED_IDLE: at most 1.5x, above), the heavy hogs' (nice 0 in A, nice -20
+# (SCHED_IDLE: at most 1.5x, above; B's nice 0: 1.3x, below), the heavy hogs' (nice 0 in A, nice -20
 # in B) within 10 %; the heavy hogs wait at most 300 ms (measured 52-148 ms
 # in 15 runs of mix B, 50-90 ms in A; EEVDF 17-60 ms); no task waits over 3.5 s
 # by the scheduler's count (half the watchdog plus a heartbeat and TCG's
 # slack; the light hogs' own gaps, which TCG can double or triple, are
 # reported only); and
 # the slice timer ended at least one light task's slice.
-# B's nice-0 hog is asserted to get at least 0.8x its share, not at most
-# 1.2x: it gets 1.09-1.54x (median 1.35x, once 2.78x) in 28 runs of mix B
-# since its start is no longer late (usched-probe's hogs wait asleep for
-# the common start: spinning, the nice -20 ones kept the main thread from
-# spawning the last hogs, up to seconds late, under EEVDF as well). Its
-# fair share is 2.7 ms a second, under a 4 ms tick; where the excess comes
-# from is open (#10). Before that, 1.04-1.31x (3 of 8 over 1.2x).
+# B's nice-0 hog is allowed 1.3x: its share is 2.7 ms a second, under one
+# 4 ms tick, so one run's overshoot in 10 s is 15 %. Measured 1.00-1.17x
+# in 8 runs. usched-probe's hogs are released together after sleeping and
+# measured after a one-second warm-up: spinning until the release, the
+# nice -20 ones kept the main thread from spawning the last hogs (up to
+# seconds late, 0.5-0.8x, under EEVDF as well); without the warm-up the
+# nice-0 hog's first runs, as a task that slept (the policy's sleeper
+# credit), were 11-15 ms of its 27 ms (1.09-1.54x, once 2.78x).
 # The heavy hogs' bounds catch a kept key that went stale (see key_fresh()
 # in bpf/main.bpf.c): two of eight nice -20 hogs at 2.15-3.2x, the others
 # 0.55-0.8x waiting ~0.5 s, in a fresh-clone CI run and 3 of 15 traced runs
@@ -80,13 +81,11 @@ for m in A B B; do
             split($6, r, "="); ratio = r[2]; split($7, w, "="); wait = w[2]; split($8, l, "="); long = l[2]
             heavy = (m == "A" && $3 == "nice0") || $3 == "nice-20"
             hi = $3 == "idle" ? 1.5 : 1.2
-            # The nice-0 hog of mix B: too much is reported, not asserted.
-            if (m == "B" && $3 == "nice0") hi = 1e9
+            if (m == "B" && $3 == "nice0") hi = 1.3
             if (ratio < 0.8 || ratio > hi) bad = bad " share:" $3 "=" ratio
             if (heavy && (ratio < 0.9 || ratio > 1.1)) bad = bad " heavy-share:" $3 "=" ratio
             if (heavy && wait > 300) bad = bad " wait:" $3 "=" wait "ms" 
             if (!heavy) printf "mix %s: %s hog'"'"'s longest own gap %s ms (not asserted: TCG)\n", m, $3, wait
-            if (m == "B" && $3 == "nice0") printf "mix B: nice0 hog'"'"'s share %s (at least 0.8 asserted; more is #10'"'"'s open gap)\n", ratio
         }
         END { if (bad != "") { print "mix " m ":" bad; exit 1 } }' /tmp/hogs.txt \
         || fail "mix $m: CPU shares or waits do not follow the weights"
