@@ -86,16 +86,16 @@ pub(crate) fn load<'a>(
     cfg.validate(nr_cpu_ids)?;
     sys::preflight()?;
 
-    // Read and checked before anything is loaded; alive until the open
-    // below has copied what it points to.
-    let open_opts = OpenOpts::new(&cfg.libbpf)?;
-    let topo = CpuTopology::detect(nr_cpu_ids);
-    let builder = BpfSkelBuilder::default();
     if raw_opts.is_some() && !cfg.libbpf.is_default() {
         return Err(Error::InvalidConfig(
             "libbpf options given twice: raw and in Config::libbpf".into(),
         ));
     }
+    // Read and checked before anything is loaded; alive until the open
+    // below has copied what it points to.
+    let open_opts = OpenOpts::new(&cfg.libbpf)?;
+    let topo = CpuTopology::detect(nr_cpu_ids);
+    let builder = BpfSkelBuilder::default();
     let opts = raw_opts.or_else(|| open_opts.raw());
     let mut skel = scx_utils::scx_ops_open!(builder, open_object, usched_ops, opts)
         .map_err(|e| Error::bpf("opening the BPF object", e))?;
