@@ -458,7 +458,8 @@ static __always_inline u64 next_key(struct task_ctx *tctx)
 }
 
 /*
- * A key carried past this much CPU time since its decision is stale: the
+ * A key carried past this much CPU time since its decision (checked at each
+ * slice end, so the last slice may run past it) is stale: the
  * task goes back to the policy for a new one (one round trip per
  * KEY_RUN_SLICES slices of a hog that others wait behind). The policy's
  * clock moves on without the tasks the BPF side keeps running, and the
@@ -716,7 +717,8 @@ static __always_inline void last_task_follow_up(s32 cpu, u64 enq_flags)
  * key when its decision comes. The task's own key must be the policy's: a
  * light task alone in a DSQ would otherwise run each time a CPU frees up,
  * however far its key lies behind. Only a task the policy has ordered
- * (it has a key) can claim to be first: a new task that reached a CPU
+ * (it has a key, fresh if it is heavier than nice 0: key_fresh()) can
+ * claim to be first: a new task that reached a CPU
  * without a decision has a vtime counted from 0, seconds behind every key,
  * and kept its CPU for good (a periodic thread among 8 new hogs got 2 % of
  * its periods). True if @p was inserted.
@@ -1053,7 +1055,9 @@ static __always_inline u64 live_key(struct task_struct *p, struct task_ctx *tctx
  * avoid: by then the CPU has picked idle, or another task). Waiting before
  * it: the heads of this CPU's DSQ and the shared one, the decisions this
  * ops.dispatch() drained (see note_drained()), and the policy's next key.
- * Only a task the policy has ordered (with a key; see try_still_first()).
+ * Only a task the policy has ordered (with a key, fresh if it is heavier
+ * than nice 0; see try_still_first()). A stale one returns before the
+ * idle-core move below: it goes through the policy at once instead.
  */
 static bool keep_prev(s32 cpu, struct task_struct *prev)
 {

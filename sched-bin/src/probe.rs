@@ -15,7 +15,9 @@
 //!     weights give it among the others, and the longest time it waited
 //!     off-CPU (the largest gap between two clock reads of its spin loop),
 //!     how many of its waits were longer than --long-ms (900), and its
-//!     thread id (to find it in a `scx_usched --record` trace).
+//!     thread id (to find it in a `scx_usched --record` trace). The hogs
+//!     are released together 1 s after the start and measured for S
+//!     seconds after a one-second warm-up: S + 2 s in all.
 //! usched-probe classflip [--hogs N] [--rounds R] [--ext]
 //!     N CPU-bound threads whose scheduling class another thread flips R
 //!     times between SCHED_FIFO, SCHED_IDLE and SCHED_OTHER (or SCHED_EXT
@@ -253,7 +255,7 @@ fn hogs(args: &[String]) -> Result<()> {
                 // Asleep until the start, not spinning: spinning hogs of
                 // nice -20 kept the (nice 0) main thread from spawning the
                 // last ones, which started up to seconds late and measured
-                // a shorter run (0.5-0.7x of their share, under EEVDF too).
+                // a shorter run (0.5-0.8x of their share, under EEVDF too).
                 let arrived = now_ns();
                 if arrived >= start {
                     bail!(

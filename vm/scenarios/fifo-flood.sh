@@ -10,7 +10,7 @@
 # near the watchdog: usched-stat's wait_max_ms (the longest wait of a
 # runnable task for a CPU) must stay under 4 s of the 5 s timeout. The
 # starvation guard rescues the oldest waits first and every wait past half
-# the timeout: 1.4-2.7 s measured in 7 runs. Rescuing in key order, a few
+# the timeout (a wait bound explained at the end). Rescuing in key order, a few
 # per heartbeat, it let the burst's joining thread wait behind a DSQ of
 # lower keys: 2.0, 2.6, 3.3, 3.5, 4.0 s and one ejection in 6 runs.
 . /usched/lib.sh
@@ -49,7 +49,7 @@ wmax=$(sed -n 's/.* wait_max_ms=\([0-9]*\).*/\1/p' /tmp/stat.txt)
 # CPU serves about 25 a heartbeat and the last urgent ones wait on. Seen:
 # 2.0-3.8 s (3.82 s once in a fresh-clone CI run, against an earlier
 # 3.5 s bound). With the guard off, 4096 x 5 ms on 2 CPUs is 10 s of
-# FIFO: ejected (the break run in the closing note of this change).
+# FIFO: ejected in round 1 (the break run of commit 7e89934).
 [ -n "$wmax" ] && [ "$wmax" -lt 4000 ] || fail "a task waited ${wmax:-?} ms runnable (limit 4000 ms, watchdog 5000 ms)"
 kill -TERM $pid
 wait_state disabled 10 || fail "not disabled 10s after SIGTERM"
