@@ -34,7 +34,7 @@ use anyhow::{bail, Context, Result};
 use usched::usched_core::histogram::Histogram;
 
 mod latency;
-use latency::{now_ns, spin_for, Periodic};
+use latency::{now_ns, sleep_until, spin_for, Periodic};
 
 const SCHED_EXT: libc::c_int = 7;
 
@@ -264,7 +264,7 @@ fn hogs(args: &[String]) -> Result<()> {
                         (arrived - start) / 1_000_000
                     );
                 }
-                std::thread::sleep(Duration::from_nanos(start - arrived));
+                sleep_until(start);
                 while now_ns() < warm {
                     std::hint::spin_loop();
                 }
