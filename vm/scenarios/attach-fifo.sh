@@ -24,11 +24,18 @@ wait_state disabled 10 || fail "not disabled 10s after SIGTERM"
 wait $pid
 info "fifo exited with $? (143 = killed by SIGTERM)"
 # Each queued task carries its name: examples/names counts the tasks that
-# went through user space by name while stress-ng runs.
-stress-ng --cpu "$n" -t 6 --quiet &
+# went through user space by name while stress-ng runs. Twice as many hogs as
+# CPUs: with one hog per CPU, the BPF side keeps each hog on its CPU at every
+# slice end and a hog may never be queued to user space in 4 s (CI saw 0, a
+# local run 6). Oversubscribed, every slice end queues one. stress-ng runs
+# until names has ended (its attach takes seconds under TCG), then is stopped.
+stress-ng --cpu $((2 * n)) -t 60 --quiet &
 sp=$!
-names 4 > /tmp/names.txt 2>&1 || { cat /tmp/names.txt; fail "names failed"; }
+names 4 > /tmp/names.txt 2>&1 || { kill -TERM $sp; cat /tmp/names.txt; fail "names failed"; }
+kill -TERM $sp
 wait $sp
 cat /tmp/names.txt
-grep -q '"stress-ng' /tmp/names.txt || fail "no task named stress-ng among those queued (QueuedTask::comm)"
+hogs=$(awk '$3 == "\"stress-ng-cpu\"" { print $2 }' /tmp/names.txt)
+info "stress-ng-cpu queued ${hogs:-0} times in 4 s"
+[ "${hogs:-0}" -ge 20 ] || fail "the hogs were queued ${hogs:-0} times, not >= 20, or not by name (QueuedTask::comm)"
 check_dmesg
