@@ -116,8 +116,8 @@ static __always_inline u64 rescue_slice(const struct task_struct *p, struct task
 	if (!tctx || !tctx->wait_since || (s64)(now - tctx->wait_since) <= 0) {
 		/* Not waiting by our count (confined to the reserved CPU). */
 		s = slice_ns;
-		if (w < 1024)
-			s = s * w / 1024;
+		if (w < USCHED_LOAD_WEIGHT_NICE0)
+			s = s * w / USCHED_LOAD_WEIGHT_NICE0;
 		return s < RESCUE_MIN_NS ? RESCUE_MIN_NS : s;
 	}
 	s = fair_share(p, now - tctx->wait_since);

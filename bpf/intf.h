@@ -53,6 +53,12 @@ enum usched_consts {
 	USCHED_POLL_BLOCKING	= 2,
 	/* Weight of a nice-0 task as sched_ext reports it (p->scx.weight). */
 	USCHED_WEIGHT_NICE0	= 100,
+	/*
+	 * Load weight of a nice-0 task as the kernel's fair class has it
+	 * (sched_prio_to_weight): the unit of task_load_weight() and of the
+	 * runnable_weight statistic.
+	 */
+	USCHED_LOAD_WEIGHT_NICE0 = 1024,
 };
 
 /*

@@ -104,7 +104,7 @@ static const u32 nice_weight[40] = {
 #define WEIGHT_IDLEPRIO	3
 #define SCHED_IDLE_POLICY 5
 
-/* The task's weight as the kernel's fair class has it (nice 0 = 1024). */
+/* The task's weight as the kernel's fair class has it (nice 0 = USCHED_LOAD_WEIGHT_NICE0). */
 static __always_inline u64 task_load_weight(const struct task_struct *p)
 {
 	u32 prio = (u32)(p->static_prio - 100);	/* MAX_RT_PRIO: nice -20 = 0 */
@@ -112,7 +112,7 @@ static __always_inline u64 task_load_weight(const struct task_struct *p)
 	if (p->policy == SCHED_IDLE_POLICY)
 		return WEIGHT_IDLEPRIO;
 	if (prio >= 40)
-		return (p->scx.weight ?: 1) * 1024 / USCHED_WEIGHT_NICE0;
+		return (p->scx.weight ?: 1) * USCHED_LOAD_WEIGHT_NICE0 / USCHED_WEIGHT_NICE0;
 	return nice_weight[prio];
 }
 
@@ -481,7 +481,7 @@ static __always_inline bool key_fresh(struct task_struct *p, struct task_ctx *tc
 {
 	if (!tctx->key)
 		return false;
-	return task_load_weight(p) <= 1024 || tctx->key_run + running < KEY_RUN_SLICES * slice_ns;
+	return task_load_weight(p) <= USCHED_LOAD_WEIGHT_NICE0 || tctx->key_run + running < KEY_RUN_SLICES * slice_ns;
 }
 
 /*
@@ -1008,7 +1008,7 @@ static __always_inline void arm_slice_timer(struct task_struct *p, struct task_c
 	 * first: the timer needs no knowledge of HZ.) A rescue's slice is its
 	 * fair share (rescue_slice()), whatever the task's weight: ended at
 	 * the tick, a nice-0 hog among eight nice -20 ones got 5x its share. */
-	if ((task_load_weight(p) >= 1024 && !tctx->rescue_fair) || !p->scx.slice ||
+	if ((task_load_weight(p) >= USCHED_LOAD_WEIGHT_NICE0 && !tctx->rescue_fair) || !p->scx.slice ||
 	    p->scx.slice > USCHED_SLICE_MAX_NS)
 		return;
 	st = bpf_map_lookup_elem(&slice_timers, &key);
@@ -1044,7 +1044,7 @@ static __always_inline void rearm_slice_timer(struct task_struct *p, struct task
  */
 static __always_inline u64 live_key(struct task_struct *p, struct task_ctx *tctx, u64 now)
 {
-	return next_key(tctx) + (now - tctx->last_run_at) * 1024 / task_load_weight(p);
+	return next_key(tctx) + (now - tctx->last_run_at) * USCHED_LOAD_WEIGHT_NICE0 / task_load_weight(p);
 }
 
 /*
@@ -1292,7 +1292,7 @@ void BPF_STRUCT_OPS(usched_stopping, struct task_struct *p, bool runnable)
 		tctx->resume_slice = tctx->run_slice - delta;
 	tctx->exec_runtime += delta;
 	tctx->key_run += delta;
-	tctx->vtime += delta * 1024 / task_load_weight(p);
+	tctx->vtime += delta * USCHED_LOAD_WEIGHT_NICE0 / task_load_weight(p);
 	if (!runnable) {
 		/*
 		 * One burst stretched by an interrupt storm or a stalled

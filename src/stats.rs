@@ -61,8 +61,8 @@ pub struct Stats {
     pub nr_queued: u64,
     /// Tasks decided and inserted, not yet running.
     pub nr_scheduled: u64,
-    /// The load weights of the runnable tasks, summed (1024 = one nice-0
-    /// task): what the starvation guard divides a wait by to give a
+    /// The load weights of the runnable tasks, summed
+    /// ([`Stats::LOAD_WEIGHT_NICE0`] = one nice-0 task): what the starvation guard divides a wait by to give a
     /// rescued task its fair share.
     pub runnable_weight: u64,
     /// CPUs online.
@@ -112,6 +112,11 @@ impl Placement {
 }
 
 impl Stats {
+    /// The load weight of one nice-0 task, the unit of
+    /// [`runnable_weight`](Self::runnable_weight): the kernel's
+    /// `sched_prio_to_weight` for nice 0.
+    pub const LOAD_WEIGHT_NICE0: u64 = intf::usched_consts_USCHED_LOAD_WEIGHT_NICE0 as u64;
+
     /// Builds a snapshot from a copy of the BPF side's `.bss`.
     pub(crate) fn from_bss(b: &types::bss) -> Self {
         let c = &b.counters;
