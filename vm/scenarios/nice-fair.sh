@@ -65,9 +65,13 @@ start_usched
 # Mix B twice: with stale kept keys (key_fresh() off) the first mix B of
 # a boot stayed within these bounds (in both break runs too), and 6 of
 # the 13 after it in one boot did not.
+run=0
 for m in A B B; do
+    run=$((run + 1))
     eval spec=\$$m
-    mix "$spec" usched-$m $([ $m = A ] && echo 60 || echo 10)
+    # Labelled by mix and run (usched-A1, usched-B2, usched-B3): the two
+    # mix B runs are told apart in the log.
+    mix "$spec" usched-$m$run $([ $m = A ] && echo 60 || echo 10)
     [ "$(scx_state)" = enabled ] || { tail -20 /tmp/usched.log; fail "ejected during mix $m"; }
     # Every hog's share within 20 %, the heavy ones' within 10 %. Heavy hogs
     # (nice 0 in A, nice -20 in B) wait tens of ms (52-148 measured); light ones (nice 19 and SCHED_IDLE
@@ -91,7 +95,7 @@ for m in A B B; do
             if (!heavy) printf "mix %s: %s hog'"'"'s longest own gap %s ms (not asserted: TCG)\n", m, $3, wait
         }
         END { if (bad != "") { print "mix " m ":" bad; exit 1 } }' /tmp/hogs.txt \
-        || fail "mix $m: CPU shares or waits do not follow the weights"
+        || fail "mix $m (run $run): CPU shares or waits do not follow the weights"
     wmax=$(usched-stat | sed -n 's/.*wait_max_ms=\([0-9]*\).*/\1/p')
     info "mix $m: longest wait by the scheduler's count so far: ${wmax:-?} ms"
     [ -n "$wmax" ] && [ "$wmax" -le 3500 ] || fail "mix $m: a task waited ${wmax:-?} ms runnable (bound 3.5 s)"
