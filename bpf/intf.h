@@ -59,6 +59,10 @@ enum usched_consts {
 	 * runnable_weight statistic.
 	 */
 	USCHED_LOAD_WEIGHT_NICE0 = 1024,
+	/* Full performance on the kernel's cpuperf scale (SCX_CPUPERF_ONE,
+	 * usched-core's CPUPERF_ONE): what --cpufreq asks for while a
+	 * latency-critical task runs. */
+	USCHED_CPUPERF_ONE	= 1024,
 };
 
 /*
@@ -168,11 +172,13 @@ struct usched_counters {
 	u64 nr_starved;			/* tasks the starvation guard moved ahead */
 	u64 nr_wakeups_lost;		/* dispatcher wake-ups retried (ring full) */
 	u64 nr_slice_kicks;		/* light tasks' slices ended by the slice timer */
+	u64 nr_cpuperf_sets;		/* scx_bpf_cpuperf_set() calls (--cpufreq) */
+	u64 nr_cpuperf_boosts;		/* latency-critical runs started at full speed (--cpufreq) */
 };
 
 _Static_assert(sizeof(struct queued_task) == 128, "queued_task ABI");
 _Static_assert(sizeof(struct dispatched_task) == 48, "dispatched_task ABI");
 _Static_assert(sizeof(struct kick_args) == 3 * USCHED_CPU_WORDS * 8 + 8, "kick_args ABI");
-_Static_assert(sizeof(struct usched_counters) == 18 * 8, "usched_counters ABI");
+_Static_assert(sizeof(struct usched_counters) == 20 * 8, "usched_counters ABI");
 
 #endif /* __USCHED_INTF_H */

@@ -291,6 +291,8 @@ static __always_inline bool fast_waker(struct task_ctx *tctx)
 	       tctx->last_burst < fast_wakeup_ns && tctx->last_sleep >= 2 * tctx->last_burst;
 }
 
+#include "cpuperf.bpf.h"
+
 /*
  * How long the task now running on @cpu has run since it last slept; 0 when
  * none of ours runs there. A benign race: an estimate read without locks.
@@ -1211,6 +1213,12 @@ void BPF_STRUCT_OPS(usched_running, struct task_struct *p)
 		if (cc->run_start)
 			arm_slice_timer(p, tctx, cpu, now);
 		cc->fast = !is_usersched(p) && fast_waker(tctx);
+		if (cpufreq && cpuperf_boosts(p, tctx)) {
+			cpuperf_apply(cpu, true);
+			cnt_inc(nr_cpuperf_boosts);
+		} else {
+			cpuperf_apply(cpu, false);
+		}
 		/*
 		 * A preemption asked for while a fast waker's burst ran here
 		 * was held back; the task after the burst (a long runner
@@ -1251,6 +1259,9 @@ void BPF_STRUCT_OPS(usched_stopping, struct task_struct *p, bool runnable)
 
 		cc->run_start = 0;
 		cc->fast = 0;
+		/* Going to sleep: its CPU may idle, at its target, not boosted. */
+		if (!runnable)
+			cpuperf_apply(cpu, false);
 		cut_in = cc->cut_in || cc->disp_cut_in;
 		cc->cut_in = 0;
 		cc->disp_cut_in = 0;
@@ -1347,12 +1358,21 @@ void BPF_STRUCT_OPS(usched_update_idle, s32 cpu, bool idle)
 	if (cpu < 0 || cpu >= USCHED_MAX_CPUS)
 		return;
 	cpu_idle[cpu & (USCHED_MAX_CPUS - 1)] = idle;	/* (the mask: for the verifier) */
+	cpuperf_account_idle(cpu, idle);
 	if (!idle || cpu_reserved(cpu))
 		return;
 	__sync_fetch_and_add(&idle_fence, 1);
 	if (scx_bpf_dsq_nr_queued(USCHED_SHARED_DSQ) || scx_bpf_dsq_nr_queued(cpu_dsq(cpu)) ||
 	    decisions_undrained())
 		kick_idle(cpu);
+}
+
+/* The tick on the CPU @p runs on: keeps its performance target current
+ * (--cpufreq) while one task runs on and on. */
+void BPF_STRUCT_OPS(usched_tick, struct task_struct *p)
+{
+	if (cpufreq)
+		cpuperf_apply(scx_bpf_task_cpu(p), cpuperf_boosts(p, lookup_task_ctx(p)));
 }
 
 /* The task leaves sched_ext (class change, exit): nothing of it is waiting. */
@@ -1495,6 +1515,7 @@ SCX_OPS_DEFINE(usched_ops,
 	       .runnable		= (void *)usched_runnable,
 	       .running			= (void *)usched_running,
 	       .stopping		= (void *)usched_stopping,
+	       .tick			= (void *)usched_tick,
 	       .cpu_release		= (void *)usched_cpu_release,
 	       .update_idle		= (void *)usched_update_idle,
 	       .enable			= (void *)usched_enable,

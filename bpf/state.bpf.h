@@ -13,6 +13,7 @@ const volatile u32 poll_mode = USCHED_POLL_ADAPTIVE;
 const volatile u64 heartbeat_ns = 100000000ULL;
 const volatile u64 starve_ns = 500000000ULL;	/* starvation guard's threshold */
 const volatile bool debug;			/* trace each decision (bpf_printk) */
+const volatile bool cpufreq;			/* set CPU performance targets (cpuperf.bpf.h) */
 /*
  * Fast wake-up path (0 = off): a task woken by a timer or an interrupt (not
  * a sync wake-up) after running less than this since its previous sleep,
@@ -55,6 +56,10 @@ u64 wait_max_ns;			/* longest wait_since -> running (see running) */
 u64 nr_placed[USCHED_NR_PLACE];		/* runs by distance from the last CPU (see running) */
 u8 cpu_idle[USCHED_MAX_CPUS];		/* maintained by ops.update_idle() */
 u64 idle_fence;				/* a full barrier in ops.update_idle() */
+/* --cpufreq (cpuperf.bpf.h): each CPU's idle time, what was last asked of it. */
+u64 cpu_idle_ns[USCHED_MAX_CPUS];	/* idle time, ns, up to cpu_idle_since */
+u64 cpu_idle_since[USCHED_MAX_CPUS];	/* idle since (0: not idle) */
+u32 cpuperf_cur[USCHED_MAX_CPUS];	/* the last target set (0: none) */
 /* What the BPF side keeps per CPU (user space reads none of it). */
 struct cpu_ctx {
 	/* What the CPU runs, for wake-up preemption: when its current task

@@ -100,6 +100,13 @@ pub struct Config {
     /// docs/architecture.md) instead of waiting for the user-space round
     /// trip. `None`: every task goes through the policy.
     pub fast_wakeup: Option<Duration>,
+    /// Set CPU performance targets (`scx_bpf_cpuperf_set()`, which
+    /// schedutil turns into frequencies): a latency-critical task (a fast
+    /// waker, see [`Config::fast_wakeup`]) runs at full speed, and each CPU
+    /// otherwise at what its utilisation asks for, as the governor
+    /// ([`crate::cpufreq::Governor`], to be run by the caller) computes it.
+    /// Off: the scheduler leaves frequencies to the kernel.
+    pub cpufreq: bool,
     /// Size of the ring buffer that carries runnable tasks to user space, in
     /// bytes (a power of two, at least one page; 136 bytes a task with its header). When it is
     /// full, tasks bypass user space through the shared DSQ (congestion).
@@ -128,6 +135,7 @@ impl Default for Config {
             heartbeat: Self::HEARTBEAT_DEFAULT,
             ring_bytes: Self::RING_BYTES_DEFAULT,
             fast_wakeup: None,
+            cpufreq: false,
             libbpf: LibbpfOptions::default(),
             name: None,
         }
@@ -171,6 +179,8 @@ impl Config {
         ring_bytes: u32,
         /// Sets [`Config::fast_wakeup`].
         fast_wakeup: Option<Duration>,
+        /// Sets [`Config::cpufreq`].
+        cpufreq: bool,
         /// Sets [`Config::libbpf`].
         libbpf: LibbpfOptions,
         /// Sets [`Config::name`].

@@ -24,6 +24,7 @@
 
 pub mod bpf;
 mod config;
+pub mod cpufreq;
 mod error;
 pub mod escape;
 mod exit;

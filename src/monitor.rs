@@ -7,7 +7,7 @@
 //! the most recently loaded one) and the maps it uses, not by guessing from
 //! sizes, and it is opened read-only: a monitor cannot write into a running
 //! scheduler.
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 
 use libbpf_rs::libbpf_sys;
 use libbpf_rs::query::{MapInfoIter, ProgInfoIter, ProgInfoQueryOptions};
@@ -94,15 +94,43 @@ pub fn snapshot() -> Result<Stats> {
 /// # Errors
 /// [`Error::Bpf`] when the map cannot be read.
 pub fn snapshot_of(map: &BssMap) -> Result<Stats> {
+    let mut bss = zeroed_bss();
+    read_bss(map.fd.as_fd(), &mut bss)?;
+    Ok(Stats::from_bss(&bss))
+}
+
+/// A `.bss` image of all zeroes, on the heap (it is tens of KiB).
+pub(crate) fn zeroed_bss() -> Box<types::bss> {
+    let layout = std::alloc::Layout::new::<types::bss>();
+    const _: () = assert!(std::mem::size_of::<types::bss>() > 0);
+    // SAFETY: the layout's size is not zero (asserted above).
+    let p = unsafe { std::alloc::alloc_zeroed(layout) }.cast::<types::bss>();
+    if p.is_null() {
+        std::alloc::handle_alloc_error(layout);
+    }
+    // SAFETY: `p` was allocated by the global allocator with the layout of
+    // `types::bss`, as `Box` requires, and is zeroed: `types::bss` is plain
+    // integers and arrays of them (its one pointer field is never
+    // dereferenced), for which all zeroes is a valid value.
+    unsafe { Box::from_raw(p) }
+}
+
+/// Copies the `.bss` map behind `fd` (a usched scheduler's, of this build's
+/// size) into `out`.
+///
+/// # Errors
+/// [`Error::Bpf`] when the map cannot be read.
+pub(crate) fn read_bss(fd: BorrowedFd<'_>, out: &mut types::bss) -> Result<()> {
     let key = 0u32;
-    let mut bss = std::mem::MaybeUninit::<types::bss>::zeroed();
     // SAFETY: the map's key is a u32 and its value at most one `types::bss`
-    // (checked in `find_bss_map`); both pointers are valid for those sizes.
+    // (checked by `find_bss_map`, or the skeleton's own map); both pointers
+    // are valid for those sizes, and any bytes the kernel writes form a
+    // valid `types::bss` (plain integers).
     let rc = unsafe {
         libbpf_sys::bpf_map_lookup_elem(
-            map.fd.as_raw_fd(),
+            fd.as_raw_fd(),
             std::ptr::addr_of!(key).cast(),
-            bss.as_mut_ptr().cast(),
+            std::ptr::from_mut(out).cast(),
         )
     };
     if rc != 0 {
@@ -111,8 +139,5 @@ pub fn snapshot_of(map: &BssMap) -> Result<Stats> {
             std::io::Error::last_os_error(),
         ));
     }
-    // SAFETY: the kernel filled the whole value; `types::bss` is plain
-    // integers (its one pointer field is never dereferenced), and it was
-    // zeroed first anyway.
-    Ok(Stats::from_bss(&unsafe { bss.assume_init() }))
+    Ok(())
 }

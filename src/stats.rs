@@ -43,6 +43,14 @@ pub struct Stats {
     /// Slices of tasks lighter than nice 0 ended by the slice timer
     /// rather than at the next tick.
     pub nr_slice_kicks: u64,
+    /// CPU performance targets set (`--cpufreq`, [`crate::Config::cpufreq`]).
+    pub nr_cpuperf_sets: u64,
+    /// Runs of latency-critical tasks (fast wakers) started at full speed.
+    pub nr_cpuperf_boosts: u64,
+    /// The performance target last set on each CPU, by CPU id, on the
+    /// kernel's cpuperf scale (1024: full speed; 0: none set). Empty
+    /// without `--cpufreq`.
+    pub cpuperf: Vec<u32>,
     /// Wake-ups dispatched by the BPF side's fast path (also counted in
     /// `nr_kernel_dispatches`).
     pub nr_fast_dispatches: u64,
@@ -146,6 +154,14 @@ impl Stats {
             nr_wakeups_lost: c.nr_wakeups_lost,
             nr_slice_kicks: c.nr_slice_kicks,
             nr_fast_dispatches: c.nr_fast_dispatches,
+            nr_cpuperf_sets: c.nr_cpuperf_sets,
+            nr_cpuperf_boosts: c.nr_cpuperf_boosts,
+            cpuperf: if c.nr_cpuperf_sets > 0 {
+                let n = crate::procfs::online_cpu_ids().last().map_or(0, |&c| c + 1);
+                b.cpuperf_cur.iter().take(n).copied().collect()
+            } else {
+                Vec::new()
+            },
             nr_user_ring_full: b.nr_user_ring_full,
             wait_max_ns: b.wait_max_ns,
             placed: b.nr_placed,
@@ -210,6 +226,17 @@ impl std::fmt::Display for Stats {
             self.nr_slice_kicks,
             self.dispatcher_page_faults
         )?;
+        if !self.cpuperf.is_empty() {
+            write!(
+                f,
+                "cpuperf: sets={} boosts={} target:",
+                self.nr_cpuperf_sets, self.nr_cpuperf_boosts
+            )?;
+            for (cpu, t) in self.cpuperf.iter().enumerate() {
+                write!(f, " {cpu}={t}")?;
+            }
+            writeln!(f)?;
+        }
         write!(f, "placed:")?;
         for (level, name) in Placement::ALL {
             write!(f, " {name}={}", self.placed[level as usize])?;

@@ -15,6 +15,8 @@
 //! - [`histogram`]: log-linear latency histograms (≤ 1 % relative error)
 //!   with a lock-free variant one thread records into while others read.
 //! - [`time`]: wrap-safe comparisons of `u64` clocks.
+//! - [`cpuperf`]: the CPU frequency rule (a performance target from a
+//!   CPU's utilisation).
 //!
 //! Nothing in this crate allocates: every container stores its elements
 //! inline, its capacity a const generic fixed at compile time, so it can live
@@ -34,6 +36,7 @@ extern crate std;
 mod cache_padded;
 mod sync;
 
+pub mod cpuperf;
 pub mod heap;
 pub mod histogram;
 pub mod mpmc;

@@ -8,7 +8,7 @@
 //! the task last slept, slices that shrink as the queue grows) with wake-up
 //! preemption: a task that wakes after running less than the minimum slice
 //! preempts the CPU it is sent to, instead of waiting for the 4 ms tick.
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -126,6 +126,13 @@ struct Opts {
     /// Default: from --mode (auto: 1000).
     #[arg(long, value_parser = clap::value_parser!(u64).range(0..=1_000_000))]
     fast_wakeup_us: Option<u64>,
+
+    /// Set CPU performance targets (scx_bpf_cpuperf_set, turned into
+    /// frequencies by the schedutil governor): latency-critical tasks (fast
+    /// wakers) run at full speed, each CPU otherwise at what its
+    /// utilisation asks for. Default: from --mode (on in powersave).
+    #[arg(long)]
+    cpufreq: bool,
 
     /// Do not lock the scheduler's memory (mlockall).
     #[arg(long)]
@@ -255,13 +262,32 @@ fn run_once(
     }
     // Allocated once, before the loop; the loop allocates nothing.
     let mut policy = Box::new(Deadline::<MAX_QUEUED>::new(dcfg));
-    let uei = match inject {
-        None => run_policy(&mut sched, policy.as_mut(), rec, counters)?,
-        Some((fault, after)) => {
-            let mut faulty = Faulty::new(policy.as_mut(), fault, after);
-            run_policy(&mut sched, &mut faulty, rec, counters)?
+    let governor = if cfg.cpufreq { Some(sched.cpufreq_governor()?) } else { None };
+    let stop = AtomicBool::new(false);
+    let uei = std::thread::scope(|s| {
+        // The --cpufreq governor samples the CPUs on its own thread; a
+        // failure there stops governing, not scheduling.
+        let gov = governor.map(|g| {
+            std::thread::Builder::new()
+                .name("usched-cpufreq".into())
+                .spawn_scoped(s, || g.run(&stop))
+        });
+        let uei = match inject {
+            None => run_policy(&mut sched, policy.as_mut(), rec, counters),
+            Some((fault, after)) => {
+                let mut faulty = Faulty::new(policy.as_mut(), fault, after);
+                run_policy(&mut sched, &mut faulty, rec, counters)
+            }
+        };
+        stop.store(true, Ordering::Relaxed);
+        match gov.map(|g| g.map(|h| h.join())) {
+            Some(Err(e)) => log::warn!("no --cpufreq governor: {e}"),
+            Some(Ok(Ok(Err(e)))) => log::warn!("the --cpufreq governor stopped: {e}"),
+            Some(Ok(Err(_))) => log::warn!("the --cpufreq governor panicked"),
+            _ => {}
         }
-    };
+        uei
+    })?;
     Ok(uei.should_restart())
 }
 
@@ -319,6 +345,7 @@ fn main() -> Result<()> {
         slice_us: opts.slice_us,
         spin_us: opts.spin_us,
         fast_wakeup_us: opts.fast_wakeup_us,
+        cpufreq: opts.cpufreq.then_some(true),
     });
     if opts.slice_us_min > knobs.slice_us {
         bail!(
@@ -333,12 +360,13 @@ fn main() -> Result<()> {
         );
     }
     log::info!(
-        "mode {}: poll={} slice={}us spin={}us fast-wakeup={}us",
+        "mode {}: poll={} slice={}us spin={}us fast-wakeup={}us cpufreq={}",
         opts.mode,
         knobs.poll,
         knobs.slice_us,
         knobs.spin_us,
-        knobs.fast_wakeup_us
+        knobs.fast_wakeup_us,
+        if knobs.cpufreq { "on" } else { "off" }
     );
 
     let nr_cpus = usched::procfs::online_cpus();
@@ -367,6 +395,7 @@ fn main() -> Result<()> {
         .fast_wakeup(
             (knobs.fast_wakeup_us > 0).then(|| Duration::from_micros(knobs.fast_wakeup_us)),
         )
+        .cpufreq(knobs.cpufreq)
         .libbpf(LibbpfOptions {
             kconfig: opts.kconfig.clone(),
             btf_custom_path: opts.btf_custom_path.clone(),

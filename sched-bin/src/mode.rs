@@ -22,8 +22,10 @@ pub enum Mode {
     /// Latency first: the dispatcher busy-polls on a reserved CPU (it costs
     /// that CPU), 2 ms slices, fast wake-ups up to 2 ms bursts.
     Lowlatency,
-    /// Fewer wake-ups: the dispatcher always blocks between batches (no
-    /// spinning) and slices are 20 ms.
+    /// Fewer wake-ups and lower clocks: the dispatcher always blocks
+    /// between batches (no spinning), slices are 20 ms, and `--cpufreq` is
+    /// on (CPU speed follows utilisation; latency-critical tasks still run
+    /// at full speed).
     Powersave,
     /// Throughput: 20 ms slices (fewer switches), adaptive polling.
     Server,
@@ -52,6 +54,8 @@ pub struct Knobs {
     pub spin_us: u64,
     /// Fast wake-up threshold, µs, 0 = off (`--fast-wakeup-us`).
     pub fast_wakeup_us: u64,
+    /// CPU performance targets (`--cpufreq`).
+    pub cpufreq: bool,
 }
 
 /// What the user gave explicitly; `None` takes the mode's value.
@@ -65,6 +69,8 @@ pub struct Explicit {
     pub spin_us: Option<u64>,
     /// `--fast-wakeup-us`.
     pub fast_wakeup_us: Option<u64>,
+    /// `--cpufreq` (a flag: given means on).
+    pub cpufreq: Option<bool>,
 }
 
 /// usched's default fast wake-up threshold, µs.
@@ -78,6 +84,7 @@ impl Mode {
             slice_us: Config::SLICE_DEFAULT.as_micros() as u64,
             spin_us: Config::SPIN_DEFAULT.as_micros() as u64,
             fast_wakeup_us: FAST_WAKEUP_US_DEFAULT,
+            cpufreq: false,
         };
         match self {
             Mode::Auto => auto,
@@ -92,9 +99,13 @@ impl Mode {
                 fast_wakeup_us: 2 * FAST_WAKEUP_US_DEFAULT,
                 ..auto
             },
-            Mode::Powersave => {
-                Knobs { poll: PollMode::Blocking, slice_us: ms(20), spin_us: 0, ..auto }
-            }
+            Mode::Powersave => Knobs {
+                poll: PollMode::Blocking,
+                slice_us: ms(20),
+                spin_us: 0,
+                cpufreq: true,
+                ..auto
+            },
             Mode::Server => Knobs { slice_us: ms(20), ..auto },
         }
     }
@@ -108,6 +119,7 @@ impl Mode {
             slice_us: given.slice_us.unwrap_or(k.slice_us),
             spin_us: given.spin_us.unwrap_or(k.spin_us),
             fast_wakeup_us: given.fast_wakeup_us.unwrap_or(k.fast_wakeup_us),
+            cpufreq: given.cpufreq.unwrap_or(k.cpufreq),
         }
     }
 }
@@ -136,6 +148,10 @@ mod tests {
         assert_eq!(k.poll, PollMode::Adaptive);
         assert_eq!(k.slice_us, 3000);
         assert_eq!(k.spin_us, 0, "not given: the mode's");
+        assert!(k.cpufreq, "powersave sets CPU performance targets");
+        assert!(!Mode::Auto.knobs().cpufreq, "opt-in elsewhere");
+        let on = Explicit { cpufreq: Some(true), ..Default::default() };
+        assert!(Mode::Gaming.resolve(on).cpufreq);
         assert_eq!(Mode::Lowlatency.resolve(Explicit::default()), Mode::Lowlatency.knobs());
     }
 

@@ -70,6 +70,12 @@ pub struct Metrics {
     pub nr_idle_kicks: u64,
     #[stat(desc = "Slices of tasks lighter than nice 0 ended by the slice timer, in the interval")]
     pub nr_slice_kicks: u64,
+    #[stat(desc = "CPU performance targets set (--cpufreq) in the interval")]
+    pub nr_cpuperf_sets: u64,
+    #[stat(
+        desc = "Runs of latency-critical tasks started at full speed (--cpufreq) in the interval"
+    )]
+    pub nr_cpuperf_boosts: u64,
     #[stat(desc = "Dispatcher rounds in the interval")]
     pub nr_rounds: u64,
     #[stat(desc = "Decisions the policy could not hold and sent to any CPU, since start")]
@@ -177,6 +183,8 @@ impl Metrics {
             nr_preempt_kicks: d(cur.nr_preempt_kicks, prev.nr_preempt_kicks),
             nr_idle_kicks: d(cur.nr_idle_kicks, prev.nr_idle_kicks),
             nr_slice_kicks: d(cur.nr_slice_kicks, prev.nr_slice_kicks),
+            nr_cpuperf_sets: d(cur.nr_cpuperf_sets, prev.nr_cpuperf_sets),
+            nr_cpuperf_boosts: d(cur.nr_cpuperf_boosts, prev.nr_cpuperf_boosts),
             nr_rounds: rounds,
             nr_policy_overflows: total(&totals.policy_overflows),
             nr_policy_replaced: total(&totals.policy_replaced),

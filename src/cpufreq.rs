@@ -1,0 +1,159 @@
+// SPDX-License-Identifier: GPL-2.0-only
+//! The `--cpufreq` governor: once a period, it reads each CPU's idle time
+//! from the BPF side (`bpf/cpuperf.bpf.h`), turns it into a performance
+//! target with usched-core's [`cpuperf`](usched_core::cpuperf) rule, and
+//! writes the targets that changed into the map the BPF side applies them
+//! from. It works through its own file descriptors, so it runs on a thread
+//! of its own, off the dispatcher's path; nothing happens unless
+//! [`Governor::step`] (or [`Governor::run`]) is called.
+use std::os::fd::AsFd;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use libbpf_rs::{MapCore, MapFlags, MapHandle};
+use usched_core::cpuperf::CpuPerf;
+
+use crate::bpf::skel::types;
+use crate::error::{Error, Result};
+use crate::monitor::{read_bss, zeroed_bss};
+
+/// One CPU's last sample: its idle time up to `at`, both in ns on
+/// `CLOCK_MONOTONIC` (the BPF side's `bpf_ktime_get_ns()`).
+#[derive(Debug, Clone, Copy, Default)]
+struct Sample {
+    idle_ns: u64,
+    at: u64,
+}
+
+impl Sample {
+    /// The sample at `now` of a CPU idle for `idle_ns` up to its last
+    /// wake-up and idle since `since` (0: running now).
+    fn at(now: u64, idle_ns: u64, since: u64) -> Self {
+        let ongoing = if since == 0 { 0 } else { now.saturating_sub(since) };
+        Self { idle_ns: idle_ns.saturating_add(ongoing), at: now }
+    }
+
+    /// Busy time and length of the period from `prev` to `self`, ns.
+    fn busy_since(self, prev: Sample) -> (u64, u64) {
+        let period = self.at.saturating_sub(prev.at);
+        (period.saturating_sub(self.idle_ns.saturating_sub(prev.idle_ns)), period)
+    }
+}
+
+/// Computes and publishes each CPU's performance target (see the
+/// [module docs](self)). Made by [`crate::BpfScheduler::cpufreq_governor`].
+pub struct Governor {
+    bss: MapHandle,
+    targets: MapHandle,
+    image: Box<types::bss>,
+    /// The CPUs governed: those online when it was made (a hotplug restarts
+    /// the scheduler, and with it the governor).
+    cpus: Vec<usize>,
+    last: Vec<Option<Sample>>,
+    perf: Vec<CpuPerf>,
+    /// The target last written for each CPU (0: none).
+    sent: Vec<u32>,
+}
+
+// SAFETY: what keeps `Governor` from being `Send` automatically is
+// `image`, a private heap copy of the `.bss` whose one pointer field (an
+// address in BPF memory, copied as an integer would be) is never
+// dereferenced; the rest is file descriptors and plain values.
+unsafe impl Send for Governor {}
+
+impl std::fmt::Debug for Governor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Governor").field("cpus", &self.cpus).field("sent", &self.sent).finish()
+    }
+}
+
+impl Governor {
+    /// How often [`Governor::run`] samples: often enough to follow a load
+    /// that changes within a second, seldom enough to cost nothing.
+    pub const PERIOD: Duration = Duration::from_millis(50);
+
+    pub(crate) fn new(bss: MapHandle, targets: MapHandle, cpus: Vec<usize>) -> Self {
+        let n = cpus.iter().max().map_or(0, |&c| c + 1);
+        Self {
+            bss,
+            targets,
+            image: zeroed_bss(),
+            cpus,
+            last: vec![None; n],
+            perf: vec![CpuPerf::new(); n],
+            sent: vec![0; n],
+        }
+    }
+
+    /// The targets last written, by CPU id (0: none yet).
+    pub fn targets(&self) -> &[u32] {
+        &self.sent
+    }
+
+    /// Takes one sample of every CPU and writes the targets that changed.
+    /// The first call only takes the baseline.
+    ///
+    /// # Errors
+    /// [`Error::Bpf`] when the BPF side's maps cannot be read or written
+    /// (the scheduler is gone).
+    pub fn step(&mut self) -> Result<()> {
+        read_bss(self.bss.as_fd(), &mut self.image)?;
+        let now = crate::sys::monotonic_ns();
+        for &cpu in &self.cpus {
+            let Some(since) = self.image.cpu_idle_since.get(cpu).copied() else { continue };
+            let cur = Sample::at(now, self.image.cpu_idle_ns[cpu], since);
+            let Some(prev) = self.last[cpu].replace(cur) else { continue };
+            let (busy, period) = cur.busy_since(prev);
+            let target = self.perf[cpu].update(busy, period);
+            if target != self.sent[cpu] {
+                let key = (cpu as u32).to_ne_bytes();
+                self.targets
+                    .update(&key, &target.to_ne_bytes(), MapFlags::ANY)
+                    .map_err(|e| Error::bpf("writing a CPU performance target", e))?;
+                self.sent[cpu] = target;
+            }
+        }
+        Ok(())
+    }
+
+    /// Calls [`Governor::step`] every [`Governor::PERIOD`] until `stop` is
+    /// set.
+    ///
+    /// # Errors
+    /// As [`Governor::step`].
+    pub fn run(mut self, stop: &AtomicBool) -> Result<()> {
+        while !stop.load(Ordering::Relaxed) {
+            self.step()?;
+            std::thread::sleep(Self::PERIOD);
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn busy_time_is_the_period_less_the_idle_time() {
+        // Idle 30 of the first 100 ns, then running since.
+        let a = Sample::at(1000, 500, 0);
+        let b = Sample::at(1100, 530, 0);
+        assert_eq!(b.busy_since(a), (70, 100));
+        // The idle spell in progress counts: idle since 1150, sampled at 1200.
+        let c = Sample::at(1200, 530, 1150);
+        assert_eq!(c.busy_since(b), (50, 100));
+    }
+
+    #[test]
+    fn skewed_or_reversed_samples_do_not_underflow() {
+        // An idle spell that started after the clock was read (BPF's and
+        // ours read apart), and a sample older than the previous one.
+        let a = Sample::at(1000, 0, 1005);
+        assert_eq!(a.idle_ns, 0);
+        let b = Sample::at(900, 10, 0);
+        assert_eq!(b.busy_since(a), (0, 0));
+        let c = Sample::at(1100, 500, 0);
+        assert_eq!(c.busy_since(a), (0, 100), "more idle than time: not busy");
+    }
+}
