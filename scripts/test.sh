@@ -47,6 +47,9 @@ RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR=target/loom cargo test -p usched-core --
 step "release build for the VM"
 cargo build --release --workspace --bins --examples
 
+step "cargo package: usched-core and usched build from their packaged files alone"
+cargo package -p usched-core -p usched --allow-dirty --quiet
+
 step "scx_rlfifo (written for scx_rustland_core 2.4) ported by docs/porting.md's recipe"
 scripts/port-rustland.sh scx_rlfifo 1.1.4
 
