@@ -537,7 +537,20 @@ s32 BPF_STRUCT_OPS(usched_select_cpu, struct task_struct *p, s32 prev_cpu, u64 w
 	if (!builtin_idle && !fast)
 		return prev_cpu;
 
-	cpu = scx_bpf_select_cpu_dfl(p, prev_cpu, wake_flags, &is_idle);
+	if (pack_work) {
+		/* Its previous CPU if idle (warm, and no other core woken),
+		 * else the packing rule's choice (place.bpf.h). */
+		if (bpf_cpumask_test_cpu(prev_cpu, p->cpus_ptr) && !cpu_reserved(prev_cpu) &&
+		    scx_bpf_test_and_clear_cpu_idle(prev_cpu))
+			cpu = prev_cpu;
+		else
+			cpu = pick_idle_cpu_for_work(p->cpus_ptr);
+		is_idle = cpu >= 0;
+		if (!is_idle)
+			cpu = prev_cpu;
+	} else {
+		cpu = scx_bpf_select_cpu_dfl(p, prev_cpu, wake_flags, &is_idle);
+	}
 	if (is_idle && !cpu_reserved(cpu)) {
 		scx_bpf_dsq_insert(p, SCX_DSQ_LOCAL, slice_ns, 0);
 		cnt_inc(nr_kernel_dispatches);
@@ -760,7 +773,9 @@ static __always_inline bool try_still_first(struct task_struct *p, struct task_c
  * keep_prev() found this task sharing a core while a whole core it may use
  * idles: it goes there now (the kernel's choice: in its LLC and node
  * first), with the rest of its turn, and its current core's other thread
- * gets the core to itself. True if @p was inserted.
+ * gets the core to itself. With --pack, the reverse: alone on its core, it
+ * goes beside a busy sibling on a lower CPU id, and its core may sleep.
+ * True if @p was inserted.
  */
 static __always_inline bool try_idle_core(struct task_struct *p, struct task_ctx *tctx, s32 cpu,
 					  u64 enq_flags)
@@ -772,7 +787,10 @@ static __always_inline bool try_idle_core(struct task_struct *p, struct task_ctx
 	tctx->to_idle_core = 0;
 	if (enq_flags & SCX_ENQ_WAKEUP)
 		return false;
-	c = scx_bpf_select_cpu_and(p, cpu, 0, p->cpus_ptr, SCX_PICK_IDLE_CORE);
+	if (pack_work)
+		c = packed_cpu_below(p->cpus_ptr, cpu, cpu, true);
+	else
+		c = scx_bpf_select_cpu_and(p, cpu, 0, p->cpus_ptr, SCX_PICK_IDLE_CORE);
 	if (c < 0 || c == cpu || c >= USCHED_MAX_CPUS || cpu_reserved(c))
 		return false;
 	scx_bpf_dsq_insert(p, SCX_DSQ_LOCAL_ON | (u32)c, tctx->run_slice ?: slice_ns, enq_flags);
@@ -1074,6 +1092,14 @@ static bool keep_prev(s32 cpu, struct task_struct *prev)
 	tctx = lookup_task_ctx(prev);
 	if (!tctx || !tctx->last_run_at)
 		return false;
+	/* Packing (--pack): alone on its core while a CPU with a lower id
+	 * idles beside a busy sibling, it moves there (towards low ids, so
+	 * that two lone tasks do not swap places), whatever its key. */
+	if (pack_work && !smt_sibling_busy(cpu) &&
+	    packed_cpu_below(prev->cpus_ptr, cpu, cpu, false) >= 0) {
+		tctx->to_idle_core = 1;
+		return false;
+	}
 	now = bpf_ktime_get_ns();
 	if (!key_fresh(prev, tctx, now - tctx->last_run_at))
 		return false;
@@ -1081,9 +1107,9 @@ static bool keep_prev(s32 cpu, struct task_struct *prev)
 	if ((cc->drained_keyed && !vtime_before(key, cc->drain_min_key)) || !still_first(cpu, key))
 		return false;
 	/* Sharing a core while a whole one idles: not kept, it moves there
-	 * (try_idle_core()). Nothing else would ever move it: a CPU hog never
+	 * (try_idle_core()) - unless work is packed (--pack). Nothing else would ever move it: a CPU hog never
 	 * passes ops.select_cpu() again. */
-	if (smt_sibling_busy(cpu) && idle_core_for(prev)) {
+	if (!pack_work && smt_sibling_busy(cpu) && idle_core_for(prev)) {
 		tctx->to_idle_core = 1;
 		return false;
 	}

@@ -2,7 +2,8 @@
 /*
  * Where work runs: the topology questions (a busy SMT sibling, how far a
  * move goes, a whole idle core) and the one rule for waking an idle CPU for
- * work (pick_idle_cpu_for_work(), used by every kick). Included once, by
+ * work (pick_idle_cpu_for_work(), used by every kick): spread over whole
+ * idle cores by default, packed onto partly busy ones with --pack. Included once, by
  * main.bpf.c, after the helpers it uses.
  */
 /* Another thread of @cpu's core is busy (a CPU hog there takes half the
@@ -62,6 +63,45 @@ static __always_inline void kick_idle(s32 cpu)
 }
 
 /*
+ * --pack: the lowest idle CPU in @allowed below @below that sits beside a
+ * busy SMT sibling, not on @self's core; claimed if @claim. -1 if none.
+ */
+static s32 packed_cpu_below(const struct cpumask *allowed, s32 below, s32 self, bool claim)
+{
+	s32 c;
+
+	bpf_for(c, 0, scx_bpf_nr_cpu_ids()) {
+		if (c >= below || c >= USCHED_MAX_CPUS)
+			break;
+		if (!cpu_idle[c & (USCHED_MAX_CPUS - 1)] || cpu_reserved(c) ||
+		    !bpf_cpumask_test_cpu(c, allowed) || !smt_sibling_busy(c))
+			continue;
+		if (self >= 0 && place_level(self, c) == USCHED_PLACE_SMT)
+			continue;
+		if (!claim || scx_bpf_test_and_clear_cpu_idle(c))
+			return c;
+	}
+	return -1;
+}
+
+/*
+ * --pack (powersave): claims an idle CPU in @allowed, -1 if none, on a
+ * partly busy core first - the thread next to a busy one - so that whole
+ * cores stay idle (and may sleep deeper) while work fits on fewer, at the
+ * cost of SMT siblings sharing a core. One pass over the CPUs: in pack mode
+ * only.
+ */
+static s32 pick_idle_cpu_packed(const struct cpumask *allowed)
+{
+	s32 c = packed_cpu_below(allowed, USCHED_MAX_CPUS, -1, true);
+
+	if (c >= 0)
+		return c;
+	c = scx_bpf_pick_idle_cpu(allowed, 0);
+	return c < 0 || cpu_reserved(c) ? -1 : c;
+}
+
+/*
  * Claims an idle CPU in @allowed for queued work, -1 if none: a whole idle
  * core first, so that two tasks do not share a core while another core
  * idles (2 CPU hogs on 2 cores x 2 threads shared one in 36-57 % of samples
@@ -71,7 +111,11 @@ static __always_inline void kick_idle(s32 cpu)
  */
 static __always_inline s32 pick_idle_cpu_for_work(const struct cpumask *allowed)
 {
-	s32 cpu = scx_bpf_pick_idle_cpu(allowed, SCX_PICK_IDLE_CORE);
+	s32 cpu;
+
+	if (pack_work)
+		return pick_idle_cpu_packed(allowed);
+	cpu = scx_bpf_pick_idle_cpu(allowed, SCX_PICK_IDLE_CORE);
 
 	if (cpu < 0)
 		cpu = scx_bpf_pick_idle_cpu(allowed, 0);

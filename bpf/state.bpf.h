@@ -14,6 +14,7 @@ const volatile u64 heartbeat_ns = 100000000ULL;
 const volatile u64 starve_ns = 500000000ULL;	/* starvation guard's threshold */
 const volatile bool debug;			/* trace each decision (bpf_printk) */
 const volatile bool cpufreq;			/* set CPU performance targets (cpuperf.bpf.h) */
+const volatile bool pack_work;			/* idle CPUs on partly busy cores first (place.bpf.h) */
 /*
  * Fast wake-up path (0 = off): a task woken by a timer or an interrupt (not
  * a sync wake-up) after running less than this since its previous sleep,
@@ -124,7 +125,7 @@ struct task_ctx {
 	u64 enq_ts;		/* when it was sent to user space */
 	u64 seq;		/* enqueue sequence: unique across all tasks */
 	u32 state;		/* TASK_IDLE, TASK_IN_USER, TASK_IN_KQ: changed atomically */
-	u32 to_idle_core;	/* keep_prev() found it sharing a core while one idles */
+	u32 to_idle_core;	/* keep_prev() found it a better core (see try_idle_core()) */
 	u32 ran_on;		/* the CPU it last ran on, + 1 (0: it never ran) */
 	u32 rweight;		/* its load weight in runnable_weight (0: not counted) */
 	u32 woke;		/* the pending enqueue follows a wake-up */

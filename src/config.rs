@@ -107,6 +107,13 @@ pub struct Config {
     /// ([`crate::cpufreq::Governor`], to be run by the caller) computes it.
     /// Off: the scheduler leaves frequencies to the kernel.
     pub cpufreq: bool,
+    /// Pack work onto fewer cores: an idle CPU for work is chosen on a
+    /// partly busy core (the thread beside a busy one) before a wholly
+    /// idle core, and a task that shares a core is not moved to an idle
+    /// one, so that whole cores stay idle and may sleep deeper. Costs
+    /// throughput where SMT siblings share a core. Off: work spreads over
+    /// whole idle cores first.
+    pub pack: bool,
     /// Size of the ring buffer that carries runnable tasks to user space, in
     /// bytes (a power of two, at least one page; 136 bytes a task with its header). When it is
     /// full, tasks bypass user space through the shared DSQ (congestion).
@@ -136,6 +143,7 @@ impl Default for Config {
             ring_bytes: Self::RING_BYTES_DEFAULT,
             fast_wakeup: None,
             cpufreq: false,
+            pack: false,
             libbpf: LibbpfOptions::default(),
             name: None,
         }
@@ -181,6 +189,8 @@ impl Config {
         fast_wakeup: Option<Duration>,
         /// Sets [`Config::cpufreq`].
         cpufreq: bool,
+        /// Sets [`Config::pack`].
+        pack: bool,
         /// Sets [`Config::libbpf`].
         libbpf: LibbpfOptions,
         /// Sets [`Config::name`].

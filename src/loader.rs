@@ -117,6 +117,7 @@ pub(crate) fn load<'a>(
         ro.debug = cfg.debug;
         ro.fast_wakeup_ns = cfg.fast_wakeup.map_or(0, |d| d.as_nanos() as u64);
         ro.cpufreq = cfg.cpufreq;
+        ro.pack_work = cfg.pack;
         for (c, &next) in topo.smt_next.iter().enumerate() {
             ro.cpu_smt_next[c] = next;
             ro.cpu_llc[c] = topo.llc[c];

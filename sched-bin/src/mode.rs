@@ -23,9 +23,10 @@ pub enum Mode {
     /// that CPU), 2 ms slices, fast wake-ups up to 2 ms bursts.
     Lowlatency,
     /// Fewer wake-ups and lower clocks: the dispatcher always blocks
-    /// between batches (no spinning), slices are 20 ms, and `--cpufreq` is
-    /// on (CPU speed follows utilisation; latency-critical tasks still run
-    /// at full speed).
+    /// between batches (no spinning), slices are 20 ms, `--cpufreq` is on
+    /// (CPU speed follows utilisation; latency-critical tasks still run at
+    /// full speed) and so is `--pack` (work fills partly busy cores before
+    /// waking idle ones).
     Powersave,
     /// Throughput: 20 ms slices (fewer switches), adaptive polling.
     Server,
@@ -56,6 +57,8 @@ pub struct Knobs {
     pub fast_wakeup_us: u64,
     /// CPU performance targets (`--cpufreq`).
     pub cpufreq: bool,
+    /// Pack work onto fewer cores (`--pack`).
+    pub pack: bool,
 }
 
 /// What the user gave explicitly; `None` takes the mode's value.
@@ -71,6 +74,8 @@ pub struct Explicit {
     pub fast_wakeup_us: Option<u64>,
     /// `--cpufreq` (a flag: given means on).
     pub cpufreq: Option<bool>,
+    /// `--pack` (a flag: given means on).
+    pub pack: Option<bool>,
 }
 
 /// usched's default fast wake-up threshold, µs.
@@ -85,6 +90,7 @@ impl Mode {
             spin_us: Config::SPIN_DEFAULT.as_micros() as u64,
             fast_wakeup_us: FAST_WAKEUP_US_DEFAULT,
             cpufreq: false,
+            pack: false,
         };
         match self {
             Mode::Auto => auto,
@@ -104,6 +110,7 @@ impl Mode {
                 slice_us: ms(20),
                 spin_us: 0,
                 cpufreq: true,
+                pack: true,
                 ..auto
             },
             Mode::Server => Knobs { slice_us: ms(20), ..auto },
@@ -120,6 +127,7 @@ impl Mode {
             spin_us: given.spin_us.unwrap_or(k.spin_us),
             fast_wakeup_us: given.fast_wakeup_us.unwrap_or(k.fast_wakeup_us),
             cpufreq: given.cpufreq.unwrap_or(k.cpufreq),
+            pack: given.pack.unwrap_or(k.pack),
         }
     }
 }
@@ -149,6 +157,8 @@ mod tests {
         assert_eq!(k.slice_us, 3000);
         assert_eq!(k.spin_us, 0, "not given: the mode's");
         assert!(k.cpufreq, "powersave sets CPU performance targets");
+        assert!(k.pack, "powersave packs work");
+        assert!(!Mode::Gaming.knobs().pack);
         assert!(!Mode::Auto.knobs().cpufreq, "opt-in elsewhere");
         let on = Explicit { cpufreq: Some(true), ..Default::default() };
         assert!(Mode::Gaming.resolve(on).cpufreq);

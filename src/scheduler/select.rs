@@ -82,10 +82,16 @@ impl AffinityTable {
 /// (`scx_bpf_select_cpu_dfl`): `prev` if its whole core is idle, a whole
 /// idle core in `prev`'s last-level cache, one anywhere, `prev`, an idle
 /// CPU in its cache, any idle CPU. `-1` if none.
+///
+/// With `pack` ([`Config::pack`](crate::Config::pack), the BPF side's
+/// `pick_idle_cpu_packed()`), whole idle cores are kept idle instead:
+/// `prev` if idle, then an idle CPU on a partly busy core in `prev`'s cache,
+/// one anywhere, then an idle CPU in its cache, any idle CPU.
 pub(super) fn pick(
     topo: &CpuTopology,
     prev: i32,
     allowed: Allowed,
+    pack: bool,
     idle: impl Fn(usize) -> bool,
 ) -> i32 {
     let n = topo.smt_next.len();
@@ -110,14 +116,16 @@ pub(super) fn pick(
     };
     let llc = prev.map(|p| topo.llc[p]);
     let in_llc = |c: usize| llc.is_none_or(|l| topo.llc[c] == l);
-    if let Some(p) = prev.filter(|&p| ok(p) && core_idle(p)) {
+    if let Some(p) = prev.filter(|&p| ok(p) && (pack || core_idle(p))) {
         return p as i32;
     }
     // One pass: each idle allowed CPU ranked by the order above (1 ends
     // the search), the best kept; CPUs that are busy cost one load each.
     let mut best: Option<(u8, usize)> = None;
     for c in (0..n).filter(|&c| ok(c)) {
-        let rank = match (in_llc(c), core_idle(c)) {
+        // Packing ranks partly busy cores where spreading ranks whole
+        // idle ones.
+        let rank = match (in_llc(c), core_idle(c) != pack) {
             (true, true) => return c as i32,
             (false, true) => 2,
             _ if Some(c) == prev => 3,
@@ -147,7 +155,7 @@ impl BpfScheduler<'_> {
     pub fn select_cpu(&self, pid: i32, prev_cpu: i32, _flags: u64) -> i32 {
         let allowed = self.affinity.allowed(pid);
         let free = |c: usize| self.can_take_work(c) && !self.claimed_cpu(c);
-        match pick(&self.topology, prev_cpu, allowed, free) {
+        match pick(&self.topology, prev_cpu, allowed, self.cfg.pack, free) {
             c if c >= 0 => {
                 if let Some(w) = self.claimed.get(c as usize / 64) {
                     w.set(w.get() | 1 << (c % 64));
@@ -188,16 +196,34 @@ mod tests {
     fn prev_first_then_a_whole_idle_core_in_its_llc() {
         let t = smt8();
         let idle = |set: &'static [usize]| move |c: usize| set.contains(&c);
-        assert_eq!(pick(&t, 1, Allowed::Any, idle(&[1, 5, 2, 3])), 1);
+        assert_eq!(pick(&t, 1, Allowed::Any, false, idle(&[1, 5, 2, 3])), 1);
         // Prev idle but its sibling 4 busy; core 1 (1, 5) idle: that core.
-        assert_eq!(pick(&t, 0, Allowed::Any, idle(&[0, 1, 5, 2, 6])), 1);
+        assert_eq!(pick(&t, 0, Allowed::Any, false, idle(&[0, 1, 5, 2, 6])), 1);
         // No whole idle core anywhere: prev, idle, before the others.
-        assert_eq!(pick(&t, 5, Allowed::Any, idle(&[0, 5])), 5);
+        assert_eq!(pick(&t, 5, Allowed::Any, false, idle(&[0, 5])), 5);
         // No whole idle core in prev's LLC (0-1, 4-5): one in the other.
-        assert_eq!(pick(&t, 0, Allowed::Any, idle(&[1, 2, 6])), 2);
+        assert_eq!(pick(&t, 0, Allowed::Any, false, idle(&[1, 2, 6])), 2);
         // No whole idle core at all: an idle CPU in prev's LLC.
-        assert_eq!(pick(&t, 0, Allowed::Any, idle(&[2, 5])), 5);
-        assert_eq!(pick(&t, 0, Allowed::Any, idle(&[])), -1);
+        assert_eq!(pick(&t, 0, Allowed::Any, false, idle(&[2, 5])), 5);
+        assert_eq!(pick(&t, 0, Allowed::Any, false, idle(&[])), -1);
+    }
+
+    #[test]
+    fn packing_fills_partly_busy_cores_first() {
+        let t = smt8();
+        let idle = |set: &'static [usize]| move |c: usize| set.contains(&c);
+        // Prev idle: prev, even with a whole core idle elsewhere.
+        assert_eq!(pick(&t, 0, Allowed::Any, true, idle(&[0, 1, 5])), 0);
+        // Prev busy; core 1 (1, 5) wholly idle, CPU 6 beside busy 2 in the
+        // same LLC: 6, and the whole core stays idle.
+        assert_eq!(pick(&t, 0, Allowed::Any, true, idle(&[1, 5, 6])), 6);
+        // None in prev's LLC is on a partly busy core: one in the other LLC.
+        assert_eq!(pick(&t, 0, Allowed::Any, true, idle(&[1, 5, 3])), 3);
+        // Only whole idle cores: one in prev's LLC.
+        assert_eq!(pick(&t, 0, Allowed::Any, true, idle(&[1, 5, 3, 7])), 1);
+        // The same machines spread without packing.
+        assert_eq!(pick(&t, 0, Allowed::Any, false, idle(&[1, 5, 6])), 1);
+        assert_eq!(pick(&t, 0, Allowed::Any, false, idle(&[0, 1, 5])), 1);
     }
 
     #[test]
@@ -205,12 +231,12 @@ mod tests {
         let t = smt8();
         let idle = |c: usize| c != 3;
         // Allowed on 3 and 7 only: 3 is busy, so 7.
-        assert_eq!(pick(&t, 3, Allowed::Mask(1 << 3 | 1 << 7), idle), 7);
+        assert_eq!(pick(&t, 3, Allowed::Mask(1 << 3 | 1 << 7), false, idle), 7);
         // Allowed on busy 3 only: none.
-        assert_eq!(pick(&t, 0, Allowed::Mask(1 << 3), idle), -1);
+        assert_eq!(pick(&t, 0, Allowed::Mask(1 << 3), false, idle), -1);
         // Unknown affinity: only prev.
-        assert_eq!(pick(&t, 2, Allowed::PrevOnly, idle), 2);
-        assert_eq!(pick(&t, 3, Allowed::PrevOnly, idle), -1);
+        assert_eq!(pick(&t, 2, Allowed::PrevOnly, false, idle), 2);
+        assert_eq!(pick(&t, 3, Allowed::PrevOnly, false, idle), -1);
     }
 
     #[test]

@@ -12,8 +12,10 @@
 # The suite runs it with bounds in the environment of the guest's command
 # line (usched.args): PLACE_MIN_SHARE (scx_usched's share of the machine
 # in % of the mean of the two EEVDF phases' shares) and PLACE_MAX_SAME_CORE
-# (% of samples with two hogs on one core), asserted after the phases, and
-# PLACE_CHURN, short processes started at each sample beside the hogs.
+# (% of samples with two hogs on one core), asserted after the phases,
+# PLACE_MIN_SAME_CORE (the same share at least: --pack, which fills partly
+# busy cores first), and PLACE_CHURN, short processes started at each
+# sample beside the hogs.
 . /usched/lib.sh
 while case "$1" in PLACE_*=*) true;; *) false;; esac; do export "$1"; shift; done
 ncpu=$(grep -c ^processor /proc/cpuinfo)
@@ -78,6 +80,9 @@ ratio=$(( 100 * ushare / (eevdf_mean > 0 ? eevdf_mean : 1) ))
 info "scx_usched's share ${ushare}% = ${ratio}% of EEVDF's ${eevdf_mean}%; two hogs on one core in ${ucore}% of samples"
 if [ -n "$PLACE_MIN_SHARE" ] && [ "$ratio" -lt "$PLACE_MIN_SHARE" ]; then
     fail "the hogs got ${ratio}% of EEVDF's share of the machine (bound ${PLACE_MIN_SHARE}%): CPUs idle or busy elsewhere while hogs wait"
+fi
+if [ -n "$PLACE_MIN_SAME_CORE" ] && [ "$ucore" -lt "$PLACE_MIN_SAME_CORE" ]; then
+    fail "two hogs shared a core in only ${ucore}% of samples (bound ${PLACE_MIN_SAME_CORE}%): work was not packed"
 fi
 if [ -n "$PLACE_MAX_SAME_CORE" ] && [ "$ucore" -gt "$PLACE_MAX_SAME_CORE" ]; then
     fail "two hogs shared a core in ${ucore}% of samples (bound ${PLACE_MAX_SAME_CORE}%) while a whole core was free"
