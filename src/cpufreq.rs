@@ -33,10 +33,16 @@ impl Sample {
         Self { idle_ns: idle_ns.saturating_add(ongoing), at: now }
     }
 
-    /// Busy time and length of the period from `prev` to `self`, ns.
+    /// Busy time and length of the period from `prev` to `self`, ns. A
+    /// sample whose idle time went backwards was read torn (an idle spell
+    /// ended between the reads of its two fields): it tells nothing, and
+    /// the period is empty, rather than all busy.
     fn busy_since(self, prev: Sample) -> (u64, u64) {
+        if self.idle_ns < prev.idle_ns {
+            return (0, 0);
+        }
         let period = self.at.saturating_sub(prev.at);
-        (period.saturating_sub(self.idle_ns.saturating_sub(prev.idle_ns)), period)
+        (period.saturating_sub(self.idle_ns - prev.idle_ns), period)
     }
 }
 
@@ -155,5 +161,9 @@ mod tests {
         assert_eq!(b.busy_since(a), (0, 0));
         let c = Sample::at(1100, 500, 0);
         assert_eq!(c.busy_since(a), (0, 100), "more idle than time: not busy");
+        // Idle time that went backwards (a torn read): an empty period,
+        // not a fully busy one.
+        let d = Sample::at(1200, 400, 0);
+        assert_eq!(d.busy_since(c), (0, 0));
     }
 }

@@ -109,9 +109,9 @@ pub(crate) fn zeroed_bss() -> Box<types::bss> {
         std::alloc::handle_alloc_error(layout);
     }
     // SAFETY: `p` was allocated by the global allocator with the layout of
-    // `types::bss`, as `Box` requires, and is zeroed: `types::bss` is plain
-    // integers and arrays of them (its one pointer field is never
-    // dereferenced), for which all zeroes is a valid value.
+    // `types::bss`, as `Box` requires, and is zeroed: `types::bss` holds
+    // integers, arrays of them, one `bool` and one pointer (never
+    // dereferenced), for all of which all zeroes is a valid value.
     unsafe { Box::from_raw(p) }
 }
 
@@ -124,8 +124,10 @@ pub(crate) fn read_bss(fd: BorrowedFd<'_>, out: &mut types::bss) -> Result<()> {
     let key = 0u32;
     // SAFETY: the map's key is a u32 and its value at most one `types::bss`
     // (checked by `find_bss_map`, or the skeleton's own map); both pointers
-    // are valid for those sizes, and any bytes the kernel writes form a
-    // valid `types::bss` (plain integers).
+    // are valid for those sizes. What the kernel copies is a valid
+    // `types::bss`: integers, and one `bool` (scx's
+    // `__scx_prolog_disables_migration`) that the BPF side only ever sets
+    // to 0 or 1.
     let rc = unsafe {
         libbpf_sys::bpf_map_lookup_elem(
             fd.as_raw_fd(),

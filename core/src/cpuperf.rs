@@ -9,8 +9,10 @@
 //! task that starts working is not held back at a low clock) and decays by a
 //! quarter of the gap per period when it gets quieter (a CPU that idles
 //! between a game's frames does not drop to the floor in between). The
-//! target keeps a quarter of headroom over the utilisation, as schedutil
-//! does, so a CPU busy 80 % of the time or more is asked for full speed.
+//! target is the utilisation itself: schedutil adds its own quarter of
+//! headroom to a sched_ext target (`sugov_effective_cpu_perf()`), so a CPU
+//! busy 40 % of the time runs at about half speed, and one busy 80 % or
+//! more at full speed.
 //!
 //! Latency-critical tasks are not this rule's business: the BPF side runs
 //! them at [`CPUPERF_ONE`] whatever the CPU's target.
@@ -60,25 +62,23 @@ impl CpuPerf {
         self.target()
     }
 
-    /// The target for the current estimate: utilisation plus a quarter,
-    /// within [`CPUPERF_MIN`]`..=`[`CPUPERF_ONE`].
+    /// The target for the current estimate: the utilisation, within
+    /// [`CPUPERF_MIN`]`..=`[`CPUPERF_ONE`].
     pub const fn target(&self) -> u32 {
         target_for(self.util)
     }
 }
 
-/// The target for a utilisation on the [`CPUPERF_ONE`] scale: a quarter
-/// of headroom over it, within [`CPUPERF_MIN`]`..=`[`CPUPERF_ONE`].
+/// The target for a utilisation on the [`CPUPERF_ONE`] scale: the
+/// utilisation itself (schedutil adds the headroom), within
+/// [`CPUPERF_MIN`]`..=`[`CPUPERF_ONE`].
 pub const fn target_for(util: u32) -> u32 {
-    let util = if util > CPUPERF_ONE { CPUPERF_ONE } else { util };
-    // Rounded up: 80 % busy (819) asks for full speed.
-    let t = (util * 5).div_ceil(4);
-    if t > CPUPERF_ONE {
+    if util > CPUPERF_ONE {
         CPUPERF_ONE
-    } else if t < CPUPERF_MIN {
+    } else if util < CPUPERF_MIN {
         CPUPERF_MIN
     } else {
-        t
+        util
     }
 }
 
@@ -92,16 +92,15 @@ mod tests {
     fn a_busy_cpu_runs_at_full_speed_at_once() {
         let mut c = CpuPerf::new();
         assert_eq!(c.update(100 * MS, 100 * MS), CPUPERF_ONE);
-        // 80 % busy still asks for full speed (the headroom).
-        let mut c = CpuPerf::new();
-        assert_eq!(c.update(80 * MS, 100 * MS), CPUPERF_ONE);
     }
 
     #[test]
-    fn the_target_follows_utilisation_with_headroom() {
+    fn the_target_is_the_utilisation_schedutil_adds_the_headroom() {
         let mut c = CpuPerf::new();
-        assert_eq!(c.update(40 * MS, 100 * MS), 512, "40 % busy: 50 % speed");
+        // 40 % busy: 409, which schedutil runs at 511 (+ a quarter).
+        assert_eq!(c.update(40 * MS, 100 * MS), 409);
         assert_eq!(c.util(), 409);
+        assert_eq!(CpuPerf::new().update(80 * MS, 100 * MS), 819);
         assert_eq!(target_for(0), CPUPERF_MIN);
         assert_eq!(target_for(CPUPERF_ONE * 2), CPUPERF_ONE);
     }

@@ -8,8 +8,9 @@
 # Everything but the periodic thread of step 2 runs on CPU 0 (the scenario's
 # shell, the scheduler and usched-stat included), so that the last CPU is
 # quiet and its target is not the observers'.
-#   1. A CPU hog on CPU 0: CPU 0 is asked for full speed (1024), the quiet
-#      last CPU for less than half of it.
+#   1. A CPU hog on CPU 0: CPU 0 is asked for full speed (at least 960 of
+#      1024: its utilisation; schedutil adds the headroom), the quiet last
+#      CPU for less than half of it, and for something (0: never set).
 #   2. The hog gone, a periodic thread (50 us of work every 10 ms) free to
 #      run on any CPU: at least half its runs start at full speed, counted
 #      in "boosts". (With a hog on the other vCPU, single-threaded TCG
@@ -41,8 +42,8 @@ sleep 6
 snap "hog"
 t0=$(target 0) tq=$(target $last)
 info "hog on CPU 0: targets CPU 0 = $t0, CPU $last = $tq"
-[ "$t0" = 1024 ] || fail "CPU 0 runs a hog but was asked for $t0, not 1024"
-[ -n "$tq" ] && [ "$tq" -lt 512 ] || fail "CPU $last is quiet but was asked for '$tq' (want < 512)"
+[ -n "$t0" ] && [ "$t0" -ge 960 ] || fail "CPU 0 runs a hog but was asked for '$t0' (want >= 960 of 1024)"
+[ -n "$tq" ] && [ "$tq" -ge 1 ] && [ "$tq" -lt 512 ] || fail "CPU $last is quiet but was asked for '$tq' (want 1-511; 0: never set)"
 wait $hog || { cat /tmp/hog.txt; fail "the hog failed"; }
 
 b0=$(counter boosts)
