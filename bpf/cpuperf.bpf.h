@@ -9,13 +9,13 @@
  * fast_waker() - runs at full speed whatever its CPU's target is this
  * side's: the target is applied, or the boost, when a task starts running
  * and at each tick (the kfunc may name only the CPU whose rq we hold, so
- * each CPU sets its own); a boosted task that stops puts its CPU
- * back to the target, so that an idle CPU does not keep the boost (on
- * hardware where CPUs share a clock, it would hold up the others'). cpuperf_cur[] keeps what each CPU was last asked,
- * for the statistics; a set happens only when that changes. Until a
- * CPU's first set, it keeps sched_ext's default target, full speed.
+ * each CPU sets its own), and the target when a CPU goes idle, so that an
+ * idle CPU never keeps a boost (on hardware where CPUs share a clock, it
+ * would hold up the others'). cpuperf_cur[] keeps what each CPU was last
+ * asked, for the statistics; a set happens only when that changes. Until
+ * a CPU's first set, it keeps sched_ext's default target, full speed.
  *
- * Included once, by main.bpf.c, after fast_waker().
+ * Included once, by main.bpf.c.
  */
 _Static_assert((u32)USCHED_CPUPERF_ONE == (u32)SCX_CPUPERF_ONE, "cpuperf scale");
 
@@ -70,11 +70,4 @@ static __always_inline void cpuperf_apply(s32 cpu, bool boost)
 	cpuperf_cur[key & (USCHED_MAX_CPUS - 1)] = want;
 	scx_bpf_cpuperf_set(cpu, want);
 	cnt_inc(nr_cpuperf_sets);
-}
-
-/* Whether @p, starting to run or ticking, runs at full speed (the runs
- * that start so are counted in ops.running()). */
-static __always_inline bool cpuperf_boosts(struct task_struct *p, struct task_ctx *tctx)
-{
-	return !is_usersched(p) && fast_waker(tctx);
 }

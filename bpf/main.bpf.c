@@ -1239,12 +1239,9 @@ void BPF_STRUCT_OPS(usched_running, struct task_struct *p)
 		if (cc->run_start)
 			arm_slice_timer(p, tctx, cpu, now);
 		cc->fast = !is_usersched(p) && fast_waker(tctx);
-		if (cpufreq && cpuperf_boosts(p, tctx)) {
-			cpuperf_apply(cpu, true);
+		cpuperf_apply(cpu, cc->fast);
+		if (cpufreq && cc->fast)
 			cnt_inc(nr_cpuperf_boosts);
-		} else {
-			cpuperf_apply(cpu, false);
-		}
 		/*
 		 * A preemption asked for while a fast waker's burst ran here
 		 * was held back; the task after the burst (a long runner
@@ -1285,9 +1282,6 @@ void BPF_STRUCT_OPS(usched_stopping, struct task_struct *p, bool runnable)
 
 		cc->run_start = 0;
 		cc->fast = 0;
-		/* Going to sleep: its CPU may idle, at its target, not boosted. */
-		if (!runnable)
-			cpuperf_apply(cpu, false);
 		cut_in = cc->cut_in || cc->disp_cut_in;
 		cc->cut_in = 0;
 		cc->disp_cut_in = 0;
@@ -1385,7 +1379,12 @@ void BPF_STRUCT_OPS(usched_update_idle, s32 cpu, bool idle)
 		return;
 	cpu_idle[cpu & (USCHED_MAX_CPUS - 1)] = idle;	/* (the mask: for the verifier) */
 	cpuperf_account_idle(cpu, idle);
-	if (!idle || cpu_reserved(cpu))
+	if (!idle)
+		return;
+	/* An idle CPU runs at its target, never boosted: whatever ran last
+	 * (a fast waker that slept, or was preempted by another class). */
+	cpuperf_apply(cpu, false);
+	if (cpu_reserved(cpu))
 		return;
 	__sync_fetch_and_add(&idle_fence, 1);
 	if (scx_bpf_dsq_nr_queued(USCHED_SHARED_DSQ) || scx_bpf_dsq_nr_queued(cpu_dsq(cpu)) ||
@@ -1394,11 +1393,15 @@ void BPF_STRUCT_OPS(usched_update_idle, s32 cpu, bool idle)
 }
 
 /* The tick on the CPU @p runs on: keeps its performance target current
- * (--cpufreq) while one task runs on and on. */
+ * (--cpufreq) while one task runs on and on; boosted if it is the fast
+ * waker ops.running() saw (a task's burst averages change only when it
+ * wakes or stops). */
 void BPF_STRUCT_OPS(usched_tick, struct task_struct *p)
 {
-	if (cpufreq)
-		cpuperf_apply(scx_bpf_task_cpu(p), cpuperf_boosts(p, lookup_task_ctx(p)));
+	s32 cpu = scx_bpf_task_cpu(p);
+
+	if (cpufreq && cpu >= 0 && cpu < USCHED_MAX_CPUS)
+		cpuperf_apply(cpu, cpu_ctx_of(cpu)->fast);
 }
 
 /* The task leaves sched_ext (class change, exit): nothing of it is waiting. */

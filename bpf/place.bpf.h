@@ -3,8 +3,8 @@
  * Where work runs: the topology questions (a busy SMT sibling, how far a
  * move goes, a whole idle core) and the one rule for waking an idle CPU for
  * work (pick_idle_cpu_for_work(), used by every kick): spread over whole
- * idle cores by default, packed onto partly busy ones with --pack. Included once, by
- * main.bpf.c, after the helpers it uses.
+ * idle cores by default, packed onto partly busy ones with --pack.
+ * Included once, by main.bpf.c, after the helpers it uses.
  */
 /* Another thread of @cpu's core is busy (a CPU hog there takes half the
  * core's throughput from the task on @cpu). */
@@ -85,39 +85,28 @@ static s32 packed_cpu_below(const struct cpumask *allowed, s32 below, s32 self, 
 }
 
 /*
- * --pack (powersave): claims an idle CPU in @allowed, -1 if none, on a
- * partly busy core first - the thread next to a busy one - so that whole
- * cores stay idle (and may sleep deeper) while work fits on fewer, at the
- * cost of SMT siblings sharing a core. One pass over the CPUs: in pack mode
- * only.
- */
-static s32 pick_idle_cpu_packed(const struct cpumask *allowed)
-{
-	s32 c = packed_cpu_below(allowed, USCHED_MAX_CPUS, -1, true);
-
-	if (c >= 0)
-		return c;
-	c = scx_bpf_pick_idle_cpu(allowed, 0);
-	return c < 0 || cpu_reserved(c) ? -1 : c;
-}
-
-/*
  * Claims an idle CPU in @allowed for queued work, -1 if none: a whole idle
  * core first, so that two tasks do not share a core while another core
  * idles (2 CPU hogs on 2 cores x 2 threads shared one in 36-57 % of samples
- * when CPUs were taken lowest number first). The one place that chooses
- * idle CPUs for work (kick_for(), kick_for_shared(), usched_kick); the
- * CPU busy mode reserves for the dispatcher is never chosen.
+ * when CPUs were taken lowest number first); with --pack (powersave), the
+ * thread beside a busy one first instead, so that whole cores stay idle
+ * (and may sleep deeper) while work fits on fewer. The one place that
+ * chooses idle CPUs for work (kick_for(), kick_for_shared(), usched_kick);
+ * the CPU busy mode reserves for the dispatcher is never chosen: claimed
+ * by a pick (its idle bit cleared, which only keeps later picks off it),
+ * it is passed over for the next.
  */
 static __always_inline s32 pick_idle_cpu_for_work(const struct cpumask *allowed)
 {
 	s32 cpu;
 
 	if (pack_work)
-		return pick_idle_cpu_packed(allowed);
-	cpu = scx_bpf_pick_idle_cpu(allowed, SCX_PICK_IDLE_CORE);
-
-	if (cpu < 0)
+		cpu = packed_cpu_below(allowed, USCHED_MAX_CPUS, -1, true);
+	else
+		cpu = scx_bpf_pick_idle_cpu(allowed, SCX_PICK_IDLE_CORE);
+	if (cpu < 0 || cpu_reserved(cpu))
+		cpu = scx_bpf_pick_idle_cpu(allowed, 0);
+	if (cpu >= 0 && cpu_reserved(cpu))
 		cpu = scx_bpf_pick_idle_cpu(allowed, 0);
 	return cpu < 0 || cpu_reserved(cpu) ? -1 : cpu;
 }

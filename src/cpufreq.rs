@@ -6,7 +6,8 @@
 //! from. It works through its own file descriptors, so it runs on a thread
 //! of its own, off the dispatcher's path; nothing happens unless
 //! [`Governor::step`] (or [`Governor::run`]) is called.
-use std::os::fd::AsFd;
+use std::os::fd::{AsFd, AsRawFd};
+use std::ptr::NonNull;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
@@ -15,7 +16,79 @@ use usched_core::cpuperf::CpuPerf;
 
 use crate::bpf::skel::types;
 use crate::error::{Error, Result};
-use crate::monitor::{read_bss, zeroed_bss};
+
+/// A read-only mapping of the scheduler's `.bss` (libbpf makes it
+/// mmap-able): the governor reads two words per CPU each period where a
+/// map lookup would copy all of it (about 130 KiB, 2.8 % of a CPU under
+/// the VM's emulation). The mapping holds a reference on the map, so it
+/// stays valid after the scheduler is gone.
+struct BssView {
+    bss: NonNull<types::bss>,
+}
+
+// SAFETY: the mapping belongs to the process, not to a thread, and is only
+// read (volatile loads of plain integers), so it may move across threads.
+unsafe impl Send for BssView {}
+
+impl BssView {
+    const LEN: usize = std::mem::size_of::<types::bss>();
+
+    fn new(map: &MapHandle) -> Result<Self> {
+        let value_size = map.value_size() as usize;
+        if value_size != Self::LEN {
+            return Err(Error::InvalidConfig(format!(
+                "the .bss map holds {value_size} bytes, this build's .bss {}",
+                Self::LEN
+            )));
+        }
+        // SAFETY: a fresh shared read-only mapping of LEN bytes (the map's
+        // value size, checked above) of a BPF map's fd; it aliases no Rust
+        // object, and is unmapped only in Drop.
+        let p = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                Self::LEN,
+                libc::PROT_READ,
+                libc::MAP_SHARED,
+                map.as_fd().as_raw_fd(),
+                0,
+            )
+        };
+        if p == libc::MAP_FAILED {
+            return Err(Error::os("mapping the scheduler's .bss"));
+        }
+        NonNull::new(p.cast())
+            .map(|bss| Self { bss })
+            .ok_or_else(|| Error::os("mapping the scheduler's .bss"))
+    }
+
+    /// `cpu`'s idle time up to its last wake-up and when its current idle
+    /// spell began (0: running), ns; `None` past the arrays.
+    fn idle(&self, cpu: usize) -> Option<(u64, u64)> {
+        // SAFETY: the mapping is live (unmapped only in Drop) and LEN bytes
+        // long, so both array elements (`cpu` checked against the arrays'
+        // length) are inside it; volatile loads of aligned u64s the BPF
+        // side stores to whole are race-tolerant, and any value is valid.
+        unsafe {
+            let b = self.bss.as_ptr();
+            if cpu >= (*std::ptr::addr_of!((*b).cpu_idle_ns)).len() {
+                return None;
+            }
+            Some((
+                std::ptr::addr_of!((*b).cpu_idle_ns[cpu]).read_volatile(),
+                std::ptr::addr_of!((*b).cpu_idle_since[cpu]).read_volatile(),
+            ))
+        }
+    }
+}
+
+impl Drop for BssView {
+    fn drop(&mut self) {
+        // SAFETY: `bss` is the start of a mapping of LEN bytes made in
+        // `new` and not unmapped since; nothing refers to it after this.
+        unsafe { libc::munmap(self.bss.as_ptr().cast(), Self::LEN) };
+    }
+}
 
 /// One CPU's last sample: its idle time up to `at`, both in ns on
 /// `CLOCK_MONOTONIC` (the BPF side's `bpf_ktime_get_ns()`).
@@ -49,9 +122,8 @@ impl Sample {
 /// Computes and publishes each CPU's performance target (see the
 /// [module docs](self)). Made by [`crate::BpfScheduler::cpufreq_governor`].
 pub struct Governor {
-    bss: MapHandle,
+    bss: BssView,
     targets: MapHandle,
-    image: Box<types::bss>,
     /// The CPUs governed: those online when it was made (a hotplug restarts
     /// the scheduler, and with it the governor).
     cpus: Vec<usize>,
@@ -60,12 +132,6 @@ pub struct Governor {
     /// The target last written for each CPU (0: none).
     sent: Vec<u32>,
 }
-
-// SAFETY: what keeps `Governor` from being `Send` automatically is
-// `image`, a private heap copy of the `.bss` whose one pointer field (an
-// address in BPF memory, copied as an integer would be) is never
-// dereferenced; the rest is file descriptors and plain values.
-unsafe impl Send for Governor {}
 
 impl std::fmt::Debug for Governor {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -78,17 +144,19 @@ impl Governor {
     /// that changes within a second, seldom enough to cost nothing.
     pub const PERIOD: Duration = Duration::from_millis(50);
 
-    pub(crate) fn new(bss: MapHandle, targets: MapHandle, cpus: Vec<usize>) -> Self {
+    /// # Errors
+    /// [`Error::Os`] when `bss` cannot be mapped; [`Error::InvalidConfig`]
+    /// when it is not this build's `.bss`.
+    pub(crate) fn new(bss: &MapHandle, targets: MapHandle, cpus: Vec<usize>) -> Result<Self> {
         let n = cpus.iter().max().map_or(0, |&c| c + 1);
-        Self {
-            bss,
+        Ok(Self {
+            bss: BssView::new(bss)?,
             targets,
-            image: zeroed_bss(),
             cpus,
             last: vec![None; n],
             perf: vec![CpuPerf::new(); n],
             sent: vec![0; n],
-        }
+        })
     }
 
     /// The targets last written, by CPU id (0: none yet).
@@ -100,14 +168,13 @@ impl Governor {
     /// The first call only takes the baseline.
     ///
     /// # Errors
-    /// [`Error::Bpf`] when the BPF side's maps cannot be read or written
-    /// (the scheduler is gone).
+    /// [`Error::Bpf`] when the targets cannot be written (the scheduler is
+    /// gone).
     pub fn step(&mut self) -> Result<()> {
-        read_bss(self.bss.as_fd(), &mut self.image)?;
         let now = crate::sys::monotonic_ns();
         for &cpu in &self.cpus {
-            let Some(since) = self.image.cpu_idle_since.get(cpu).copied() else { continue };
-            let cur = Sample::at(now, self.image.cpu_idle_ns[cpu], since);
+            let Some((idle_ns, since)) = self.bss.idle(cpu) else { continue };
+            let cur = Sample::at(now, idle_ns, since);
             let Some(prev) = self.last[cpu].replace(cur) else { continue };
             let (busy, period) = cur.busy_since(prev);
             let target = self.perf[cpu].update(busy, period);

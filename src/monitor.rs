@@ -100,7 +100,7 @@ pub fn snapshot_of(map: &BssMap) -> Result<Stats> {
 }
 
 /// A `.bss` image of all zeroes, on the heap (it is tens of KiB).
-pub(crate) fn zeroed_bss() -> Box<types::bss> {
+fn zeroed_bss() -> Box<types::bss> {
     let layout = std::alloc::Layout::new::<types::bss>();
     const _: () = assert!(std::mem::size_of::<types::bss>() > 0);
     // SAFETY: the layout's size is not zero (asserted above).
@@ -120,7 +120,7 @@ pub(crate) fn zeroed_bss() -> Box<types::bss> {
 ///
 /// # Errors
 /// [`Error::Bpf`] when the map cannot be read.
-pub(crate) fn read_bss(fd: BorrowedFd<'_>, out: &mut types::bss) -> Result<()> {
+fn read_bss(fd: BorrowedFd<'_>, out: &mut types::bss) -> Result<()> {
     let key = 0u32;
     // SAFETY: the map's key is a u32 and its value at most one `types::bss`
     // (checked by `find_bss_map`, or the skeleton's own map); both pointers

@@ -193,18 +193,18 @@ impl<'a> BpfScheduler<'a> {
     /// # Errors
     /// [`Error::InvalidConfig`] when [`Config::cpufreq`] is off (the BPF
     /// side would ignore its targets); [`Error::Bpf`] when the maps cannot
-    /// be opened.
+    /// be opened; [`Error::Os`] when the `.bss` cannot be mapped.
     pub fn cpufreq_governor(&self) -> Result<crate::cpufreq::Governor> {
         if !self.cfg.cpufreq {
             return Err(Error::InvalidConfig("a governor needs Config::cpufreq".into()));
         }
         let handle =
             |m| libbpf_rs::MapHandle::try_from(m).map_err(|e| Error::bpf("opening a BPF map", e));
-        Ok(crate::cpufreq::Governor::new(
-            handle(&self.skel.maps.bss)?,
+        crate::cpufreq::Governor::new(
+            &handle(&self.skel.maps.bss)?,
             handle(&self.skel.maps.cpuperf_targets)?,
             crate::procfs::online_cpu_ids(),
-        ))
+        )
     }
 
     /// Number of possible CPU ids the scheduler handles.

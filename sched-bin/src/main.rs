@@ -269,15 +269,30 @@ fn run_once(
     }
     // Allocated once, before the loop; the loop allocates nothing.
     let mut policy = Box::new(Deadline::<MAX_QUEUED>::new(dcfg));
-    let governor = if cfg.cpufreq { Some(sched.cpufreq_governor()?) } else { None };
+    // The --cpufreq governor samples the CPUs on its own thread; a failure
+    // there (or in making it) stops governing, not scheduling.
+    let governor = match cfg.cpufreq.then(|| sched.cpufreq_governor()) {
+        Some(Err(e)) => {
+            log::warn!("no --cpufreq governor: {e}");
+            None
+        }
+        g => g.and_then(Result::ok),
+    };
     let stop = AtomicBool::new(false);
+    let pinned = cfg.dispatcher_cpu.is_some();
     let uei = std::thread::scope(|s| {
-        // The --cpufreq governor samples the CPUs on its own thread; a
-        // failure there stops governing, not scheduling.
+        let stop = &stop;
         let gov = governor.map(|g| {
-            std::thread::Builder::new()
-                .name("usched-cpufreq".into())
-                .spawn_scoped(s, || g.run(&stop))
+            std::thread::Builder::new().name("usched-cpufreq".into()).spawn_scoped(s, move || {
+                // Not on the dispatcher's CPU (pin_dispatcher() pinned this
+                // thread's parent there): where the process may run.
+                if pinned {
+                    if let Err(e) = usched::thread::unpin_current_thread() {
+                        log::warn!("the --cpufreq governor stays on the dispatcher's CPU: {e}");
+                    }
+                }
+                g.run(stop)
+            })
         });
         let uei = match inject {
             None => run_policy(&mut sched, policy.as_mut(), rec, counters),

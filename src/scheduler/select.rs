@@ -83,8 +83,8 @@ impl AffinityTable {
 /// idle core in `prev`'s last-level cache, one anywhere, `prev`, an idle
 /// CPU in its cache, any idle CPU. `-1` if none.
 ///
-/// With `pack` ([`Config::pack`](crate::Config::pack), the BPF side's
-/// `pick_idle_cpu_packed()`), whole idle cores are kept idle instead:
+/// With `pack` ([`Config::pack`](crate::Config::pack), as the BPF side's
+/// `pick_idle_cpu_for_work()`), whole idle cores are kept idle instead:
 /// `prev` if idle, then an idle CPU on a partly busy core in `prev`'s cache,
 /// one anywhere, then an idle CPU in its cache, any idle CPU.
 pub(super) fn pick(
