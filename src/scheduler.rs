@@ -2,27 +2,25 @@
 //! [`BpfScheduler`], the framework's façade: it owns the loaded scheduler
 //! (see `loader`), hands the runnable tasks of the ring buffer to the
 //! caller (through `staging`), sends its decisions back over the user ring
-//! buffer with their kicks (`kick`), reads and writes the memory it shares
+//! buffer with their kicks (`scheduler/send.rs`, `kick`), reads and writes the memory it shares
 //! with the BPF side (`shared`) and waits for work as the poll mode says
 //! (`scheduler/poll.rs`).
 use std::cell::{Cell, RefCell};
 use std::mem::MaybeUninit;
-use std::ptr;
 use std::rc::Rc;
-use std::sync::atomic::{fence, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::Instant;
 
-use libbpf_rs::{Link, OpenObject, ProgramInput, RingBufferBuilder, UserRingBuffer};
+use libbpf_rs::{Link, OpenObject, RingBufferBuilder, UserRingBuffer};
 use scx_utils::UserExitInfo;
 
-use crate::bpf::intf;
 use crate::bpf::skel::BpfSkel;
 use crate::config::{Config, PollMode};
 use crate::error::{Error, Result};
 use crate::escape::Escape;
 use crate::exit::exit_requested;
 use crate::kick::Kicks;
-use crate::record::{DispatchedTask, QueuedTask};
+use crate::record::QueuedTask;
 use crate::shared::SharedBss;
 use crate::staging::Staging;
 use crate::stats::Stats;
@@ -31,20 +29,14 @@ use select::AffinityTable;
 
 mod poll;
 mod select;
+mod send;
+
+pub use send::FULL_RING_WAIT;
 
 /// Records pulled from the ring buffer per refill of the staging buffer.
 const STAGE: usize = 512;
 /// Longest a blocking wait lasts, so that exits and signals are noticed.
 const MAX_BLOCK_MS: i32 = 100;
-
-/// How long [`BpfScheduler::dispatch_task`] waits for room in a full user
-/// ring buffer before it gives the decision back: CPUs drain the ring in
-/// `ops.dispatch()`, which a kick brings within a scheduling round trip.
-pub const FULL_RING_WAIT: std::time::Duration = std::time::Duration::from_millis(100);
-/// The step of that wait.
-const FULL_RING_STEP: std::time::Duration = std::time::Duration::from_micros(50);
-/// Kicks are sent again this often while the ring stays full.
-const FULL_RING_REKICK: std::time::Duration = std::time::Duration::from_millis(10);
 
 /// The framework: loads and attaches the BPF component, hands runnable
 /// tasks to the caller and takes its decisions back.
@@ -289,73 +281,6 @@ impl<'a> BpfScheduler<'a> {
         self.shared.nr_running().load(Ordering::Relaxed)
     }
 
-    /// Sends a decision to the BPF side. Kicks for it are batched until
-    /// [`notify_complete`](Self::notify_complete) (or [`flush`](Self::flush)).
-    ///
-    /// When the user ring buffer is full, it first makes the CPUs drain it
-    /// (every CPU is kicked into `ops.dispatch()`) and waits, sleeping, for
-    /// up to [`FULL_RING_WAIT`]: a policy that decides faster than the
-    /// CPUs take decisions is slowed down, not failed. Each such decision
-    /// is counted (`usched-stat`'s `ring_full`).
-    ///
-    /// # Errors
-    /// [`Error::DispatchQueueFull`] when the ring is still full after the
-    /// wait: the decision was not sent (nothing is lost; retry it).
-    pub fn dispatch_task(&mut self, task: &DispatchedTask) -> Result<()> {
-        // The ring is shared (Rc) so that a sample borrows this handle, not
-        // `self`, which the wait below needs for kicking.
-        let ring = self.dispatched.clone();
-        let mut sample = match ring.reserve(DispatchedTask::RECORD_SIZE) {
-            Ok(s) => s,
-            Err(_) => {
-                self.count_ring_full();
-                let start = Instant::now();
-                let mut kicked: Option<Instant> = None;
-                loop {
-                    if kicked.is_none_or(|t| t.elapsed() >= FULL_RING_REKICK) {
-                        self.kick_all();
-                        kicked = Some(Instant::now());
-                    }
-                    std::thread::sleep(FULL_RING_STEP);
-                    if let Ok(s) = ring.reserve(DispatchedTask::RECORD_SIZE) {
-                        self.slept();
-                        break s;
-                    }
-                    if start.elapsed() >= FULL_RING_WAIT {
-                        self.slept();
-                        return Err(Error::DispatchQueueFull { pid: task.pid });
-                    }
-                }
-            }
-        };
-        match <&mut [u8; DispatchedTask::RECORD_SIZE]>::try_from(&mut sample[..]) {
-            Ok(buf) => task.encode(buf),
-            Err(_) => {
-                return Err(Error::bpf("submitting a decision", "short user ring buffer sample"))
-            }
-        }
-        ring.submit(sample).map_err(|e| Error::bpf("submitting a decision", e))?;
-        self.nr_pushed += 1;
-        self.shared.nr_user_pushed().store(self.nr_pushed, Ordering::Release);
-        self.kicks.add(task);
-        Ok(())
-    }
-
-    /// Counts a decision that found the user ring buffer full.
-    fn count_ring_full(&self) {
-        let n = self.shared.nr_user_ring_full();
-        n.store(n.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
-    }
-
-    /// Kicks every online CPU but a busy dispatcher's into the scheduling
-    /// path: idle ones awake, busy ones preempted.
-    fn kick_all(&mut self) {
-        // (Offline CPUs need no check: the kernel skips kicks to them.)
-        let (shared, reserved) = (&self.shared, self.reserved_cpu());
-        self.kicks.add_all(self.nr_cpu_ids, |c| Some(c) == reserved, |c| shared.cpu_is_idle(c));
-        self.flush();
-    }
-
     /// Idle, and not the CPU busy mode reserves for the dispatcher.
     fn can_take_work(&self, cpu: usize) -> bool {
         self.shared.can_take_work(cpu, self.reserved_cpu())
@@ -366,33 +291,7 @@ impl<'a> BpfScheduler<'a> {
         self.cfg.dispatcher_cpu.filter(|_| self.cfg.poll == PollMode::Busy)
     }
 
-    /// Runs the kick program for the decisions sent since the last flush:
-    /// one syscall for the whole batch, none if nothing needs kicking.
-    pub fn flush(&mut self) {
-        if !self.kicks.is_dirty() {
-            return;
-        }
-        // Pairs with the barrier in the BPF side's ops.update_idle(): either
-        // the kick program sees a CPU idle, or that CPU sees the decisions
-        // pushed before this call and wakes itself.
-        fence(Ordering::SeqCst);
-        if let Some(args) = self.kicks.resolve() {
-            // SAFETY: kick_args is plain integers; we view it as bytes for
-            // the program's context, and the kernel writes it back as is.
-            let ctx = unsafe {
-                std::slice::from_raw_parts_mut(
-                    ptr::from_mut(args).cast::<u8>(),
-                    std::mem::size_of::<intf::kick_args>(),
-                )
-            };
-            let input = ProgramInput { context_in: Some(ctx), ..Default::default() };
-            // A failed kick only delays the tasks to the next dispatch.
-            let _ = self.skel.progs.usched_kick.test_run(input);
-        }
-        self.kicks.clear();
-    }
-
-    /// Tells the BPF side the key ([`DispatchedTask::deadline`] units) the
+    /// Tells the BPF side the key ([`crate::DispatchedTask::deadline`] units) the
     /// next task the policy dispatches will get, `None` if unknown (see
     /// `Policy::next_deadline`). A task whose slice ran out goes on without
     /// a round trip only while its own key comes first, the tasks waiting
