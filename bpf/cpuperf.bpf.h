@@ -4,16 +4,21 @@
  *
  * Two rules, one owner each. How fast a CPU should run for the work it
  * carries is user space's (usched-core's cpuperf rule, applied by the
- * governor in src/cpufreq.rs to the idle time measured here, and written
- * into cpuperf_targets). That a latency-critical task - a fast waker, see
- * fast_waker() - runs at full speed whatever its CPU's target is this
- * side's: the target is applied, or the boost, when a task starts running
- * and at each tick (the kfunc may name only the CPU whose rq we hold, so
- * each CPU sets its own), and the target when a CPU goes idle, so that an
- * idle CPU never keeps a boost (on hardware where CPUs share a clock, it
- * would hold up the others'). cpuperf_cur[] keeps what each CPU was last
- * asked, for the statistics; a set happens only when that changes. Until
- * a CPU's first set, it keeps sched_ext's default target, full speed.
+ * governor in src/cpufreq.rs to the time each CPU spends running our
+ * tasks, measured here, and written into cpuperf_targets). Our tasks'
+ * time, not the CPU's busy time: schedutil adds the other classes' load
+ * (RT, and the fair class in --partial mode) to the target itself.
+ *
+ * That a latency-critical task - a fast waker, see fast_waker() - runs at
+ * full speed whatever its CPU's target is this side's. The target is
+ * applied, or the boost, when a task starts running and at each tick (the
+ * kfunc may name only the CPU whose rq we hold, so each CPU sets its own);
+ * the target again when a boosted task stops running, asleep or preempted
+ * (by our tasks or another class's), so that no boost outlives its task's
+ * run (on hardware where CPUs share a clock, it would hold up the
+ * others'). cpuperf_cur[] keeps what each CPU was last asked, for the
+ * statistics; a set happens only when that changes. Until a CPU's first
+ * set, it keeps sched_ext's default target, full speed.
  *
  * Included once, by main.bpf.c.
  */
@@ -27,21 +32,20 @@ struct {
 	__type(value, u32);
 } cpuperf_targets SEC(".maps");
 
-/* Idle time accounting for the governor, from ops.update_idle() on @cpu. */
-static __always_inline void cpuperf_account_idle(s32 cpu, bool idle)
+/* Run-time accounting for the governor: @cpu starts (@running) or stops
+ * running one of our tasks at @now (any task: the dispatcher's time is
+ * load of this class too). */
+static __always_inline void cpuperf_account_run(s32 cpu, bool running, u64 now)
 {
 	u32 c = cpu & (USCHED_MAX_CPUS - 1);	/* callers check the range */
-	u64 now;
 
 	if (!cpufreq)
 		return;
-	now = bpf_ktime_get_ns();
-	if (idle) {
-		if (!cpu_idle_since[c])
-			cpu_idle_since[c] = now;
-	} else if (cpu_idle_since[c]) {
-		cpu_idle_ns[c] += now - cpu_idle_since[c];
-		cpu_idle_since[c] = 0;
+	if (running) {
+		cpu_run_since[c] = now ?: 1;
+	} else if (cpu_run_since[c]) {
+		cpu_run_ns[c] += now - cpu_run_since[c];
+		cpu_run_since[c] = 0;
 	}
 }
 

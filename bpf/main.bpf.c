@@ -35,8 +35,9 @@
  * kernel threads (per-CPU ones locally, unbound ones at the head of the
  * shared DSQ), tasks pinned to a CPU where RT tasks are runnable (the
  * kernel's ext_server lends that CPU only to what its local DSQ holds), and -
- * with built-in idle selection - tasks waking while an idle CPU is available. When the ring buffer is full, tasks fall
- * back to the shared DSQ (counted as congestion).
+ * with built-in idle selection - tasks waking while an idle CPU is
+ * available. When the ring buffer is full, tasks fall back to the shared
+ * DSQ (counted as congestion).
  *
  * Nothing user space sends can make this program call scx_bpf_error():
  * stale decisions (the task was dequeued or re-enqueued meanwhile), CPUs the
@@ -483,7 +484,8 @@ static __always_inline bool key_fresh(struct task_struct *p, struct task_ctx *tc
 {
 	if (!tctx->key)
 		return false;
-	return task_load_weight(p) <= USCHED_LOAD_WEIGHT_NICE0 || tctx->key_run + running < KEY_RUN_SLICES * slice_ns;
+	return task_load_weight(p) <= USCHED_LOAD_WEIGHT_NICE0 ||
+	       tctx->key_run + running < KEY_RUN_SLICES * slice_ns;
 }
 
 /*
@@ -1107,8 +1109,8 @@ static bool keep_prev(s32 cpu, struct task_struct *prev)
 	if ((cc->drained_keyed && !vtime_before(key, cc->drain_min_key)) || !still_first(cpu, key))
 		return false;
 	/* Sharing a core while a whole one idles: not kept, it moves there
-	 * (try_idle_core()) - unless work is packed (--pack). Nothing else would ever move it: a CPU hog never
-	 * passes ops.select_cpu() again. */
+	 * (try_idle_core()) - unless work is packed (--pack). Nothing else
+	 * would ever move it: a CPU hog never passes ops.select_cpu() again. */
 	if (!pack_work && smt_sibling_busy(cpu) && idle_core_for(prev)) {
 		tctx->to_idle_core = 1;
 		return false;
@@ -1234,6 +1236,7 @@ void BPF_STRUCT_OPS(usched_running, struct task_struct *p)
 	if (cpu >= 0 && cpu < USCHED_MAX_CPUS) {
 		struct cpu_ctx *cc = cpu_ctx_of(cpu);
 
+		cpuperf_account_run(cpu, true, now);
 		cc->run_base = tctx->exec_runtime;
 		cc->run_start = is_usersched(p) ? 0 : now;
 		if (cc->run_start)
@@ -1280,6 +1283,11 @@ void BPF_STRUCT_OPS(usched_stopping, struct task_struct *p, bool runnable)
 	if (cpu >= 0 && cpu < USCHED_MAX_CPUS) {
 		struct cpu_ctx *cc = cpu_ctx_of(cpu);
 
+		cpuperf_account_run(cpu, false, now);
+		/* Whatever comes next (our task, another class's, idle) starts
+		 * at the target: a boost never outlives its task's run. */
+		if (cc->fast)
+			cpuperf_apply(cpu, false);
 		cc->run_start = 0;
 		cc->fast = 0;
 		cut_in = cc->cut_in || cc->disp_cut_in;
@@ -1378,13 +1386,7 @@ void BPF_STRUCT_OPS(usched_update_idle, s32 cpu, bool idle)
 	if (cpu < 0 || cpu >= USCHED_MAX_CPUS)
 		return;
 	cpu_idle[cpu & (USCHED_MAX_CPUS - 1)] = idle;	/* (the mask: for the verifier) */
-	cpuperf_account_idle(cpu, idle);
-	if (!idle)
-		return;
-	/* An idle CPU runs at its target, never boosted: whatever ran last
-	 * (a fast waker that slept, or was preempted by another class). */
-	cpuperf_apply(cpu, false);
-	if (cpu_reserved(cpu))
+	if (!idle || cpu_reserved(cpu))
 		return;
 	__sync_fetch_and_add(&idle_fence, 1);
 	if (scx_bpf_dsq_nr_queued(USCHED_SHARED_DSQ) || scx_bpf_dsq_nr_queued(cpu_dsq(cpu)) ||

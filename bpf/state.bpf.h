@@ -57,9 +57,10 @@ u64 wait_max_ns;			/* longest wait_since -> running (see running) */
 u64 nr_placed[USCHED_NR_PLACE];		/* runs by distance from the last CPU (see running) */
 u8 cpu_idle[USCHED_MAX_CPUS];		/* maintained by ops.update_idle() */
 u64 idle_fence;				/* a full barrier in ops.update_idle() */
-/* --cpufreq (cpuperf.bpf.h): each CPU's idle time, what was last asked of it. */
-u64 cpu_idle_ns[USCHED_MAX_CPUS];	/* idle time, ns, up to cpu_idle_since */
-u64 cpu_idle_since[USCHED_MAX_CPUS];	/* idle since (0: not idle) */
+/* --cpufreq (cpuperf.bpf.h): each CPU's time running our tasks, what was
+ * last asked of it. */
+u64 cpu_run_ns[USCHED_MAX_CPUS];	/* ns, up to cpu_run_since */
+u64 cpu_run_since[USCHED_MAX_CPUS];	/* running one of ours since (0: not) */
 u32 cpuperf_cur[USCHED_MAX_CPUS];	/* the last target set (0: none) */
 /* What the BPF side keeps per CPU (user space reads none of it). */
 struct cpu_ctx {

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
-//! The `--cpufreq` governor: once a period, it reads each CPU's idle time
-//! from the BPF side (`bpf/cpuperf.bpf.h`), turns it into a performance
+//! The `--cpufreq` governor: once a period, it reads the time each CPU
+//! spent running sched_ext tasks from the BPF side (`bpf/cpuperf.bpf.h`;
+//! schedutil adds the other classes' load itself), turns it into a performance
 //! target with usched-core's [`cpuperf`](usched_core::cpuperf) rule, and
 //! writes the targets that changed into the map the BPF side applies them
 //! from. It works through its own file descriptors, so it runs on a thread
@@ -62,21 +63,21 @@ impl BssView {
             .ok_or_else(|| Error::os("mapping the scheduler's .bss"))
     }
 
-    /// `cpu`'s idle time up to its last wake-up and when its current idle
-    /// spell began (0: running), ns; `None` past the arrays.
-    fn idle(&self, cpu: usize) -> Option<(u64, u64)> {
+    /// `cpu`'s time running our tasks up to its last stop, and since when
+    /// it runs one now (0: none), ns; `None` past the arrays.
+    fn run_time(&self, cpu: usize) -> Option<(u64, u64)> {
         // SAFETY: the mapping is live (unmapped only in Drop) and LEN bytes
         // long, so both array elements (`cpu` checked against the arrays'
         // length) are inside it; volatile loads of aligned u64s the BPF
         // side stores to whole are race-tolerant, and any value is valid.
         unsafe {
             let b = self.bss.as_ptr();
-            if cpu >= (*std::ptr::addr_of!((*b).cpu_idle_ns)).len() {
+            if cpu >= (*std::ptr::addr_of!((*b).cpu_run_ns)).len() {
                 return None;
             }
             Some((
-                std::ptr::addr_of!((*b).cpu_idle_ns[cpu]).read_volatile(),
-                std::ptr::addr_of!((*b).cpu_idle_since[cpu]).read_volatile(),
+                std::ptr::addr_of!((*b).cpu_run_ns[cpu]).read_volatile(),
+                std::ptr::addr_of!((*b).cpu_run_since[cpu]).read_volatile(),
             ))
         }
     }
@@ -90,32 +91,32 @@ impl Drop for BssView {
     }
 }
 
-/// One CPU's last sample: its idle time up to `at`, both in ns on
-/// `CLOCK_MONOTONIC` (the BPF side's `bpf_ktime_get_ns()`).
+/// One CPU's last sample: its time running our tasks up to `at`, both in
+/// ns on `CLOCK_MONOTONIC` (the BPF side's `bpf_ktime_get_ns()`).
 #[derive(Debug, Clone, Copy, Default)]
 struct Sample {
-    idle_ns: u64,
+    run_ns: u64,
     at: u64,
 }
 
 impl Sample {
-    /// The sample at `now` of a CPU idle for `idle_ns` up to its last
-    /// wake-up and idle since `since` (0: running now).
-    fn at(now: u64, idle_ns: u64, since: u64) -> Self {
+    /// The sample at `now` of a CPU that ran our tasks for `run_ns` up to
+    /// its last stop and runs one since `since` (0: none now).
+    fn at(now: u64, run_ns: u64, since: u64) -> Self {
         let ongoing = if since == 0 { 0 } else { now.saturating_sub(since) };
-        Self { idle_ns: idle_ns.saturating_add(ongoing), at: now }
+        Self { run_ns: run_ns.saturating_add(ongoing), at: now }
     }
 
-    /// Busy time and length of the period from `prev` to `self`, ns. A
-    /// sample whose idle time went backwards was read torn (an idle spell
-    /// ended between the reads of its two fields): it tells nothing, and
-    /// the period is empty, rather than all busy.
+    /// Busy time (at most the period) and length of the period from
+    /// `prev` to `self`, ns. A sample whose run time went backwards was
+    /// read torn (a run ended between the reads of its two fields): it
+    /// tells nothing, and the period is empty.
     fn busy_since(self, prev: Sample) -> (u64, u64) {
-        if self.idle_ns < prev.idle_ns {
+        if self.run_ns < prev.run_ns {
             return (0, 0);
         }
         let period = self.at.saturating_sub(prev.at);
-        (period.saturating_sub(self.idle_ns - prev.idle_ns), period)
+        ((self.run_ns - prev.run_ns).min(period), period)
     }
 }
 
@@ -173,8 +174,8 @@ impl Governor {
     pub fn step(&mut self) -> Result<()> {
         let now = crate::sys::monotonic_ns();
         for &cpu in &self.cpus {
-            let Some((idle_ns, since)) = self.bss.idle(cpu) else { continue };
-            let cur = Sample::at(now, idle_ns, since);
+            let Some((run_ns, since)) = self.bss.run_time(cpu) else { continue };
+            let cur = Sample::at(now, run_ns, since);
             let Some(prev) = self.last[cpu].replace(cur) else { continue };
             let (busy, period) = cur.busy_since(prev);
             let target = self.perf[cpu].update(busy, period);
@@ -208,28 +209,27 @@ mod tests {
     use super::*;
 
     #[test]
-    fn busy_time_is_the_period_less_the_idle_time() {
-        // Idle 30 of the first 100 ns, then running since.
+    fn busy_time_is_the_run_time_in_the_period() {
+        // Ran 70 of the first 100 ns, then idle.
         let a = Sample::at(1000, 500, 0);
-        let b = Sample::at(1100, 530, 0);
+        let b = Sample::at(1100, 570, 0);
         assert_eq!(b.busy_since(a), (70, 100));
-        // The idle spell in progress counts: idle since 1150, sampled at 1200.
-        let c = Sample::at(1200, 530, 1150);
+        // The run in progress counts: running since 1150, sampled at 1200.
+        let c = Sample::at(1200, 570, 1150);
         assert_eq!(c.busy_since(b), (50, 100));
     }
 
     #[test]
     fn skewed_or_reversed_samples_do_not_underflow() {
-        // An idle spell that started after the clock was read (BPF's and
-        // ours read apart), and a sample older than the previous one.
+        // A run that started after the clock was read (BPF's and ours read
+        // apart), and a sample older than the previous one.
         let a = Sample::at(1000, 0, 1005);
-        assert_eq!(a.idle_ns, 0);
+        assert_eq!(a.run_ns, 0);
         let b = Sample::at(900, 10, 0);
-        assert_eq!(b.busy_since(a), (0, 0));
+        assert_eq!(b.busy_since(a), (0, 0), "no period: nothing busy in it");
         let c = Sample::at(1100, 500, 0);
-        assert_eq!(c.busy_since(a), (0, 100), "more idle than time: not busy");
-        // Idle time that went backwards (a torn read): an empty period,
-        // not a fully busy one.
+        assert_eq!(c.busy_since(a), (100, 100), "more run time than time: all busy");
+        // Run time that went backwards (a torn read): an empty period.
         let d = Sample::at(1200, 400, 0);
         assert_eq!(d.busy_since(c), (0, 0));
     }
