@@ -1219,12 +1219,14 @@ void BPF_STRUCT_OPS(usched_running, struct task_struct *p)
 	 * update only keeps the clock a little behind). */
 	if (vtime_before(vtime_now, p->scx.dsq_vtime))
 		vtime_now = p->scx.dsq_vtime;
+	cpu = scx_bpf_task_cpu(p);
+	if (cpu >= 0 && cpu < USCHED_MAX_CPUS)
+		cpuperf_account_run(cpu, true, now);
 	if (!tctx)
 		return;
 	tctx->last_run_at = now;
 	tctx->run_slice = p->scx.slice;
 	/* Where it runs against where it ran (our own threads aside). */
-	cpu = scx_bpf_task_cpu(p);
 	if (!is_usersched(p) && cpu >= 0 && cpu < USCHED_MAX_CPUS) {
 		if (tctx->ran_on)
 			__sync_fetch_and_add(&nr_placed[place_level(tctx->ran_on - 1, cpu) %
@@ -1236,7 +1238,6 @@ void BPF_STRUCT_OPS(usched_running, struct task_struct *p)
 	if (cpu >= 0 && cpu < USCHED_MAX_CPUS) {
 		struct cpu_ctx *cc = cpu_ctx_of(cpu);
 
-		cpuperf_account_run(cpu, true, now);
 		cc->run_base = tctx->exec_runtime;
 		cc->run_start = is_usersched(p) ? 0 : now;
 		if (cc->run_start)

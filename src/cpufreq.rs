@@ -15,14 +15,19 @@ use std::time::Duration;
 use libbpf_rs::{MapCore, MapFlags, MapHandle};
 use usched_core::cpuperf::CpuPerf;
 
+use crate::bpf::intf;
 use crate::bpf::skel::types;
 use crate::error::{Error, Result};
 
 /// A read-only mapping of the scheduler's `.bss` (libbpf makes it
 /// mmap-able): the governor reads two words per CPU each period where a
-/// map lookup would copy all of it (about 130 KiB, 2.8 % of a CPU under
+/// map lookup would copy all of it (120 KiB, 2.8 % of a CPU under
 /// the VM's emulation). The mapping holds a reference on the map, so it
 /// stays valid after the scheduler is gone.
+///
+/// The BPF side writes these pages all the time (and the skeleton maps
+/// them too): they are never seen through a reference, only read word by
+/// word with volatile loads.
 struct BssView {
     bss: NonNull<types::bss>,
 }
@@ -43,8 +48,9 @@ impl BssView {
             )));
         }
         // SAFETY: a fresh shared read-only mapping of LEN bytes (the map's
-        // value size, checked above) of a BPF map's fd; it aliases no Rust
-        // object, and is unmapped only in Drop.
+        // value size, checked above) of a BPF map's fd, at an address the
+        // kernel picks; no Rust reference is ever made to it (see the type's
+        // docs), and it is unmapped only in Drop.
         let p = unsafe {
             libc::mmap(
                 std::ptr::null_mut(),
@@ -66,15 +72,20 @@ impl BssView {
     /// `cpu`'s time running our tasks up to its last stop, and since when
     /// it runs one now (0: none), ns; `None` past the arrays.
     fn run_time(&self, cpu: usize) -> Option<(u64, u64)> {
+        const LEN: usize = intf::usched_consts_USCHED_MAX_CPUS as usize;
+        // Both arrays are [u64; LEN] (this compiles only if they are).
+        const _: fn(&types::bss) -> (&[u64; LEN], &[u64; LEN]) =
+            |b| (&b.cpu_run_ns, &b.cpu_run_since);
+        if cpu >= LEN {
+            return None;
+        }
         // SAFETY: the mapping is live (unmapped only in Drop) and LEN bytes
-        // long, so both array elements (`cpu` checked against the arrays'
-        // length) are inside it; volatile loads of aligned u64s the BPF
-        // side stores to whole are race-tolerant, and any value is valid.
+        // long, so both array elements (`cpu` is below their length,
+        // checked above) are inside it; no reference is made to them, and
+        // volatile loads of aligned u64s the BPF side stores whole are
+        // race-tolerant, any value being valid.
         unsafe {
             let b = self.bss.as_ptr();
-            if cpu >= (*std::ptr::addr_of!((*b).cpu_run_ns)).len() {
-                return None;
-            }
             Some((
                 std::ptr::addr_of!((*b).cpu_run_ns[cpu]).read_volatile(),
                 std::ptr::addr_of!((*b).cpu_run_since[cpu]).read_volatile(),
@@ -169,14 +180,24 @@ impl Governor {
     /// The first call only takes the baseline.
     ///
     /// # Errors
-    /// [`Error::Bpf`] when the targets cannot be written (the scheduler is
-    /// gone).
+    /// [`Error::Bpf`] when the targets map refuses a write (the governor
+    /// holds its own handles, so a scheduler that is gone is not one: the
+    /// caller stops the governor through [`Governor::run`]'s `stop`).
     pub fn step(&mut self) -> Result<()> {
         let now = crate::sys::monotonic_ns();
         for &cpu in &self.cpus {
             let Some((run_ns, since)) = self.bss.run_time(cpu) else { continue };
             let cur = Sample::at(now, run_ns, since);
-            let Some(prev) = self.last[cpu].replace(cur) else { continue };
+            let Some(prev) = self.last[cpu] else {
+                self.last[cpu] = Some(cur);
+                continue;
+            };
+            // A torn sample (run time gone backwards) is dropped, and the
+            // baseline kept: the next period then measures from it.
+            if cur.run_ns < prev.run_ns {
+                continue;
+            }
+            self.last[cpu] = Some(cur);
             let (busy, period) = cur.busy_since(prev);
             let target = self.perf[cpu].update(busy, period);
             if target != self.sent[cpu] {

@@ -2,9 +2,9 @@
 //! [`BpfScheduler`], the framework's façade: it owns the loaded scheduler
 //! (see `loader`), hands the runnable tasks of the ring buffer to the
 //! caller (through `staging`), sends its decisions back over the user ring
-//! buffer with their kicks (`scheduler/send.rs`, `kick`), reads and writes the memory it shares
-//! with the BPF side (`shared`) and waits for work as the poll mode says
-//! (`scheduler/poll.rs`).
+//! buffer with their kicks (`scheduler/send.rs`, `kick`), reads and writes
+//! the memory it shares with the BPF side (`shared`) and waits for work as
+//! the poll mode says (`scheduler/poll.rs`).
 use std::cell::{Cell, RefCell};
 use std::mem::MaybeUninit;
 use std::rc::Rc;

@@ -42,7 +42,7 @@ pub fn unpin_current_thread() -> Result<()> {
     // SAFETY: `set` is a valid cpu_set_t of the size passed; pid 0 is the
     // calling thread.
     if unsafe { libc::sched_setaffinity(0, size, &set) } != 0 {
-        return Err(Error::os("unpinning the dispatcher"));
+        return Err(Error::os("unpinning a thread"));
     }
     Ok(())
 }

@@ -285,7 +285,8 @@ fn run_once(
         let gov = governor.map(|g| {
             std::thread::Builder::new().name("usched-cpufreq".into()).spawn_scoped(s, move || {
                 // Not on the dispatcher's CPU (pin_dispatcher() pinned this
-                // thread's parent there): where the process may run.
+                // thread's parent there): where the process may run. (Not
+                // from the affinity: a process its user pinned stays so.)
                 if pinned {
                     if let Err(e) = usched::thread::unpin_current_thread() {
                         log::warn!("the --cpufreq governor stays on the dispatcher's CPU: {e}");

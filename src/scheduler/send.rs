@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 //! Sending decisions: each goes into the user ring buffer (with a bounded
-//! wait, kicking every CPU, while the ring is full), and the kicks for a
-//! batch go out in one run of the BPF side's kick program.
+//! wait while the ring is full, kicking every CPU but the one busy mode
+//! reserves), and the kicks for a batch go out in one run of the BPF
+//! side's kick program.
 use std::ptr;
 use std::sync::atomic::{fence, Ordering};
 use std::time::{Duration, Instant};
