@@ -121,13 +121,11 @@ impl Sample {
     /// Busy time (at most the period) and length of the period from
     /// `prev` to `self`, ns. A sample whose run time went backwards was
     /// read torn (a run ended between the reads of its two fields): it
-    /// tells nothing, and the period is empty.
-    fn busy_since(self, prev: Sample) -> (u64, u64) {
-        if self.run_ns < prev.run_ns {
-            return (0, 0);
-        }
+    /// tells nothing (`None`).
+    fn busy_since(self, prev: Sample) -> Option<(u64, u64)> {
+        let run = self.run_ns.checked_sub(prev.run_ns)?;
         let period = self.at.saturating_sub(prev.at);
-        ((self.run_ns - prev.run_ns).min(period), period)
+        Some((run.min(period), period))
     }
 }
 
@@ -192,13 +190,10 @@ impl Governor {
                 self.last[cpu] = Some(cur);
                 continue;
             };
-            // A torn sample (run time gone backwards) is dropped, and the
-            // baseline kept: the next period then measures from it.
-            if cur.run_ns < prev.run_ns {
-                continue;
-            }
+            // A torn sample is dropped, and the baseline kept: the next
+            // period then measures from it.
+            let Some((busy, period)) = cur.busy_since(prev) else { continue };
             self.last[cpu] = Some(cur);
-            let (busy, period) = cur.busy_since(prev);
             let target = self.perf[cpu].update(busy, period);
             if target != self.sent[cpu] {
                 let key = (cpu as u32).to_ne_bytes();
@@ -234,10 +229,10 @@ mod tests {
         // Ran 70 of the first 100 ns, then idle.
         let a = Sample::at(1000, 500, 0);
         let b = Sample::at(1100, 570, 0);
-        assert_eq!(b.busy_since(a), (70, 100));
+        assert_eq!(b.busy_since(a), Some((70, 100)));
         // The run in progress counts: running since 1150, sampled at 1200.
         let c = Sample::at(1200, 570, 1150);
-        assert_eq!(c.busy_since(b), (50, 100));
+        assert_eq!(c.busy_since(b), Some((50, 100)));
     }
 
     #[test]
@@ -247,11 +242,11 @@ mod tests {
         let a = Sample::at(1000, 0, 1005);
         assert_eq!(a.run_ns, 0);
         let b = Sample::at(900, 10, 0);
-        assert_eq!(b.busy_since(a), (0, 0), "no period: nothing busy in it");
+        assert_eq!(b.busy_since(a), Some((0, 0)), "no period: nothing busy in it");
         let c = Sample::at(1100, 500, 0);
-        assert_eq!(c.busy_since(a), (100, 100), "more run time than time: all busy");
-        // Run time that went backwards (a torn read): an empty period.
+        assert_eq!(c.busy_since(a), Some((100, 100)), "more run time than time: all busy");
+        // Run time that went backwards (a torn read): no period at all.
         let d = Sample::at(1200, 400, 0);
-        assert_eq!(d.busy_since(c), (0, 0));
+        assert_eq!(d.busy_since(c), None);
     }
 }
