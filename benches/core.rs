@@ -35,6 +35,17 @@ fn spsc_single(c: &mut Criterion) {
         });
     }
     {
+        // The owning ends (`spsc::channel`), as the framework's staging ring
+        // and `--record` use them: the same code through an `Arc`.
+        let (mut tx, mut rx) = usched_core::spsc::channel::<u64, CAP>();
+        g.bench_function("usched_spsc_owned", |b| {
+            b.iter(|| {
+                let _ = tx.push(black_box(7));
+                black_box(rx.pop())
+            })
+        });
+    }
+    {
         let q = Box::new(MpmcQueue::<u64, CAP>::new());
         q.push(1).unwrap();
         assert_eq!(q.pop(), Some(1));

@@ -27,7 +27,7 @@ def row(label, name, base=None):
 
 print("| benchmark | median | vs baseline |")
 print("| --- | --- | --- |")
-for q in ["usched_spsc", "usched_mpmc", "rtrb", "std_sync_channel", "crossbeam_arrayqueue"]:
+for q in ["usched_spsc", "usched_spsc_owned", "usched_mpmc", "rtrb", "std_sync_channel", "crossbeam_arrayqueue"]:
     row(f"push+pop, 1 thread: {q}", f"queue_push_pop_1thread/{q}", "queue_push_pop_1thread/crossbeam_arrayqueue")
 for q in ["usched_spsc", "usched_spsc_batched", "usched_mpmc", "rtrb", "std_sync_channel", "crossbeam_arrayqueue"]:
     row(f"per item, 2 threads: {q}", f"queue_cross_thread_per_item/{q}", "queue_cross_thread_per_item/crossbeam_arrayqueue")

@@ -32,7 +32,7 @@ step "host tests"
 cargo test --workspace --release
 
 step "usched-core tests under valgrind (memcheck)"
-for t in $(cargo test -p usched-core --release --no-run --message-format=json 2>/dev/null \
+for t in $(cargo test -p usched-core --features std --release --no-run --message-format=json 2>/dev/null \
         | grep -o '"executable":"[^"]*"' | cut -d'"' -f4); do
     echo "valgrind $(basename "$t")"
     # --fair-sched: valgrind runs one thread at a time; fair hand-over keeps

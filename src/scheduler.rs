@@ -5,7 +5,7 @@
 //! buffer with their kicks (`scheduler/send.rs`, `kick`), reads and writes
 //! the memory it shares with the BPF side (`shared`) and waits for work as
 //! the poll mode says (`scheduler/poll.rs`).
-use std::cell::{Cell, RefCell};
+use std::cell::Cell;
 use std::mem::MaybeUninit;
 use std::rc::Rc;
 use std::sync::atomic::Ordering;
@@ -22,7 +22,7 @@ use crate::exit::exit_requested;
 use crate::kick::Kicks;
 use crate::record::QueuedTask;
 use crate::shared::SharedBss;
-use crate::staging::Staging;
+use crate::staging::{staging, Staged};
 use crate::stats::Stats;
 use crate::topology::CpuTopology;
 use select::AffinityTable;
@@ -33,7 +33,8 @@ mod send;
 
 pub use send::FULL_RING_WAIT;
 
-/// Records pulled from the ring buffer per refill of the staging buffer.
+/// Records the staging ring holds: at most this many are pulled from the
+/// ring buffer per refill.
 const STAGE: usize = 512;
 /// Longest a blocking wait lasts, so that exits and signals are noticed.
 const MAX_BLOCK_MS: i32 = 100;
@@ -51,12 +52,12 @@ pub struct BpfScheduler<'a> {
     struct_ops: Option<Link>,
     queued: libbpf_rs::RingBuffer<'static>,
     dispatched: Rc<UserRingBuffer>,
-    staging: Rc<RefCell<Staging<STAGE>>>,
-    /// Ring-buffer records that found no room in `staging` since the last
-    /// refill reported them (always 0: a refill consumes at most as many
+    /// The consumer end of the staging ring, whose producer end the ring
+    /// buffer's callback owns.
+    staging: Staged<STAGE>,
+    /// Ring-buffer records that found no room in `staging`, since load
+    /// (0 unless an invariant broke: a refill consumes at most as many
     /// records as there is room for).
-    lost: Rc<Cell<u64>>,
-    /// Every record `lost` ever reported, since load.
     lost_total: u64,
     shared: SharedBss,
     kicks: Box<Kicks>,
@@ -119,20 +120,10 @@ impl<'a> BpfScheduler<'a> {
         // the same struct as the view and is dropped with it.
         let shared = unsafe { SharedBss::new(bss) };
 
-        let staging = Rc::new(RefCell::new(Staging::new()));
-        let lost = Rc::new(Cell::new(0));
-        let (sink, lost_sink) = (staging.clone(), lost.clone());
+        let (mut sink, staging) = staging::<STAGE>();
         let mut rb = RingBufferBuilder::new();
         rb.add(&skel.maps.queued, move |data: &[u8]| {
-            let Some(task) = QueuedTask::decode(data) else {
-                return 0; // a task-less wake-up record, or a short one
-            };
-            // Neither fails while `refill` holds its bound (no borrow
-            // during a consume, at most `free()` records per consume).
-            let staged = sink.try_borrow_mut().is_ok_and(|mut st| st.push(task).is_ok());
-            if !staged {
-                lost_sink.set(lost_sink.get() + 1);
-            }
+            sink.take(data);
             0
         })
         .map_err(|e| Error::bpf("setting up the ring buffer", e))?;
@@ -149,7 +140,6 @@ impl<'a> BpfScheduler<'a> {
             queued,
             dispatched,
             staging,
-            lost,
             lost_total: 0,
             shared,
             kicks: Box::new(Kicks::new()),
@@ -216,18 +206,15 @@ impl<'a> BpfScheduler<'a> {
     /// Moves records from the ring buffer into an empty staging buffer, at
     /// most as many as it has room for; the records staged.
     fn refill(&mut self) -> usize {
-        let free = {
-            let st = self.staging.borrow();
-            if st.len() > 0 {
-                return st.len();
-            }
-            st.free()
-        };
-        let n = self.queued.consume_raw_n(free);
+        let staged = self.staging.len();
+        if staged > 0 {
+            return staged;
+        }
+        let n = self.queued.consume_raw_n(self.staging.free());
         if n > 0 {
             self.last_event = Instant::now();
         }
-        let lost = self.lost.replace(0);
+        let lost = self.staging.take_lost();
         if lost != 0 {
             self.lost_total += lost;
             log::error!(
@@ -235,7 +222,7 @@ impl<'a> BpfScheduler<'a> {
                  wait for the starvation guard"
             );
         }
-        self.staging.borrow().len()
+        self.staging.len()
     }
 
     /// Ring-buffer records dropped since load because the staging buffer
@@ -255,7 +242,7 @@ impl<'a> BpfScheduler<'a> {
         if self.refill() == 0 {
             return Ok(None);
         }
-        let task = self.staging.borrow_mut().pop();
+        let task = self.staging.pop();
         if let Some(t) = &task {
             self.affinity.note(t, self.nr_cpu_ids);
             self.nr_dequeued += 1;

@@ -1,99 +1,129 @@
 // SPDX-License-Identifier: GPL-2.0-only
-//! The staging buffer: records decoded from the ring buffer wait here for
-//! `dequeue_task`. A ring-buffer record is gone once its callback ran, so
-//! every record must find room: the caller consumes at most
-//! [`free`](Staging::free) records per refill, and a record that finds no
-//! room anyway (a broken invariant: a task left in user-space custody with
-//! no decision coming) is handed back for the caller to count, never
-//! dropped silently.
+//! The staging path: records decoded from the ring buffer wait in one of
+//! usched-core's SPSC rings ([`spsc::channel`]) for `dequeue_task`. The
+//! ring buffer's callback owns the producer end ([`Sink`]), the scheduler
+//! the consumer end ([`Staged`]). A ring-buffer record is gone once its
+//! callback ran, so every record must find room: the caller consumes at
+//! most [`free`](Staged::free) records per refill, and a record that finds
+//! no room anyway (a broken invariant: a task left in user-space custody
+//! with no decision coming) is counted, never dropped silently.
+use std::cell::Cell;
+use std::rc::Rc;
+
+use usched_core::spsc::{self, OwnedConsumer, OwnedProducer};
+
 use crate::record::QueuedTask;
 
-/// A fixed-capacity FIFO of queued tasks; `N` is its capacity.
-pub(crate) struct Staging<const N: usize> {
-    items: [QueuedTask; N],
-    /// Index of the oldest record.
-    head: usize,
-    /// Records held, from `head` on (mod `N`).
-    len: usize,
+/// A staging ring of capacity `N` (a power of two ≥ 2), split into the
+/// callback's end and the scheduler's.
+pub(crate) fn staging<const N: usize>() -> (Sink<N>, Staged<N>) {
+    let (tx, rx) = spsc::channel();
+    let lost = Rc::new(Cell::new(0));
+    (Sink { tx, lost: lost.clone() }, Staged { rx, lost })
 }
 
-impl<const N: usize> Staging<N> {
-    const CHECK: () = assert!(N > 0, "Staging capacity must be positive");
+/// The producer end, which the ring buffer's callback owns.
+pub(crate) struct Sink<const N: usize> {
+    tx: OwnedProducer<QueuedTask, N>,
+    /// Records that found the ring full, shared with [`Staged`].
+    lost: Rc<Cell<u64>>,
+}
 
-    /// An empty buffer.
-    pub(crate) fn new() -> Self {
-        #[allow(clippy::let_unit_value)]
-        let () = Self::CHECK;
-        Self { items: [QueuedTask::default(); N], head: 0, len: 0 }
+impl<const N: usize> Sink<N> {
+    /// Stages the task of the ring-buffer record `data`; a task-less or
+    /// short record is skipped, a task that finds no room counted.
+    pub(crate) fn take(&mut self, data: &[u8]) {
+        let Some(task) = QueuedTask::decode(data) else {
+            return; // a task-less wake-up record, or a short one
+        };
+        if self.tx.push(task).is_err() {
+            self.lost.set(self.lost.get() + 1);
+        }
     }
+}
 
-    /// Records held.
-    pub(crate) fn len(&self) -> usize {
-        self.len
+/// The consumer end, which the scheduler owns.
+pub(crate) struct Staged<const N: usize> {
+    rx: OwnedConsumer<QueuedTask, N>,
+    lost: Rc<Cell<u64>>,
+}
+
+impl<const N: usize> Staged<N> {
+    /// Records staged. Exact: [`Sink::take`] runs on this thread, inside
+    /// the ring buffer's consume calls.
+    pub(crate) fn len(&mut self) -> usize {
+        self.rx.len()
     }
 
     /// Room left: how many records a refill may consume.
-    pub(crate) fn free(&self) -> usize {
-        N - self.len
-    }
-
-    /// Appends `task`; when full, hands it back.
-    // The record by value, as every fallible push hands its item back.
-    #[allow(clippy::result_large_err)]
-    pub(crate) fn push(&mut self, task: QueuedTask) -> Result<(), QueuedTask> {
-        if self.len == N {
-            return Err(task);
-        }
-        self.items[(self.head + self.len) % N] = task;
-        self.len += 1;
-        Ok(())
+    pub(crate) fn free(&mut self) -> usize {
+        N - self.rx.len()
     }
 
     /// Takes the oldest record.
     pub(crate) fn pop(&mut self) -> Option<QueuedTask> {
-        if self.len == 0 {
-            return None;
-        }
-        let t = self.items[self.head];
-        self.head = (self.head + 1) % N;
-        self.len -= 1;
-        Some(t)
+        self.rx.pop()
+    }
+
+    /// Records that found no room since the last call.
+    pub(crate) fn take_lost(&self) -> u64 {
+        self.lost.replace(0)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::bpf::intf;
 
-    fn task(pid: i32) -> QueuedTask {
-        QueuedTask { pid, ..Default::default() }
+    /// The ring-buffer record of task `pid` (`flags` as the BPF side sets them).
+    fn record(pid: i32, flags: u32) -> Vec<u8> {
+        // SAFETY: queued_task is plain integers, for which all zeroes is valid.
+        let zero: intf::queued_task = unsafe { std::mem::zeroed() };
+        let r = intf::queued_task { pid, flags, ..zero };
+        // SAFETY: queued_task is plain integers; viewing it as bytes is sound.
+        let bytes = unsafe {
+            std::slice::from_raw_parts(std::ptr::addr_of!(r).cast::<u8>(), QueuedTask::RECORD_SIZE)
+        };
+        bytes.to_vec()
     }
 
     #[test]
     fn fifo_order_across_the_wrap() {
-        let mut s = Staging::<3>::new();
+        let (mut sink, mut staged) = staging::<4>();
         for round in 0..5 {
-            assert_eq!(s.free(), 3);
-            for i in 0..3 {
-                assert!(s.push(task(round * 10 + i)).is_ok());
+            assert_eq!(staged.free(), 4);
+            for i in 0..4 {
+                sink.take(&record(round * 10 + i, 0));
             }
-            assert_eq!((s.len(), s.free()), (3, 0));
-            assert_eq!(s.pop().map(|t| t.pid), Some(round * 10));
-            assert!(s.push(task(round * 10 + 3)).is_ok());
-            let got: Vec<i32> = std::iter::from_fn(|| s.pop()).map(|t| t.pid).collect();
-            assert_eq!(got, vec![round * 10 + 1, round * 10 + 2, round * 10 + 3]);
+            assert_eq!((staged.len(), staged.free()), (4, 0));
+            assert_eq!(staged.pop().map(|t| t.pid), Some(round * 10));
+            sink.take(&record(round * 10 + 4, 0));
+            let got: Vec<i32> = std::iter::from_fn(|| staged.pop()).map(|t| t.pid).collect();
+            assert_eq!(got, (1..5).map(|i| round * 10 + i).collect::<Vec<_>>());
         }
+        assert_eq!(staged.take_lost(), 0);
     }
 
     #[test]
-    fn a_record_that_finds_no_room_is_handed_back() {
-        let mut s = Staging::<2>::new();
-        assert!(s.push(task(1)).is_ok());
-        assert!(s.push(task(2)).is_ok());
-        assert_eq!(s.push(task(3)).map_err(|t| t.pid), Err(3));
+    fn a_record_that_finds_no_room_is_counted() {
+        let (mut sink, mut staged) = staging::<2>();
+        for pid in 1..=3 {
+            sink.take(&record(pid, 0));
+        }
+        assert_eq!(staged.take_lost(), 1, "the third record found the ring full");
+        assert_eq!(staged.take_lost(), 0, "counted once");
         assert_eq!(
-            (s.pop().map(|t| t.pid), s.pop().map(|t| t.pid), s.pop()),
+            (staged.pop().map(|t| t.pid), staged.pop().map(|t| t.pid), staged.pop()),
             (Some(1), Some(2), None)
         );
+    }
+
+    #[test]
+    fn task_less_and_short_records_are_skipped() {
+        let (mut sink, mut staged) = staging::<2>();
+        sink.take(&record(7, intf::usched_task_flags_USCHED_TASK_WAKE_ONLY as u32));
+        sink.take(&record(8, 0)[..10]);
+        assert_eq!((staged.len(), staged.take_lost()), (0, 0));
     }
 }

@@ -20,16 +20,21 @@
 //!
 //! Nothing in this crate allocates: every container stores its elements
 //! inline, its capacity a const generic fixed at compile time, so it can live
-//! in a `static`, on the stack or in a `Box` made once at start-up.
+//! in a `static`, on the stack or in a `Box` made once at start-up. The one
+//! exception is opt-in: with the `alloc` feature, [`spsc::channel`] puts a
+//! ring in an `Arc` once, at creation, so that its ends own it.
 //!
-//! The crate is `#![no_std]`; the `std` feature only adds
-//! `std::error::Error` impls and `Policy` for `Box<P>`.
+//! The crate is `#![no_std]`; the `alloc` feature adds `spsc::channel`, the
+//! `std` feature (which implies `alloc`) `std::error::Error` impls and
+//! `Policy` for `Box<P>`.
 #![cfg_attr(not(test), no_std)]
 #![deny(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]
 #![deny(clippy::unwrap_used)]
 #![warn(clippy::undocumented_unsafe_blocks)]
 
+#[cfg(feature = "alloc")]
+extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 

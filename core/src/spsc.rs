@@ -86,10 +86,11 @@ impl<T, const N: usize> RingBuffer<T, N> {
     /// Splits the queue into its producer and consumer ends. Both borrow the
     /// queue mutably, so it cannot be split twice at once.
     pub fn split(&mut self) -> (Producer<'_, T, N>, Consumer<'_, T, N>) {
-        let head = self.head.load(Ordering::Relaxed);
-        let tail = self.tail.load(Ordering::Relaxed);
         let rb: &Self = self;
-        (Producer { rb, tail, cached_head: head }, Consumer { rb, head, cached_tail: tail })
+        (
+            Producer { rb, index: ProducerIndex::of(rb) },
+            Consumer { rb, index: ConsumerIndex::of(rb) },
+        )
     }
 
     /// Number of items in the queue (exact, since `&mut self` excludes both ends).
@@ -151,24 +152,30 @@ impl<T> fmt::Display for Full<T> {
 #[cfg(feature = "std")]
 impl<T: fmt::Debug> std::error::Error for Full<T> {}
 
-/// The writing end of a [`RingBuffer`].
+/// The producer's private state, shared by [`Producer`] and the owning
+/// `OwnedProducer`: its copy of the write index and the last read index it
+/// saw.
 #[derive(Debug)]
-pub struct Producer<'a, T, const N: usize> {
-    rb: &'a RingBuffer<T, N>,
+struct ProducerIndex {
     /// Our own copy of `rb.tail` (we are its only writer).
     tail: usize,
     /// Last `rb.head` we read; `tail - cached_head <= N` always.
     cached_head: usize,
 }
 
-impl<T, const N: usize> Producer<'_, T, N> {
+impl ProducerIndex {
+    /// The state of a producer of `rb` as it is now.
+    fn of<T, const N: usize>(rb: &RingBuffer<T, N>) -> Self {
+        Self { tail: rb.tail.load(Ordering::Relaxed), cached_head: rb.head.load(Ordering::Relaxed) }
+    }
+
     /// Free slots, refreshing the consumer's index only when needed to
     /// find `want` of them.
     #[inline(always)]
-    fn free_slots(&mut self, want: usize) -> usize {
+    fn free_slots<T, const N: usize>(&mut self, rb: &RingBuffer<T, N>, want: usize) -> usize {
         let mut free = N - self.tail.wrapping_sub(self.cached_head);
         if free < want {
-            self.cached_head = self.rb.head.load(Ordering::Acquire);
+            self.cached_head = rb.head.load(Ordering::Acquire);
             free = N - self.tail.wrapping_sub(self.cached_head);
         }
         debug_assert!(free <= N);
@@ -177,106 +184,118 @@ impl<T, const N: usize> Producer<'_, T, N> {
 
     /// Appends `item`.
     ///
-    /// # Errors
-    /// [`Full`] with the item when the queue holds `N` items.
+    /// # Safety
+    /// `self` is the state of `rb`'s only producer.
     #[inline]
-    pub fn push(&mut self, item: T) -> Result<(), Full<T>> {
-        if self.free_slots(1) == 0 {
+    unsafe fn push<T, const N: usize>(
+        &mut self,
+        rb: &RingBuffer<T, N>,
+        item: T,
+    ) -> Result<(), Full<T>> {
+        if self.free_slots(rb, 1) == 0 {
             return Err(Full(item));
         }
         // SAFETY: the slot at `tail` is outside `head..tail`, so the consumer
-        // does not read it until we publish `tail + 1` below.
-        self.rb.slot(self.tail).with_mut(|p| unsafe { (*p).write(item) });
+        // does not read it until we publish `tail + 1` below, and no other
+        // producer writes it (the caller's contract).
+        rb.slot(self.tail).with_mut(|p| unsafe { (*p).write(item) });
         self.tail = self.tail.wrapping_add(1);
-        self.rb.tail.store(self.tail, Ordering::Release);
+        rb.tail.store(self.tail, Ordering::Release);
         Ok(())
     }
 
-    /// Appends as many items of `items` as fit, in order, and publishes them
-    /// with one store. Returns how many were pushed.
-    pub fn push_slice(&mut self, items: &[T]) -> usize
-    where
-        T: Copy,
-    {
-        let n = self.free_slots(items.len()).min(items.len());
+    /// Appends as many items of `items` as fit; how many.
+    ///
+    /// # Safety
+    /// `self` is the state of `rb`'s only producer.
+    unsafe fn push_slice<T: Copy, const N: usize>(
+        &mut self,
+        rb: &RingBuffer<T, N>,
+        items: &[T],
+    ) -> usize {
+        let n = self.free_slots(rb, items.len()).min(items.len());
         for (i, item) in items[..n].iter().enumerate() {
-            // SAFETY: slots `tail..tail + n` are free (checked above) and
-            // unseen by the consumer until the store below.
-            self.rb.slot(self.tail.wrapping_add(i)).with_mut(|p| unsafe { (*p).write(*item) });
+            // SAFETY: slots `tail..tail + n` are free (checked above), unseen
+            // by the consumer until the store below, and written by no other
+            // producer (the caller's contract).
+            rb.slot(self.tail.wrapping_add(i)).with_mut(|p| unsafe { (*p).write(*item) });
         }
         if n > 0 {
             self.tail = self.tail.wrapping_add(n);
-            self.rb.tail.store(self.tail, Ordering::Release);
+            rb.tail.store(self.tail, Ordering::Release);
         }
         n
     }
-
-    /// Free slots right now (a lower bound: the consumer may free more).
-    pub fn slots(&mut self) -> usize {
-        self.free_slots(N)
-    }
-
-    /// The queue is full as far as the producer can tell.
-    pub fn is_full(&mut self) -> bool {
-        self.free_slots(1) == 0
-    }
 }
 
-/// The reading end of a [`RingBuffer`].
+/// The consumer's private state, shared by [`Consumer`] and the owning
+/// `OwnedConsumer`: its copy of the read index and the last write index it
+/// saw.
 #[derive(Debug)]
-pub struct Consumer<'a, T, const N: usize> {
-    rb: &'a RingBuffer<T, N>,
+struct ConsumerIndex {
     /// Our own copy of `rb.head` (we are its only writer).
     head: usize,
     /// Last `rb.tail` we read; `cached_tail - head <= N` always.
     cached_tail: usize,
 }
 
-impl<T, const N: usize> Consumer<'_, T, N> {
+impl ConsumerIndex {
+    /// The state of a consumer of `rb` as it is now.
+    fn of<T, const N: usize>(rb: &RingBuffer<T, N>) -> Self {
+        Self { head: rb.head.load(Ordering::Relaxed), cached_tail: rb.tail.load(Ordering::Relaxed) }
+    }
+
+    /// Items ready, refreshing the producer's index only when needed to
+    /// find `want` of them.
     #[inline(always)]
-    fn ready(&mut self, want: usize) -> usize {
+    fn ready<T, const N: usize>(&mut self, rb: &RingBuffer<T, N>, want: usize) -> usize {
         let mut ready = self.cached_tail.wrapping_sub(self.head);
         if ready < want {
-            self.cached_tail = self.rb.tail.load(Ordering::Acquire);
+            self.cached_tail = rb.tail.load(Ordering::Acquire);
             ready = self.cached_tail.wrapping_sub(self.head);
         }
         debug_assert!(ready <= N);
         ready
     }
 
-    /// Removes the oldest item, or `None` if the queue is empty.
+    /// Removes the oldest item.
+    ///
+    /// # Safety
+    /// `self` is the state of `rb`'s only consumer.
     #[inline]
-    pub fn pop(&mut self) -> Option<T> {
-        if self.ready(1) == 0 {
+    unsafe fn pop<T, const N: usize>(&mut self, rb: &RingBuffer<T, N>) -> Option<T> {
+        if self.ready(rb, 1) == 0 {
             return None;
         }
         // SAFETY: the slot at `head` is inside `head..tail`, initialised by
         // the producer and published by its Release store that our Acquire
-        // load saw; it stays ours until we publish `head + 1`.
-        let item = self.rb.slot(self.head).with(|p| unsafe { (*p).assume_init_read() });
+        // load saw; it stays ours (the only consumer) until we publish
+        // `head + 1`.
+        let item = rb.slot(self.head).with(|p| unsafe { (*p).assume_init_read() });
         self.head = self.head.wrapping_add(1);
-        self.rb.head.store(self.head, Ordering::Release);
+        rb.head.store(self.head, Ordering::Release);
         Some(item)
     }
 
-    /// Moves up to `out.len()` items into `out`, oldest first, freeing their
-    /// slots with one store. Returns how many were moved.
+    /// Moves up to `out.len()` items into `out`; how many.
     ///
-    /// # Panics
-    /// Only if dropping a value that `out` held panics. The items moved
-    /// until then count as popped (they are in `out`), the rest stay queued:
-    /// nothing is lost or dropped twice.
-    pub fn pop_into(&mut self, out: &mut [T]) -> usize {
-        let n = self.ready(out.len()).min(out.len());
+    /// # Safety
+    /// `self` is the state of `rb`'s only consumer.
+    unsafe fn pop_into<T, const N: usize>(
+        &mut self,
+        rb: &RingBuffer<T, N>,
+        out: &mut [T],
+    ) -> usize {
+        let n = self.ready(rb, out.len()).min(out.len());
         // Publishes the slots taken so far when it goes out of scope, also
         // when dropping an old value of `out` unwinds (heapless's `Hole`).
-        let mut taken = Taken { consumer: self, n: 0 };
+        let mut taken = Taken { index: self, rb, n: 0 };
         for dst in &mut out[..n] {
-            let index = taken.consumer.head.wrapping_add(taken.n);
+            let index = taken.index.head.wrapping_add(taken.n);
             // SAFETY: as in `pop`, for each of the `n` ready slots; `taken.n`
             // counts this slot as consumed before any user code runs, so it
             // is never read again.
-            let item = taken.consumer.rb.slot(index).with(|p| unsafe { (*p).assume_init_read() });
+            let item = rb.slot(index).with(|p| unsafe { (*p).assume_init_read() });
             taken.n += 1;
             // Drops the old value: user code that may panic. `item` is ours
             // by now, so either way it is dropped exactly once.
@@ -284,35 +303,134 @@ impl<T, const N: usize> Consumer<'_, T, N> {
         }
         n
     }
-
-    /// Items ready to pop right now (a lower bound: the producer may add more).
-    pub fn len(&mut self) -> usize {
-        self.ready(N)
-    }
-
-    /// Nothing to pop right now.
-    pub fn is_empty(&mut self) -> bool {
-        self.ready(1) == 0
-    }
 }
 
-/// Slots that [`Consumer::pop_into`] has moved out; dropping this publishes
-/// them, so they count as popped even if the copy loop unwinds.
-struct Taken<'c, 'a, T, const N: usize> {
-    consumer: &'c mut Consumer<'a, T, N>,
+/// Slots that `pop_into` has moved out; dropping this publishes them, so
+/// they count as popped even if the copy loop unwinds.
+struct Taken<'c, T, const N: usize> {
+    index: &'c mut ConsumerIndex,
+    rb: &'c RingBuffer<T, N>,
     /// Slots `head..head + n` have been read and must not be read again.
     n: usize,
 }
 
-impl<T, const N: usize> Drop for Taken<'_, '_, T, N> {
+impl<T, const N: usize> Drop for Taken<'_, T, N> {
     fn drop(&mut self) {
         if self.n > 0 {
-            let c = &mut *self.consumer;
-            c.head = c.head.wrapping_add(self.n);
-            c.rb.head.store(c.head, Ordering::Release);
+            self.index.head = self.index.head.wrapping_add(self.n);
+            self.rb.head.store(self.index.head, Ordering::Release);
         }
     }
 }
+
+/// The methods of a producer end: a type with fields `rb` (its ring, by
+/// reference or `Arc`) and `index` (a [`ProducerIndex`]) whose invariant is
+/// that it is its ring's only producer.
+macro_rules! producer_methods {
+    () => {
+        /// Appends `item`.
+        ///
+        /// # Errors
+        /// [`Full`] with the item when the queue holds `N` items.
+        #[inline]
+        pub fn push(&mut self, item: T) -> Result<(), Full<T>> {
+            // SAFETY: `self.index` is the state of the ring's only
+            // producer: the invariant of every type using this macro.
+            unsafe { self.index.push(&self.rb, item) }
+        }
+
+        /// Appends as many items of `items` as fit, in order, and publishes
+        /// them with one store. Returns how many were pushed.
+        pub fn push_slice(&mut self, items: &[T]) -> usize
+        where
+            T: Copy,
+        {
+            // SAFETY: as in `push`.
+            unsafe { self.index.push_slice(&self.rb, items) }
+        }
+
+        /// Free slots right now (a lower bound: the consumer may free more).
+        pub fn slots(&mut self) -> usize {
+            self.index.free_slots(&self.rb, N)
+        }
+
+        /// The queue is full as far as the producer can tell.
+        pub fn is_full(&mut self) -> bool {
+            self.index.free_slots(&self.rb, 1) == 0
+        }
+    };
+}
+
+/// The methods of a consumer end: fields `rb` and `index` (a
+/// [`ConsumerIndex`]), and the invariant that it is its ring's only
+/// consumer.
+macro_rules! consumer_methods {
+    () => {
+        /// Removes the oldest item, or `None` if the queue is empty.
+        #[inline]
+        pub fn pop(&mut self) -> Option<T> {
+            // SAFETY: `self.index` is the state of the ring's only
+            // consumer: the invariant of every type using this macro.
+            unsafe { self.index.pop(&self.rb) }
+        }
+
+        /// Moves up to `out.len()` items into `out`, oldest first, freeing
+        /// their slots with one store. Returns how many were moved.
+        ///
+        /// # Panics
+        /// Only if dropping a value that `out` held panics. The items moved
+        /// until then count as popped (they are in `out`), the rest stay
+        /// queued: nothing is lost or dropped twice.
+        pub fn pop_into(&mut self, out: &mut [T]) -> usize {
+            // SAFETY: as in `pop`.
+            unsafe { self.index.pop_into(&self.rb, out) }
+        }
+
+        /// Items ready to pop right now (a lower bound: the producer may add
+        /// more).
+        pub fn len(&mut self) -> usize {
+            self.index.ready(&self.rb, N)
+        }
+
+        /// Nothing to pop right now.
+        pub fn is_empty(&mut self) -> bool {
+            self.index.ready(&self.rb, 1) == 0
+        }
+    };
+}
+
+/// The writing end of a [`RingBuffer`] it borrows.
+///
+/// Invariant: the ring's only producer ([`RingBuffer::split`] makes one and
+/// holds the ring's `&mut` borrow while it lives).
+#[derive(Debug)]
+pub struct Producer<'a, T, const N: usize> {
+    rb: &'a RingBuffer<T, N>,
+    index: ProducerIndex,
+}
+
+impl<T, const N: usize> Producer<'_, T, N> {
+    producer_methods!();
+}
+
+/// The reading end of a [`RingBuffer`] it borrows.
+///
+/// Invariant: the ring's only consumer (as for [`Producer`]).
+#[derive(Debug)]
+pub struct Consumer<'a, T, const N: usize> {
+    rb: &'a RingBuffer<T, N>,
+    index: ConsumerIndex,
+}
+
+impl<T, const N: usize> Consumer<'_, T, N> {
+    consumer_methods!();
+}
+
+// After the macros, which are in scope from their definition on.
+#[cfg(feature = "alloc")]
+mod owned;
+#[cfg(feature = "alloc")]
+pub use owned::{channel, OwnedConsumer, OwnedProducer};
 
 #[cfg(all(test, not(loom)))]
 mod tests {

@@ -21,13 +21,12 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use usched::usched_core::policy::{Decision, EnqueueError, Policy, Task};
-use usched::usched_core::spsc::{Consumer, Producer, RingBuffer};
+use usched::usched_core::spsc::{self, OwnedConsumer, OwnedProducer};
 use usched::usched_core::trace::{Header, Record, RECORD_BYTES};
 
 /// Records the ring holds (a power of two).
 pub const RING_RECORDS: usize = 16384;
 type Bytes = [u8; RECORD_BYTES];
-type Ring = RingBuffer<Bytes, RING_RECORDS>;
 
 /// What the dispatcher and the writer share besides the ring.
 #[derive(Default)]
@@ -40,7 +39,7 @@ struct Shared {
 
 /// The dispatcher's end of a recording.
 pub struct Recorder {
-    tx: Producer<'static, Bytes, RING_RECORDS>,
+    tx: OwnedProducer<Bytes, RING_RECORDS>,
     shared: Arc<Shared>,
 }
 
@@ -74,10 +73,9 @@ pub fn start(path: &Path, nr_cpus: u32, limit_bytes: u64) -> Result<(Recorder, W
     let header = Header { nr_cpus, start_ns: usched::sys::monotonic_ns() };
     out.write_all(&header.encode())
         .with_context(|| format!("--record: cannot write {}", path.display()))?;
-    // One ring for the process's life (the dispatcher restarts reuse it):
-    // leaked on purpose, so both ends are 'static.
-    let ring: &'static mut Ring = Box::leak(Box::new(Ring::new()));
-    let (tx, rx) = ring.split();
+    // One ring for the recording's life (the dispatcher's restarts reuse
+    // it), freed when the writer and the recorder are both gone.
+    let (tx, rx) = spsc::channel::<Bytes, RING_RECORDS>();
     let shared = Arc::new(Shared::default());
     let s = shared.clone();
     let handle = std::thread::Builder::new()
@@ -88,7 +86,7 @@ pub fn start(path: &Path, nr_cpus: u32, limit_bytes: u64) -> Result<(Recorder, W
 }
 
 fn drain(
-    mut rx: Consumer<'static, Bytes, RING_RECORDS>,
+    mut rx: OwnedConsumer<Bytes, RING_RECORDS>,
     mut out: BufWriter<File>,
     shared: &Shared,
     limit_bytes: u64,

@@ -90,7 +90,7 @@ impl BpfScheduler<'_> {
     }
 
     fn block(&mut self) {
-        if self.staging.borrow().len() > 0 {
+        if self.staging.len() > 0 {
             return;
         }
         self.set_sleeping(1);
