@@ -22,6 +22,13 @@
 //!     N CPU-bound threads whose scheduling class another thread flips R
 //!     times between SCHED_FIFO, SCHED_IDLE and SCHED_OTHER (or SCHED_EXT
 //!     with --ext, for partial mode) while they are queued.
+//! usched-probe pingpong [--secs S] [--hogs H] [--work-us W]
+//!     a communicating pair: two threads bouncing a byte over two pipes
+//!     (each works W µs per turn), beside H CPU-bound threads, for S
+//!     seconds after a one-second warm-up. Every 250 ms the main thread
+//!     samples the CPU each thread last ran on; prints the share of samples
+//!     with the pair in one last-level cache and on one CPU, the share with
+//!     the first two hogs in different LLCs, and the round trips done.
 //! usched-probe statsock [--socket PATH] [--clients N] [--request-bytes B]
 //!     opens N connections to the stats socket at once and asks each for
 //!     statistics, then sends one request of B bytes: prints how many
@@ -450,6 +457,154 @@ fn statsock(args: &[String]) -> Result<()> {
     Ok(())
 }
 
+/// The last-level cache of each possible CPU, as a small id (CPUs listed
+/// by the same `cache/index3/shared_cpu_list` share one); every CPU in
+/// LLC 0 when the machine reports no level-3 cache.
+fn llc_ids() -> Vec<usize> {
+    // SAFETY: sysconf has no preconditions.
+    let n = unsafe { libc::sysconf(libc::_SC_NPROCESSORS_CONF) }.max(1) as usize;
+    let mut seen: Vec<String> = Vec::new();
+    (0..n)
+        .map(|c| {
+            let path = format!("/sys/devices/system/cpu/cpu{c}/cache/index3/shared_cpu_list");
+            let list = std::fs::read_to_string(path).unwrap_or_default();
+            match seen.iter().position(|l| *l == list) {
+                Some(i) => i,
+                None => {
+                    seen.push(list);
+                    seen.len() - 1
+                }
+            }
+        })
+        .collect()
+}
+
+/// The CPU the calling thread runs on.
+fn this_cpu() -> usize {
+    // SAFETY: sched_getcpu has no preconditions; -1 (error) maps to 0.
+    unsafe { libc::sched_getcpu() }.max(0) as usize
+}
+
+/// Writes or reads the one byte of a ping-pong turn; false once the other
+/// end is closed.
+fn bounce(fd: i32, write: bool) -> bool {
+    let mut b = [0u8; 1];
+    // SAFETY: `fd` is an open pipe end owned by this probe; `b` is a valid
+    // one-byte buffer for the call.
+    let n = unsafe {
+        if write {
+            libc::write(fd, b.as_ptr().cast(), 1)
+        } else {
+            libc::read(fd, b.as_mut_ptr().cast(), 1)
+        }
+    };
+    n == 1
+}
+
+/// A pipe's (read, write) ends.
+fn pipe() -> Result<(i32, i32)> {
+    let mut fds = [0i32; 2];
+    // SAFETY: `fds` has room for the two descriptors pipe writes.
+    if unsafe { libc::pipe(fds.as_mut_ptr()) } != 0 {
+        bail!("pipe: {}", std::io::Error::last_os_error());
+    }
+    Ok((fds[0], fds[1]))
+}
+
+/// A communicating pair beside CPU hogs; see the module's usage.
+fn pingpong(args: &[String]) -> Result<()> {
+    use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::Relaxed};
+    use std::sync::Arc;
+    let secs: u64 = arg(args, "--secs", 10)?;
+    let hogs: usize = arg(args, "--hogs", 0)?;
+    let work_us: u64 = arg(args, "--work-us", 10)?;
+    if secs == 0 || hogs > 1024 || work_us > 100_000 {
+        bail!("--secs must be positive, --hogs at most 1024, --work-us at most 100000");
+    }
+    let llc = llc_ids();
+    let stop = Arc::new(AtomicBool::new(false));
+    // Last CPU of: the pair's two threads, then each hog.
+    let cpus: Arc<Vec<AtomicUsize>> =
+        Arc::new((0..2 + hogs).map(|_| AtomicUsize::new(0)).collect());
+    let rounds = Arc::new(AtomicU64::new(0));
+    let ((a_read, b_write), (b_read, a_write)) = (pipe()?, pipe()?);
+    let mut handles = Vec::new();
+    {
+        let (stop, cpus, rounds) = (stop.clone(), cpus.clone(), rounds.clone());
+        handles.push(std::thread::spawn(move || {
+            while !stop.load(Relaxed) {
+                spin_for(work_us * 1000);
+                if !bounce(a_write, true) || !bounce(a_read, false) {
+                    break;
+                }
+                cpus[0].store(this_cpu(), Relaxed);
+                rounds.fetch_add(1, Relaxed);
+            }
+            // SAFETY: this thread's write end, closed once: the peer's read
+            // then returns 0 and it ends too.
+            unsafe { libc::close(a_write) };
+        }));
+    }
+    {
+        let cpus = cpus.clone();
+        handles.push(std::thread::spawn(move || {
+            while bounce(b_read, false) {
+                cpus[1].store(this_cpu(), Relaxed);
+                spin_for(work_us * 1000);
+                if !bounce(b_write, true) {
+                    break;
+                }
+            }
+            // SAFETY: this thread's write end, closed once.
+            unsafe { libc::close(b_write) };
+        }));
+    }
+    for h in 0..hogs {
+        let (stop, cpus) = (stop.clone(), cpus.clone());
+        handles.push(std::thread::spawn(move || {
+            while !stop.load(Relaxed) {
+                cpus[2 + h].store(this_cpu(), Relaxed);
+                spin_for(100_000);
+            }
+        }));
+    }
+    std::thread::sleep(Duration::from_secs(1));
+    let r0 = rounds.load(Relaxed);
+    let (mut samples, mut same_llc, mut same_cpu, mut hogs_apart) = (0u64, 0u64, 0u64, 0u64);
+    let llc_of = |c: usize| llc.get(c).copied().unwrap_or(0);
+    for _ in 0..secs * 4 {
+        std::thread::sleep(Duration::from_millis(250));
+        let (a, b) = (cpus[0].load(Relaxed), cpus[1].load(Relaxed));
+        samples += 1;
+        same_llc += u64::from(llc_of(a) == llc_of(b));
+        same_cpu += u64::from(a == b);
+        if hogs >= 2 {
+            hogs_apart += u64::from(llc_of(cpus[2].load(Relaxed)) != llc_of(cpus[3].load(Relaxed)));
+        }
+    }
+    let done = rounds.load(Relaxed) - r0;
+    stop.store(true, Relaxed);
+    for h in handles {
+        h.join().map_err(|_| anyhow::anyhow!("a pingpong thread panicked"))?;
+    }
+    // SAFETY: the read ends, closed once, after both threads ended.
+    unsafe {
+        libc::close(a_read);
+        libc::close(b_read);
+    }
+    let pct = |n: u64| n * 100 / samples.max(1);
+    let nr_llc = llc.iter().max().map_or(1, |m| m + 1);
+    println!(
+        "PINGPONG llcs={nr_llc} samples={samples} same_llc_pct={} same_cpu_pct={} \
+         hogs_apart_pct={} rounds={done} rounds_per_s={}",
+        pct(same_llc),
+        pct(same_cpu),
+        if hogs >= 2 { pct(hogs_apart).to_string() } else { "-".into() },
+        done / secs
+    );
+    Ok(())
+}
+
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
@@ -459,6 +614,7 @@ fn main() -> Result<()> {
         Some("hogs") => hogs(&args[1..]),
         Some("classflip") => classflip(&args[1..]),
         Some("statsock") => statsock(&args[1..]),
-        _ => bail!("usage: usched-probe {{ext CMD [ARGS...] | burst [--threads N] [--spin-ms M] | periodic [--threads N] [--period-us P] [--work-us W] [--secs S] [--label L] | hogs --spec 0,19,idle [--secs S] [--pin CPU] | classflip [--hogs N] [--rounds R] [--ext] | statsock [--socket PATH] [--clients N] [--request-bytes B]}}"),
+        Some("pingpong") => pingpong(&args[1..]),
+        _ => bail!("usage: usched-probe {{ext CMD [ARGS...] | burst [--threads N] [--spin-ms M] | periodic [--threads N] [--period-us P] [--work-us W] [--secs S] [--label L] | hogs --spec 0,19,idle [--secs S] [--pin CPU] | classflip [--hogs N] [--rounds R] [--ext] | statsock [--socket PATH] [--clients N] [--request-bytes B] | pingpong [--secs S] [--hogs H] [--work-us W]}}"),
     }
 }
