@@ -25,6 +25,9 @@ const volatile bool pack_work;			/* idle CPUs on partly busy cores first (place.
  * path like any other.
  */
 const volatile u64 fast_wakeup_ns;
+/* Sync wake-ups may take the waker's CPU without a round trip
+ * (sync_handoff_cpu() in main.bpf.c). */
+const volatile bool sync_handoff = true;
 /*
  * The topology (src/topology.rs, filled in at load; a hotplug restarts the
  * scheduler): the next SMT thread of each CPU's core, round the core and

@@ -81,6 +81,11 @@ pub struct Config {
     pub slice: Duration,
     /// Dispatch waking tasks straight to an idle CPU, bypassing user space.
     pub builtin_idle: bool,
+    /// Hand a sync wake-up (message passing: the waker is about to sleep)
+    /// the waker's CPU at once, without a round trip, when no task waits
+    /// anywhere (not in user space, not in a DSQ): the policy would have
+    /// had nobody else to order. On by default.
+    pub sync_handoff: bool,
     /// CPU the dispatcher runs on; in busy mode other tasks are kept off it.
     pub dispatcher_cpu: Option<usize>,
     /// How the dispatcher waits for work.
@@ -135,6 +140,7 @@ impl Default for Config {
             exit_dump_len: 0,
             slice: Self::SLICE_DEFAULT,
             builtin_idle: false,
+            sync_handoff: true,
             dispatcher_cpu: None,
             poll: PollMode::Adaptive,
             spin: Self::SPIN_DEFAULT,
@@ -173,6 +179,8 @@ impl Config {
         slice: Duration,
         /// Sets [`Config::builtin_idle`].
         builtin_idle: bool,
+        /// Sets [`Config::sync_handoff`].
+        sync_handoff: bool,
         /// Sets [`Config::dispatcher_cpu`].
         dispatcher_cpu: Option<usize>,
         /// Sets [`Config::poll`].

@@ -110,6 +110,7 @@ pub(crate) fn load<'a>(
         ro.usersched_tgid = std::process::id() as i32;
         ro.slice_ns = cfg.slice.as_nanos() as u64;
         ro.builtin_idle = cfg.builtin_idle;
+        ro.sync_handoff = cfg.sync_handoff;
         ro.dispatcher_cpu = cfg.dispatcher_cpu.map_or(-1, |c| c as i32);
         ro.poll_mode = cfg.poll.abi();
         ro.heartbeat_ns = cfg.heartbeat.as_nanos() as u64;

@@ -118,6 +118,12 @@ struct Opts {
     #[arg(long)]
     builtin_idle: bool,
 
+    /// Send every sync wake-up (message passing) through the policy. By
+    /// default one takes the waker's CPU at once when no task waits
+    /// anywhere.
+    #[arg(long)]
+    no_sync_handoff: bool,
+
     /// Fast wake-up threshold, µs: a task woken by a timer or an interrupt
     /// whose bursts average less than this (and whose sleeps average at
     /// least twice its bursts) is dispatched by the BPF side at once, to an
@@ -412,6 +418,7 @@ fn main() -> Result<()> {
         .exit_dump_len(opts.exit_dump_len)
         .slice(Duration::from_micros(knobs.slice_us))
         .builtin_idle(opts.builtin_idle)
+        .sync_handoff(!opts.no_sync_handoff)
         .dispatcher_cpu(dispatcher_cpu)
         .poll(knobs.poll)
         .spin(Duration::from_micros(knobs.spin_us))
