@@ -519,24 +519,32 @@ static bool still_first(s32 cpu, u64 vtime)
  * A sync wake-up (message passing: the waker is about to sleep) may be
  * handed the waker's CPU at once, without a round trip: when the waker is
  * one of ours running there (not an RT task, not the dispatcher, not
- * exiting), @p may run there, and no task waits anywhere - not in user
- * space, not in a DSQ, not in that CPU's local DSQ. Nobody loses a turn:
- * the policy would have had no one else to order. A round trip per
- * message cost a ping-pong pair three quarters of its throughput
- * (llc-pair: 2.5k round trips a second against EEVDF's 10.7k). The CPU,
- * or -1.
+ * exiting) in a short burst, @p may run there, and no task waits anywhere
+ * - not in user space, not in a DSQ, not in that CPU's local DSQ. Nobody
+ * loses a turn: the policy would have had no one else to order. The burst
+ * test keeps out a "waker" that will not sleep: a softirq's sync wake-up
+ * (a socket's data) runs in whatever task it interrupted, maybe a CPU hog,
+ * behind which @p would wait out a slice. A round trip per message cost a
+ * ping-pong pair most of its throughput (llc-pair: 1.4-1.5k round trips a
+ * second, 9.3k with the hand-off; EEVDF 6-7k). The CPU, or -1.
  */
+#define SYNC_WAKER_RUN_MAX_NS	(1000ULL * 1000)
+
 static __always_inline s32 sync_handoff_cpu(struct task_struct *p)
 {
 	struct task_struct *waker = (void *)bpf_get_current_task_btf();
 	s32 cpu = bpf_get_smp_processor_id();
+	u64 run;
 
 	if (cpu < 0 || cpu >= USCHED_MAX_CPUS || cpu_reserved(cpu) ||
 	    !bpf_cpumask_test_cpu(cpu, p->cpus_ptr))
 		return -1;
-	/* One of ours runs there (the waker itself: it is current). */
-	if (!cpu_ctx_of(cpu)->run_start || is_usersched(waker) ||
-	    (waker->flags & PF_EXITING))
+	if (is_usersched(waker) || (waker->flags & PF_EXITING))
+		return -1;
+	/* One of ours runs there (the waker, unless an interrupt woke @p),
+	 * and has since it last slept for less than the bound. */
+	run = cpu_curr_run_ns(cpu, bpf_ktime_get_ns());
+	if (!run || run >= SYNC_WAKER_RUN_MAX_NS)
 		return -1;
 	if (!nobody_waits(cpu) || scx_bpf_dsq_nr_queued(SCX_DSQ_LOCAL_ON | cpu))
 		return -1;

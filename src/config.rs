@@ -83,8 +83,9 @@ pub struct Config {
     pub builtin_idle: bool,
     /// Hand a sync wake-up (message passing: the waker is about to sleep)
     /// the waker's CPU at once, without a round trip, when no task waits
-    /// anywhere (not in user space, not in a DSQ): the policy would have
-    /// had nobody else to order. On by default.
+    /// anywhere (not in user space, not in a DSQ) and the waker, one of
+    /// ours, has run less than 1 ms since it last slept: the policy would
+    /// have had nobody else to order. On by default.
     pub sync_handoff: bool,
     /// CPU the dispatcher runs on; in busy mode other tasks are kept off it.
     pub dispatcher_cpu: Option<usize>,
