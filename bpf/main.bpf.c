@@ -36,7 +36,8 @@
  * shared DSQ), tasks pinned to a CPU where RT tasks are runnable (the
  * kernel's ext_server lends that CPU only to what its local DSQ holds), and -
  * with built-in idle selection - tasks waking while an idle CPU is
- * available. When the ring buffer is full, tasks fall back to the shared
+ * available; and sync wake-ups while nothing else waits (the sync
+ * hand-off: sync_handoff_cpu()). When the ring buffer is full, tasks fall back to the shared
  * DSQ (counted as congestion).
  *
  * Nothing user space sends can make this program call scx_bpf_error():
@@ -516,38 +517,44 @@ static bool still_first(s32 cpu, u64 vtime)
 }
 
 /*
- * A sync wake-up (message passing: the waker is about to sleep) may be
- * handed the waker's CPU at once, without a round trip: when the waker is
- * one of ours running there (not an RT task, not the dispatcher, not
- * exiting) in a short burst, @p may run there, and no task waits anywhere
- * - not in user space, not in a DSQ, not in that CPU's local DSQ. Nobody
- * loses a turn: the policy would have had no one else to order. The burst
- * test keeps out a "waker" that will not sleep: a softirq's sync wake-up
- * (a socket's data) runs in whatever task it interrupted, maybe a CPU hog,
- * behind which @p would wait out a slice. A round trip per message cost a
+ * A sync wake-up (message passing: the waker is about to sleep) runs at
+ * once, without a round trip, when no task the BPF side sees waits
+ * anywhere (not in user space, not in a DSQ, not in the waker CPU's local
+ * DSQ): the policy would have had nobody else to order. It goes to its
+ * previous CPU if that idles in the waker's LLC (warm, and it waits for
+ * nobody), else to the waker's CPU, behind the waker, if the waker is one
+ * of ours (not the dispatcher, not exiting) in a short burst: under
+ * SYNC_WAKER_RUN_MAX_NS since it last slept. A softirq's sync wake-up (a
+ * socket's data) runs in whatever task it interrupted, maybe a CPU hog;
+ * and a waker that goes on running after all is preempted by ops.tick()
+ * once the wake-up has waited that long. A round trip per message cost a
  * ping-pong pair most of its throughput (llc-pair: 1.4-1.5k round trips a
- * second, 9.3k with the hand-off; EEVDF 6-7k). The CPU, or -1.
+ * second, 9-11k with the hand-off; EEVDF 6-9k). The CPU, or -1.
  */
 #define SYNC_WAKER_RUN_MAX_NS	(1000ULL * 1000)
 
-static __always_inline s32 sync_handoff_cpu(struct task_struct *p)
+static __always_inline s32 sync_handoff_cpu(struct task_struct *p, s32 prev_cpu)
 {
 	struct task_struct *waker = (void *)bpf_get_current_task_btf();
 	s32 cpu = bpf_get_smp_processor_id();
-	u64 run;
+	u64 now = bpf_ktime_get_ns(), run;
 
-	if (cpu < 0 || cpu >= USCHED_MAX_CPUS || cpu_reserved(cpu) ||
-	    !bpf_cpumask_test_cpu(cpu, p->cpus_ptr))
+	if (cpu < 0 || cpu >= USCHED_MAX_CPUS || !nobody_waits(cpu) ||
+	    scx_bpf_dsq_nr_queued(SCX_DSQ_LOCAL_ON | cpu))
 		return -1;
-	if (is_usersched(waker) || (waker->flags & PF_EXITING))
+	if (prev_cpu != cpu && prev_cpu >= 0 && prev_cpu < USCHED_MAX_CPUS &&
+	    !cpu_reserved(prev_cpu) && bpf_cpumask_test_cpu(prev_cpu, p->cpus_ptr) &&
+	    cpu_llc[prev_cpu & (USCHED_MAX_CPUS - 1)] == cpu_llc[cpu & (USCHED_MAX_CPUS - 1)] &&
+	    scx_bpf_test_and_clear_cpu_idle(prev_cpu))
+		return prev_cpu;
+	if (cpu_reserved(cpu) || !bpf_cpumask_test_cpu(cpu, p->cpus_ptr) ||
+	    is_usersched(waker) || (waker->flags & PF_EXITING))
 		return -1;
-	/* One of ours runs there (the waker, unless an interrupt woke @p),
-	 * and has since it last slept for less than the bound. */
-	run = cpu_curr_run_ns(cpu, bpf_ktime_get_ns());
+	/* One of ours runs there (the waker, unless an interrupt woke @p). */
+	run = cpu_curr_run_ns(cpu, now);
 	if (!run || run >= SYNC_WAKER_RUN_MAX_NS)
 		return -1;
-	if (!nobody_waits(cpu) || scx_bpf_dsq_nr_queued(SCX_DSQ_LOCAL_ON | cpu))
-		return -1;
+	cpu_ctx_of(cpu)->handoff_at = now;
 	return cpu;
 }
 
@@ -573,7 +580,7 @@ s32 BPF_STRUCT_OPS(usched_select_cpu, struct task_struct *p, s32 prev_cpu, u64 w
 	if (tctx)
 		tctx->async_wake = fast;
 	if ((wake_flags & SCX_WAKE_SYNC) && sync_handoff) {
-		cpu = sync_handoff_cpu(p);
+		cpu = sync_handoff_cpu(p, prev_cpu);
 		if (cpu >= 0) {
 			scx_bpf_dsq_insert(p, SCX_DSQ_LOCAL, slice_ns, 0);
 			cnt_inc(nr_kernel_dispatches);
@@ -1264,11 +1271,17 @@ void BPF_STRUCT_OPS(usched_running, struct task_struct *p)
 	if (vtime_before(vtime_now, p->scx.dsq_vtime))
 		vtime_now = p->scx.dsq_vtime;
 	cpu = scx_bpf_task_cpu(p);
-	if (cpu >= 0 && cpu < USCHED_MAX_CPUS)
+	if (cpu >= 0 && cpu < USCHED_MAX_CPUS) {
 		cpuperf_account_run(cpu, true, now);
+		cpu_ctx_of(cpu)->handoff_at = 0;	/* the CPU moved on */
+	}
 	if (!tctx)
 		return;
 	tctx->last_run_at = now;
+	/* Runs now: its next enqueue is no wake-up unless ops.runnable()
+	 * says so again (a kernel-placed wake-up never reached
+	 * send_to_user(), which clears it otherwise). */
+	tctx->woke = 0;
 	tctx->run_slice = p->scx.slice;
 	/* Where it runs against where it ran (our own threads aside). */
 	if (!is_usersched(p) && cpu >= 0 && cpu < USCHED_MAX_CPUS) {
@@ -1446,9 +1459,22 @@ void BPF_STRUCT_OPS(usched_update_idle, s32 cpu, bool idle)
 void BPF_STRUCT_OPS(usched_tick, struct task_struct *p)
 {
 	s32 cpu = scx_bpf_task_cpu(p);
+	struct cpu_ctx *cc;
+	u64 at;
 
-	if (cpufreq && cpu >= 0 && cpu < USCHED_MAX_CPUS)
-		cpuperf_apply(cpu, cpu_ctx_of(cpu)->fast);
+	if (cpu < 0 || cpu >= USCHED_MAX_CPUS)
+		return;
+	cc = cpu_ctx_of(cpu);
+	if (cpufreq)
+		cpuperf_apply(cpu, cc->fast);
+	/* A sync wake-up handed this CPU still waits behind a waker that went
+	 * on running: end the waker's slice (see sync_handoff_cpu()). */
+	at = cc->handoff_at;
+	if (at && bpf_ktime_get_ns() - at >= SYNC_WAKER_RUN_MAX_NS) {
+		cc->handoff_at = 0;
+		if (scx_bpf_dsq_nr_queued(SCX_DSQ_LOCAL_ON | cpu))
+			p->scx.slice = 0;
+	}
 }
 
 /* The task leaves sched_ext (class change, exit): nothing of it is waiting. */

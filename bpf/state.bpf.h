@@ -86,6 +86,9 @@ struct cpu_ctx {
 	u8 cut_in;		/* a fast waker preempted its task */
 	u8 disp_cut_in;		/* the dispatcher preempted its task */
 	u8 preempt_pending;	/* a preemption waits for a fast burst's end */
+	/* When a sync wake-up was handed this CPU, to wait behind its current
+	 * task (0: none since a task last started here; see ops.tick()). */
+	u64 handoff_at;
 };
 struct cpu_ctx cpu_ctxs[USCHED_MAX_CPUS];
 

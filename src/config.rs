@@ -81,11 +81,13 @@ pub struct Config {
     pub slice: Duration,
     /// Dispatch waking tasks straight to an idle CPU, bypassing user space.
     pub builtin_idle: bool,
-    /// Hand a sync wake-up (message passing: the waker is about to sleep)
-    /// the waker's CPU at once, without a round trip, when no task waits
-    /// anywhere (not in user space, not in a DSQ) and the waker, one of
-    /// ours, has run less than 1 ms since it last slept: the policy would
-    /// have had nobody else to order. On by default.
+    /// Run a sync wake-up (message passing: the waker is about to sleep)
+    /// at once, without a round trip, when no task waits that the BPF
+    /// side sees (not in user space, not in a DSQ): on its previous CPU if
+    /// that idles in the waker's LLC, else on the waker's CPU behind the
+    /// waker, one of ours that has run less than 1 ms since it last slept
+    /// (its slice is ended at a tick if it runs on). The policy would have
+    /// had nobody else to order. On by default.
     pub sync_handoff: bool,
     /// CPU the dispatcher runs on; in busy mode other tasks are kept off it.
     pub dispatcher_cpu: Option<usize>,

@@ -7,9 +7,9 @@
 # thread last ran on is sampled. Asserted under scx_usched: attached; the
 # pair in one LLC in at least 80 % of the samples and no less than EEVDF's
 # share minus 10 points; its round trips at least 0.4x EEVDF's in the same
-# boot (sync wake-ups take the waker's CPU when nobody waits: 9.3k a second
-# against EEVDF's 5.3-13.4k; each through the policy, --no-sync-handoff,
-# 1.5k). Reported: the share of samples with the two hogs in different
+# boot (sync wake-ups run at once when nobody waits: 9.3-12.7k a second
+# against EEVDF's 6.0-9.7k in the same boots; each through the policy,
+# --no-sync-handoff, 1.4-1.5k, 0.23x: FAIL). Reported: the share of samples with the two hogs in different
 # LLCs. Arguments: SECS (12), then scx_usched's own.
 . /usched/lib.sh
 SECS=${1:-12}
