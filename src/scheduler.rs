@@ -210,6 +210,8 @@ impl<'a> BpfScheduler<'a> {
         if staged > 0 {
             return staged;
         }
+        // Never 0 here (the ring is empty), and it must not be: libbpf's
+        // consume_n(0) still consumes one record, which would find no room.
         let n = self.queued.consume_raw_n(self.staging.free());
         if n > 0 {
             self.last_event = Instant::now();

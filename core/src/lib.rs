@@ -21,7 +21,7 @@
 //! Nothing in this crate allocates: every container stores its elements
 //! inline, its capacity a const generic fixed at compile time, so it can live
 //! in a `static`, on the stack or in a `Box` made once at start-up. The one
-//! exception is opt-in: with the `alloc` feature, [`spsc::channel`] puts a
+//! exception is opt-in: with the `alloc` feature, `spsc::channel` puts a
 //! ring in an `Arc` once, at creation, so that its ends own it.
 //!
 //! The crate is `#![no_std]`; the `alloc` feature adds `spsc::channel`, the

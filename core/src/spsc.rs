@@ -139,7 +139,8 @@ impl<T, const N: usize> fmt::Debug for RingBuffer<T, N> {
     }
 }
 
-/// Error of [`Producer::push`]: the queue was full; the item is handed back.
+/// Error of a producer's `push` ([`Producer::push`], and the owning end's
+/// with the `alloc` feature): the queue was full; the item is handed back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Full<T>(pub T);
 

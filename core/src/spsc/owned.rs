@@ -50,7 +50,7 @@ impl<T, const N: usize> OwnedConsumer<T, N> {
     consumer_methods!();
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
     use std::rc::Rc;
