@@ -517,6 +517,16 @@ static bool still_first(s32 cpu, u64 vtime)
 }
 
 /*
+ * Claims @p's previous CPU if it idles, @p may run there and busy mode does
+ * not reserve it for the dispatcher: warm, and no other CPU woken.
+ */
+static __always_inline bool claim_idle_prev(struct task_struct *p, s32 prev_cpu)
+{
+	return bpf_cpumask_test_cpu(prev_cpu, p->cpus_ptr) && !cpu_reserved(prev_cpu) &&
+	       scx_bpf_test_and_clear_cpu_idle(prev_cpu);
+}
+
+/*
  * A sync wake-up (message passing: the waker is about to sleep) runs at
  * once, without a round trip, when no task the BPF side sees waits
  * anywhere (not in user space, not in a DSQ, not in the waker CPU's local
@@ -543,9 +553,7 @@ static __always_inline s32 sync_handoff_cpu(struct task_struct *p, s32 prev_cpu)
 	    scx_bpf_dsq_nr_queued(SCX_DSQ_LOCAL_ON | cpu))
 		return -1;
 	if (prev_cpu != cpu && prev_cpu >= 0 && prev_cpu < USCHED_MAX_CPUS &&
-	    !cpu_reserved(prev_cpu) && bpf_cpumask_test_cpu(prev_cpu, p->cpus_ptr) &&
-	    cpu_llc[prev_cpu & (USCHED_MAX_CPUS - 1)] == cpu_llc[cpu & (USCHED_MAX_CPUS - 1)] &&
-	    scx_bpf_test_and_clear_cpu_idle(prev_cpu))
+	    place_level(prev_cpu, cpu) <= USCHED_PLACE_LLC && claim_idle_prev(p, prev_cpu))
 		return prev_cpu;
 	if (cpu_reserved(cpu) || !bpf_cpumask_test_cpu(cpu, p->cpus_ptr) ||
 	    is_usersched(waker) || (waker->flags & PF_EXITING))
@@ -593,8 +601,7 @@ s32 BPF_STRUCT_OPS(usched_select_cpu, struct task_struct *p, s32 prev_cpu, u64 w
 	if (pack_work) {
 		/* Its previous CPU if idle (warm, and no other core woken),
 		 * else the packing rule's choice (place.bpf.h). */
-		if (bpf_cpumask_test_cpu(prev_cpu, p->cpus_ptr) && !cpu_reserved(prev_cpu) &&
-		    scx_bpf_test_and_clear_cpu_idle(prev_cpu))
+		if (claim_idle_prev(p, prev_cpu))
 			cpu = prev_cpu;
 		else
 			cpu = pick_idle_cpu_for_work(p->cpus_ptr);
