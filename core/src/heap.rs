@@ -9,6 +9,11 @@
 //!   hole to a leaf before placing the last node (bottom-up deletion): a
 //!   scheduler's keys make each compare a coin toss, and its next key
 //!   depends on the last pop, so mispredicted branches are paid in full.
+//! - A task pushed ahead of every queued one, while no other is held
+//!   there, waits in a front slot beside the array: pushing and popping it
+//!   is O(1), where the array would sift it up to the root and the pop sink
+//!   a leaf down the whole depth (a task woken with the earliest deadline
+//!   and run next).
 //! - A pid → slot index makes [`remove`](VtimeHeap::remove) and
 //!   [`update`](VtimeHeap::update) O(log n): a chained hash table with `N`
 //!   buckets whose chains run through the slots themselves (Fibonacci
@@ -37,6 +42,8 @@ use core::fmt;
 use core::mem::MaybeUninit;
 
 const NIL: u32 = u32::MAX;
+/// `pos` of the slot whose node is [`VtimeHeap::front`], not in the array.
+const FRONT: u32 = u32::MAX - 1;
 
 /// Largest distance the queued keys may span: [`time_before`](crate::time::time_before) orders two
 /// keys correctly only while they are less than 2^63 apart.
@@ -57,6 +64,8 @@ struct Node {
 }
 
 impl Node {
+    const VACANT: Self = Self { key: 0, seq: 0, slot: NIL };
+
     /// `self` goes first: an earlier key (wrap-safe), or an equal key
     /// queued earlier. Branch-free: with random keys the outcome is a coin
     /// toss that a branch predictor would miss half the time.
@@ -164,6 +173,7 @@ impl std::error::Error for UpdateError {}
 
 /// The indexed min-heap; see the [module docs](self).
 pub struct VtimeHeap<T, const N: usize> {
+    /// Nodes in `heap` (the front node is not among them).
     len: u32,
     /// Slots never used yet: `fresh..N`.
     fresh: u32,
@@ -171,10 +181,17 @@ pub struct VtimeHeap<T, const N: usize> {
     free: u32,
     next_seq: u32,
     /// While the heap is not empty: the latest key queued since it last was
-    /// (wrap-safe maximum). Every queued key lies in `heap[0].key..=hi` and
-    /// `hi - heap[0].key <= MAX_KEY_SPAN`. An upper bound, not the exact
+    /// (wrap-safe maximum). Every queued key lies in `first().key..=hi` and
+    /// `hi - first().key <= MAX_KEY_SPAN`. An upper bound, not the exact
     /// maximum: it stays put when that task leaves.
     hi: u64,
+    /// A node that goes before every node in `heap`, held apart (`slot ==
+    /// NIL` when there is none): a push that becomes the minimum while no
+    /// front is held lands here in O(1), and the next pop takes it in O(1),
+    /// where the array would sift it up to the root and the pop would sink
+    /// a leaf down the whole depth. That is a scheduler's common case of a
+    /// task woken with the earliest deadline and run next.
+    front: Node,
     heap: [Node; N],
     /// Heap position of each used slot's node. Apart from `slots`: every
     /// node a sift moves updates its entry, and 4 bytes a slot keep these
@@ -201,7 +218,8 @@ impl<T, const N: usize> VtimeHeap<T, N> {
             free: NIL,
             next_seq: 0,
             hi: 0,
-            heap: [Node { key: 0, seq: 0, slot: NIL }; N],
+            front: Node::VACANT,
+            heap: [Node::VACANT; N],
             pos: [NIL; N],
             slots: [const { Slot::EMPTY }; N],
             buckets: [NIL; N],
@@ -210,12 +228,35 @@ impl<T, const N: usize> VtimeHeap<T, N> {
 
     /// Number of queued tasks.
     pub const fn len(&self) -> usize {
-        self.len as usize
+        self.len as usize + self.has_front() as usize
     }
 
     /// Nothing is queued.
     pub const fn is_empty(&self) -> bool {
-        self.len == 0
+        self.len() == 0
+    }
+
+    const fn has_front(&self) -> bool {
+        self.front.slot != NIL
+    }
+
+    /// The first node: the front, else the array's root (heap not empty).
+    #[inline(always)]
+    fn first(&self) -> &Node {
+        if self.has_front() {
+            &self.front
+        } else {
+            &self.heap[0]
+        }
+    }
+
+    /// The node of used slot `s`.
+    #[inline(always)]
+    fn node_of(&self, s: u32) -> &Node {
+        match self.pos[s as usize] {
+            FRONT => &self.front,
+            pos => &self.heap[pos as usize],
+        }
     }
 
     /// Maximum number of queued tasks.
@@ -225,7 +266,7 @@ impl<T, const N: usize> VtimeHeap<T, N> {
 
     /// The heap holds `N` tasks.
     pub const fn is_full(&self) -> bool {
-        self.len as usize == N
+        self.len() == N
     }
 
     #[inline(always)]
@@ -259,9 +300,7 @@ impl<T, const N: usize> VtimeHeap<T, N> {
         let (s, _) = self.find(pid)?;
         let slot = &self.slots[s as usize];
         // SAFETY: a slot found in the index is in use, so its value is initialised.
-        Some((self.heap[self.pos[s as usize] as usize].key, unsafe {
-            slot.value.assume_init_ref()
-        }))
+        Some((self.node_of(s).key, unsafe { slot.value.assume_init_ref() }))
     }
 
     /// Queues `value` for `pid` with `key`.
@@ -292,16 +331,48 @@ impl<T, const N: usize> VtimeHeap<T, N> {
             s
         };
         let b = Self::bucket(pid);
-        let pos = self.len;
         self.slots[s as usize] =
             Slot { pid, next: self.buckets[b], value: MaybeUninit::new(value) };
         self.buckets[b] = s;
         let seq = self.next_seq;
         self.next_seq = seq.wrapping_add(1);
-        self.heap[pos as usize] = Node { key, seq, slot: s };
-        self.len += 1;
-        self.sift_up(pos as usize);
+        self.place(Node { key, seq, slot: s });
         Ok(())
+    }
+
+    /// Queues `node` (its slot already used): at the front if it goes
+    /// before every queued node and none is held there, else in the array
+    /// (a front it displaces moves to the array's root).
+    #[inline(always)]
+    fn place(&mut self, node: Node) {
+        if !self.has_front() {
+            if self.len == 0 || node.before(&self.heap[0]) {
+                self.set_front(node);
+            } else {
+                self.insert(node);
+            }
+        } else if node.before(&self.front) {
+            let old = self.front;
+            self.set_front(node);
+            self.insert(old);
+        } else {
+            self.insert(node);
+        }
+    }
+
+    #[inline(always)]
+    fn set_front(&mut self, node: Node) {
+        self.front = node;
+        self.pos[node.slot as usize] = FRONT;
+    }
+
+    /// Appends `node` to the array and sifts it up.
+    #[inline(always)]
+    fn insert(&mut self, node: Node) {
+        let pos = self.len as usize;
+        self.heap[pos] = node;
+        self.len += 1;
+        self.sift_up(pos);
     }
 
     /// The task with the smallest key (earliest queued among equals).
@@ -309,7 +380,7 @@ impl<T, const N: usize> VtimeHeap<T, N> {
         if self.is_empty() {
             return None;
         }
-        let node = self.heap[0];
+        let node = *self.first();
         let slot = &self.slots[node.slot as usize];
         // SAFETY: nodes in `heap[..len]` point at used slots, whose values are initialised.
         let value = unsafe { slot.value.assume_init_ref() };
@@ -321,7 +392,7 @@ impl<T, const N: usize> VtimeHeap<T, N> {
         if self.is_empty() {
             return None;
         }
-        let s = self.heap[0].slot;
+        let s = self.first().slot;
         let pid = self.slots[s as usize].pid;
         let prev = self.chain_prev(pid, s);
         Some(self.take(s, prev))
@@ -344,17 +415,31 @@ impl<T, const N: usize> VtimeHeap<T, N> {
         let (s, _) = self.find(pid).ok_or(UpdateError::UnknownPid(pid))?;
         // Alone, the task may move anywhere; with others, its old key still
         // counts towards the span (conservative, and cheap).
-        let hi = if self.len == 1 { Some(key) } else { self.hi_with(key) };
+        let hi = if self.len() == 1 { Some(key) } else { self.hi_with(key) };
         self.hi = hi.ok_or(UpdateError::KeyOutOfRange { pid, key })?;
-        let pos = self.pos[s as usize] as usize;
-        let old = self.heap[pos];
         let seq = self.next_seq;
         self.next_seq = seq.wrapping_add(1);
-        self.heap[pos] = Node { key, seq, slot: s };
-        if self.heap[pos].before(&old) {
-            self.sift_up(pos);
-        } else {
-            self.sift_down(pos);
+        let node = Node { key, seq, slot: s };
+        match self.pos[s as usize] {
+            FRONT => {
+                self.front = Node::VACANT;
+                self.place(node);
+            }
+            pos if self.has_front() && node.before(&self.front) => {
+                // It overtakes the front: out of the array, then in front.
+                self.detach(pos as usize);
+                self.place(node);
+            }
+            pos => {
+                let pos = pos as usize;
+                let old = self.heap[pos];
+                self.heap[pos] = node;
+                if node.before(&old) {
+                    self.sift_up(pos);
+                } else {
+                    self.sift_down(pos);
+                }
+            }
         }
         Ok(())
     }
@@ -366,7 +451,8 @@ impl<T, const N: usize> VtimeHeap<T, N> {
 
     /// Visits every queued task in no particular order.
     pub fn for_each(&self, mut f: impl FnMut(i32, u64, &T)) {
-        for node in &self.heap[..self.len()] {
+        let front = self.has_front().then_some(&self.front);
+        for node in front.into_iter().chain(&self.heap[..self.len as usize]) {
             let slot = &self.slots[node.slot as usize];
             // SAFETY: nodes in `heap[..len]` point at used slots.
             f(slot.pid, node.key, unsafe { slot.value.assume_init_ref() });
@@ -379,7 +465,7 @@ impl<T, const N: usize> VtimeHeap<T, N> {
         if self.is_empty() {
             return Some(key);
         }
-        let min = self.heap[0].key;
+        let min = self.first().key;
         let span = self.hi.wrapping_sub(min);
         debug_assert!(span <= MAX_KEY_SPAN);
         let after_min = key.wrapping_sub(min);
@@ -408,20 +494,10 @@ impl<T, const N: usize> VtimeHeap<T, N> {
     /// Takes used slot `s` (whose chain predecessor is `prev`) out of the
     /// heap, the index and the slot array.
     fn take(&mut self, s: u32, prev: u32) -> Entry<T> {
-        let pos = self.pos[s as usize] as usize;
-        let key = self.heap[pos].key;
-        // Fill the hole with the last node and restore the heap order.
-        self.len -= 1;
-        let last = self.len as usize;
-        if pos != last {
-            let moved = self.heap[last];
-            if pos > 0 && moved.before(&self.heap[(pos - 1) / ARITY]) {
-                self.heap[pos] = moved;
-                self.sift_up(pos);
-            } else {
-                self.sift_hole_down(pos, moved);
-            }
-        }
+        let key = match self.pos[s as usize] {
+            FRONT => core::mem::replace(&mut self.front, Node::VACANT).key,
+            pos => self.detach(pos as usize).key,
+        };
         // Unlink from the hash chain, then put the slot on the free list.
         let slot = &mut self.slots[s as usize];
         let (pid, next) = (slot.pid, slot.next);
@@ -437,6 +513,24 @@ impl<T, const N: usize> VtimeHeap<T, N> {
             self.slots[prev as usize].next = next;
         }
         Entry { pid, key, value }
+    }
+
+    /// Takes the node at array position `pos` out of the array: the last
+    /// node fills the hole and the heap order is restored.
+    fn detach(&mut self, pos: usize) -> Node {
+        let node = self.heap[pos];
+        self.len -= 1;
+        let last = self.len as usize;
+        if pos != last {
+            let moved = self.heap[last];
+            if pos > 0 && moved.before(&self.heap[(pos - 1) / ARITY]) {
+                self.heap[pos] = moved;
+                self.sift_up(pos);
+            } else {
+                self.sift_hole_down(pos, moved);
+            }
+        }
+        node
     }
 
     fn sift_up(&mut self, mut pos: usize) {
@@ -491,7 +585,7 @@ impl<T, const N: usize> VtimeHeap<T, N> {
     /// the rise is short, and the way down costs one compare fewer a level
     /// than comparing `node` at each one.
     fn sift_hole_down(&mut self, mut pos: usize, node: Node) {
-        let len = self.len();
+        let len = self.len as usize;
         while let Some(c) = self.min_child(pos, len) {
             let child = self.heap[c];
             self.heap[pos] = child;
@@ -503,7 +597,7 @@ impl<T, const N: usize> VtimeHeap<T, N> {
     }
 
     fn sift_down(&mut self, mut pos: usize) {
-        let len = self.len();
+        let len = self.len as usize;
         let node = self.heap[pos];
         while let Some(child) = self.min_child(pos, len) {
             let c = self.heap[child];
@@ -535,7 +629,7 @@ impl<T, const N: usize> Drop for VtimeHeap<T, N> {
 
 impl<T, const N: usize> fmt::Debug for VtimeHeap<T, N> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("VtimeHeap").field("len", &self.len).field("capacity", &N).finish()
+        f.debug_struct("VtimeHeap").field("len", &self.len()).field("capacity", &N).finish()
     }
 }
 
@@ -654,7 +748,11 @@ mod tests {
     impl<T, const N: usize> VtimeHeap<T, N> {
         /// Every node's position is recorded and every parent goes first.
         fn check(&self) {
-            for i in 0..self.len() {
+            if self.has_front() {
+                assert_eq!(self.pos[self.front.slot as usize], FRONT, "front's pos out of sync");
+                assert!(self.len == 0 || self.front.before(&self.heap[0]), "front not first");
+            }
+            for i in 0..self.len as usize {
                 let n = self.heap[i];
                 assert_eq!(self.pos[n.slot as usize] as usize, i, "pos out of sync at {i}");
                 if i > 0 {
