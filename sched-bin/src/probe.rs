@@ -22,13 +22,16 @@
 //!     N CPU-bound threads whose scheduling class another thread flips R
 //!     times between SCHED_FIFO, SCHED_IDLE and SCHED_OTHER (or SCHED_EXT
 //!     with --ext, for partial mode) while they are queued.
-//! usched-probe pingpong [--secs S] [--hogs H] [--work-us W]
-//!     a communicating pair: two threads bouncing a byte over two pipes
-//!     (each works W µs per turn), beside H CPU-bound threads, for S
+//! usched-probe pingpong [--secs S] [--hogs H] [--work-us W] [--linger-us L]
+//!     a communicating pair: two threads bouncing a time stamp over two
+//!     pipes (each works W µs per turn; the first goes on running L µs after
+//!     each write before it reads), beside H CPU-bound threads, for S
 //!     seconds after a one-second warm-up. Every 250 ms the main thread
 //!     samples the CPU each thread last ran on; prints the share of samples
 //!     with the pair in one last-level cache and on one CPU, the share with
-//!     the first two hogs in different LLCs, and the round trips done.
+//!     the first two hogs in different LLCs, the round trips done, and how
+//!     long the second thread took from the first's write to running
+//!     (p50, p99, max).
 //! usched-probe statsock [--socket PATH] [--clients N] [--request-bytes B]
 //!     opens N connections to the stats socket at once and asks each for
 //!     statistics, then sends one request of B bytes: prints how many
@@ -38,7 +41,7 @@ use std::ffi::CString;
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
-use usched::usched_core::histogram::Histogram;
+use usched::usched_core::histogram::{AtomicHistogram, Histogram};
 
 mod latency;
 use latency::{now_ns, sleep_until, spin_for, Periodic};
@@ -488,17 +491,24 @@ fn this_cpu() -> usize {
 /// Writes or reads the one byte of a ping-pong turn; false once the other
 /// end is closed.
 fn bounce(fd: i32, write: bool) -> bool {
-    let mut b = [0u8; 1];
+    bounce_stamp(fd, write.then_some(0)).is_some()
+}
+
+/// Writes `stamp` to the pipe end `fd` (`Some`) or reads one (`None`): the
+/// value read, or the one written; `None` once the pipe is closed or fails.
+fn bounce_stamp(fd: i32, stamp: Option<u64>) -> Option<u64> {
+    let mut b = stamp.unwrap_or(0).to_ne_bytes();
     // SAFETY: `fd` is an open pipe end owned by this probe; `b` is a valid
-    // one-byte buffer for the call.
+    // buffer of `b.len()` bytes for the call. Writes of 8 bytes to a pipe
+    // are atomic (under PIPE_BUF), so reads see whole stamps.
     let n = unsafe {
-        if write {
-            libc::write(fd, b.as_ptr().cast(), 1)
+        if stamp.is_some() {
+            libc::write(fd, b.as_ptr().cast(), b.len())
         } else {
-            libc::read(fd, b.as_mut_ptr().cast(), 1)
+            libc::read(fd, b.as_mut_ptr().cast(), b.len())
         }
     };
-    n == 1
+    (n == b.len() as isize).then(|| u64::from_ne_bytes(b))
 }
 
 /// A pipe's (read, write) ends.
@@ -518,8 +528,12 @@ fn pingpong(args: &[String]) -> Result<()> {
     let secs: u64 = arg(args, "--secs", 10)?;
     let hogs: usize = arg(args, "--hogs", 0)?;
     let work_us: u64 = arg(args, "--work-us", 10)?;
-    if secs == 0 || hogs > 1024 || work_us > 100_000 {
-        bail!("--secs must be positive, --hogs at most 1024, --work-us at most 100000");
+    let linger_us: u64 = arg(args, "--linger-us", 0)?;
+    if secs == 0 || hogs > 1024 || work_us > 100_000 || linger_us > 1_000_000 {
+        bail!(
+            "--secs must be positive, --hogs at most 1024, --work-us at most 100000, \
+             --linger-us at most 1000000"
+        );
     }
     let llc = llc_ids();
     let stop = Arc::new(AtomicBool::new(false));
@@ -527,6 +541,7 @@ fn pingpong(args: &[String]) -> Result<()> {
     let cpus: Arc<Vec<AtomicUsize>> =
         Arc::new((0..2 + hogs).map(|_| AtomicUsize::new(0)).collect());
     let rounds = Arc::new(AtomicU64::new(0));
+    let waits = Arc::new(AtomicHistogram::new());
     let ((a_read, b_write), (b_read, a_write)) = (pipe()?, pipe()?);
     let mut handles = Vec::new();
     {
@@ -534,7 +549,12 @@ fn pingpong(args: &[String]) -> Result<()> {
         handles.push(std::thread::spawn(move || {
             while !stop.load(Relaxed) {
                 spin_for(work_us * 1000);
-                if !bounce(a_write, true) || !bounce(a_read, false) {
+                // A waker that goes on running after its wake-up (linger).
+                if bounce_stamp(a_write, Some(now_ns())).is_none() {
+                    break;
+                }
+                spin_for(linger_us * 1000);
+                if !bounce(a_read, false) {
                     break;
                 }
                 cpus[0].store(this_cpu(), Relaxed);
@@ -546,9 +566,11 @@ fn pingpong(args: &[String]) -> Result<()> {
         }));
     }
     {
-        let cpus = cpus.clone();
+        let (cpus, waits) = (cpus.clone(), waits.clone());
         handles.push(std::thread::spawn(move || {
-            while bounce(b_read, false) {
+            while let Some(stamp) = bounce_stamp(b_read, None) {
+                // From the peer's write to this thread running again.
+                waits.record(now_ns().saturating_sub(stamp));
                 cpus[1].store(this_cpu(), Relaxed);
                 spin_for(work_us * 1000);
                 if !bounce(b_write, true) {
@@ -594,13 +616,19 @@ fn pingpong(args: &[String]) -> Result<()> {
     }
     let pct = |n: u64| n * 100 / samples.max(1);
     let nr_llc = llc.iter().max().map_or(1, |m| m + 1);
+    let w = waits.snapshot();
+    let us = |q: f64| w.percentile(q) as f64 / 1000.0;
     println!(
         "PINGPONG llcs={nr_llc} samples={samples} same_llc_pct={} same_cpu_pct={} \
-         hogs_apart_pct={} rounds={done} rounds_per_s={}",
+         hogs_apart_pct={} rounds={done} rounds_per_s={} wake_p50_us={:.1} wake_p99_us={:.1} \
+         wake_max_us={:.1}",
         pct(same_llc),
         pct(same_cpu),
         if hogs >= 2 { pct(hogs_apart).to_string() } else { "-".into() },
-        done / secs
+        done / secs,
+        us(50.0),
+        us(99.0),
+        w.max() as f64 / 1000.0
     );
     Ok(())
 }
@@ -615,6 +643,6 @@ fn main() -> Result<()> {
         Some("classflip") => classflip(&args[1..]),
         Some("statsock") => statsock(&args[1..]),
         Some("pingpong") => pingpong(&args[1..]),
-        _ => bail!("usage: usched-probe {{ext CMD [ARGS...] | burst [--threads N] [--spin-ms M] | periodic [--threads N] [--period-us P] [--work-us W] [--secs S] [--label L] | hogs --spec 0,19,idle [--secs S] [--pin CPU] | classflip [--hogs N] [--rounds R] [--ext] | statsock [--socket PATH] [--clients N] [--request-bytes B] | pingpong [--secs S] [--hogs H] [--work-us W]}}"),
+        _ => bail!("usage: usched-probe {{ext CMD [ARGS...] | burst [--threads N] [--spin-ms M] | periodic [--threads N] [--period-us P] [--work-us W] [--secs S] [--label L] | hogs --spec 0,19,idle [--secs S] [--pin CPU] | classflip [--hogs N] [--rounds R] [--ext] | statsock [--socket PATH] [--clients N] [--request-bytes B] | pingpong [--secs S] [--hogs H] [--work-us W] [--linger-us L]}}"),
     }
 }
