@@ -108,6 +108,23 @@ fn slice_end_rule_keeps_the_first_in_line_without_a_round_trip() {
 }
 
 #[test]
+fn sync_handoff_rule_runs_messages_without_a_round_trip() {
+    // One group of 10 message pairs on 32 CPUs: at most 10 tasks are
+    // runnable, so nothing waits at most wake-ups.
+    let c = cfg("hackbench=1", 32, 1.0);
+    let on = simulate(&c, PolicyChoice::Usched, None);
+    let off = simulate(&c, PolicyChoice::Usched, rules("-sync-handoff"));
+    assert!(
+        counter(&on, "user_dispatches") * 2 < counter(&off, "user_dispatches"),
+        "on:\n{}off:\n{}",
+        on.table(),
+        off.table()
+    );
+    let rate = |r: &Report| load(r, "hackbench").done_per_s;
+    assert!(rate(&on) > rate(&off), "on:\n{}off:\n{}", on.table(), off.table());
+}
+
+#[test]
 fn resume_rule_gives_a_preempted_runner_its_slice_back() {
     let c = cfg("audio=2,hogs=2", 2, 2.0);
     let on = simulate(&c, PolicyChoice::Usched, None);

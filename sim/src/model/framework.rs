@@ -26,8 +26,8 @@
 //!   CPU for it, where waking costs nothing.
 //! - **rules** ([`Rules`]): fast wake-ups, kernel-thread bypass, last task,
 //!   slice end while first in line, resume of a preempted task,
-//!   preempting decisions, and the slice timer of light tasks. Each can be
-//!   turned off.
+//!   preempting decisions, the slice timer of light tasks, and the sync
+//!   hand-off of message passing. Each can be turned off.
 //!
 //! Not modelled: the starvation guard (the heartbeat's rescue after
 //! watchdog/10), RT tasks and the escape from an RT-held CPU, the ring's
@@ -69,6 +69,10 @@ pub struct Rules {
     /// where the task runs (`last-task`, `slice-end`), which no new run
     /// begins ([`Machine::exact_kept_slices`]).
     pub kept_timer: bool,
+    /// A sync wake-up (message passing) while nothing waits runs at once:
+    /// on its previous CPU if that idles in the waker's LLC, else on the
+    /// waker's CPU (`--no-sync-handoff` turns it off).
+    pub sync_handoff: bool,
 }
 
 impl Rules {
@@ -82,6 +86,7 @@ impl Rules {
         preempt: false,
         slice_timer: false,
         kept_timer: false,
+        sync_handoff: false,
     };
     /// scx_usched's defaults.
     pub const ALL: Self = Self {
@@ -93,11 +98,13 @@ impl Rules {
         preempt: true,
         slice_timer: true,
         kept_timer: true,
+        sync_handoff: true,
     };
 
     /// Reads a comma list applied in order to `base`: `all` and `none`
     /// set every rule, a rule name (`fast-wakeup`, `kthread`, `last-task`,
-    /// `slice-end`, `resume`, `preempt`, `slice-timer`, `kept-timer`) turns it on,
+    /// `slice-end`, `resume`, `preempt`, `slice-timer`, `kept-timer`,
+    /// `sync-handoff`) turns it on,
     /// `-name` off. E.g.
     /// `none,preempt`, or `-fast-wakeup` from scx_usched's defaults.
     ///
@@ -121,9 +128,10 @@ impl Rules {
                 "preempt" => r.preempt = on,
                 "slice-timer" => r.slice_timer = on,
                 "kept-timer" => r.kept_timer = on,
+                "sync-handoff" => r.sync_handoff = on,
                 _ => {
                     return Err(format!(
-                        "unknown rule '{item}' (all, none, then fast-wakeup, kthread, last-task, slice-end, resume, preempt, slice-timer, kept-timer, each with - to turn it off)"
+                        "unknown rule '{item}' (all, none, then fast-wakeup, kthread, last-task, slice-end, resume, preempt, slice-timer, kept-timer, sync-handoff, each with - to turn it off)"
                     ))
                 }
             }
@@ -404,6 +412,36 @@ impl<P: Policy> Framework<P> {
         true
     }
 
+    /// The sync hand-off (`sync_handoff_cpu()` in bpf/main.bpf.c): a sync
+    /// wake-up from `waker`'s CPU while nothing waits runs at once, on its
+    /// previous CPU if that idles in the waker's LLC, else on the waker's
+    /// CPU. A simulated message passer sleeps before its partner's wake-up
+    /// is handled, so the waker's CPU is idle here when nothing waits
+    /// (where the kernel queues the wakee behind a waker about to sleep),
+    /// and the BPF side's limits for a waker that goes on running (under
+    /// 1 ms since it slept; `ops.tick()` ending its slice after 1 ms) do
+    /// not arise.
+    fn sync_handoff(&mut self, m: &mut Machine, t: TaskId, waker: Option<usize>) -> bool {
+        let Some(w) = waker.filter(|&w| w < m.nr_cpus()) else { return false };
+        if !self.nothing_waits(w) {
+            return false;
+        }
+        let prev = m.tasks[t].last_cpu;
+        let near = m.topo.place(prev).llc == m.topo.place(w).llc;
+        let c = if prev != w && near && m.is_idle(prev) && m.allowed(t, prev) {
+            prev
+        } else if m.is_idle(w) && m.allowed(t, w) {
+            w
+        } else {
+            return false;
+        };
+        m.cpus[c].claimed = true;
+        self.local[c].push_back((t, self.slice_ns));
+        m.kick(c, false);
+        self.nr_kernel += 1;
+        true
+    }
+
     fn place_dispatcher(&mut self, m: &mut Machine) {
         let t = self.dispatcher;
         if let Some(c) = m.reserved {
@@ -429,9 +467,12 @@ impl<P: Policy> Framework<P> {
 }
 
 impl<P: Policy> Model for Framework<P> {
-    fn wake(&mut self, m: &mut Machine, t: TaskId, sync: bool, _waker: Option<usize>) {
+    fn wake(&mut self, m: &mut Machine, t: TaskId, sync: bool, waker: Option<usize>) {
         if t == self.dispatcher {
             self.place_dispatcher(m);
+            return;
+        }
+        if sync && self.rules.sync_handoff && self.sync_handoff(m, t, waker) {
             return;
         }
         if self.rules.kthread && m.tasks[t].spec.kthread {
