@@ -7,14 +7,16 @@
 # committed). Prints the table of vm/scenarios/bench.sh and draws its
 # lateness figures into bench.svg beside the log (usched-plot).
 #
-#   benches/vm-bench.sh [--cpus N] [--rounds R] [--variants V1,V2,...] [BINARY ...]
-#   benches/vm-bench.sh --sweep [--cpus N] [--rounds R]
+#   benches/vm-bench.sh [--cpus N | --topology T] [--rounds R] [--variants V1,V2,...] [BINARY ...]
+#   benches/vm-bench.sh --sweep [--cpus N | --topology T] [--rounds R]
 #
 # The schedulers take turns for R rounds (default 3) and the table gives the
 # median of each figure: one 10 s run under TCG swings by 2-3x on its own.
 # --variants lists the scx_usched configurations to run (default
 # busy,adaptive,blocking): MODE[+OPTION=VALUE...], e.g.
 # adaptive,adaptive+fast-wakeup-us=0.
+# --topology presents one of vm/usched-vm's topologies (smt4, numa4, smt8,
+# llc4, llc8; it sets the CPU count) instead of N flat CPUs.
 # --sweep runs vm/scenarios/sweep.sh instead: game-like threads across hogs
 # (1x, 2x, 4x the CPUs) and bursts (1/16, 1/4, 1/2 of a 60 Hz period),
 # EEVDF against scx_usched (adaptive), R rounds (default 1) of each point.
@@ -24,11 +26,14 @@ cd "$root"
 cpus=2
 rounds=3
 variants=busy,adaptive,blocking
+topo=()
+at=
 sweep=
 while [ $# -gt 0 ]; do
     case $1 in
         --sweep) sweep=1; rounds=${rounds_set:-1}; shift;;
         --cpus) cpus=$2; shift 2;;
+        --topology) topo=(--topology "$2"); at=@$2; shift 2;;
         --rounds) rounds=$2; rounds_set=$2; shift 2;;
         --variants) variants=$2; shift 2;;
         *) break;;
@@ -40,14 +45,14 @@ logdir=${USCHED_LOGDIR:-target/vm-logs}
 cargo build --release --workspace --bins --examples
 case $rounds in ''|*[!0-9]*|0) echo "vm-bench: --rounds needs a positive integer" >&2; exit 2;; esac
 if [ -n "$sweep" ]; then
-    vm/usched-vm run sweep --cpus "$cpus" --mem 4096 --tcg multi \
+    vm/usched-vm run sweep --cpus "$cpus" "${topo[@]}" --mem 4096 --tcg multi \
         --timeout $((600 + 300 * rounds)) --args "rounds=$rounds" || true
-    grep -a '^SWEEP-TABLE' $logdir/sweep.log | sed 's/^SWEEP-TABLE //'
-    grep -aq 'USCHED-RESULT: PASS' $logdir/sweep.log
+    grep -a '^SWEEP-TABLE' $logdir/sweep$at.log | sed 's/^SWEEP-TABLE //'
+    grep -aq 'USCHED-RESULT: PASS' $logdir/sweep$at.log
     exit
 fi
 bench() {
-    USCHED_EXTRA_BINS="$*" vm/usched-vm run bench --cpus "$cpus" --mem 4096 --tcg multi \
+    USCHED_EXTRA_BINS="$*" vm/usched-vm run bench --cpus "$cpus" "${topo[@]}" --mem 4096 --tcg multi \
         --timeout $((600 + 900 * rounds)) --args "rounds=$rounds,$variants" || true
 }
 bench "$@"
@@ -55,16 +60,16 @@ bench "$@"
 # patching when sched_ext flips its static keys (`Oops: int3`, see
 # docs/testing.md): an emulator fault, not ours. Run once more if it struck
 # before the table was printed.
-if grep -aq 'Oops: int3' $logdir/bench.log && ! grep -aq '^BENCH-TABLE' $logdir/bench.log; then
+if grep -aq 'Oops: int3' $logdir/bench$at.log && ! grep -aq '^BENCH-TABLE' $logdir/bench$at.log; then
     echo "vm-bench: the guest hit TCG's text-patching Oops (int3); running the benchmark once more" >&2
     bench "$@"
 fi
-grep -a '^BENCH-TABLE' $logdir/bench.log | sed 's/^BENCH-TABLE //'
+grep -a '^BENCH-TABLE' $logdir/bench$at.log | sed 's/^BENCH-TABLE //'
 # The picture beside the table: lateness percentiles per scheduler, per round.
-"${CARGO_TARGET_DIR:-target}/release/usched-plot" "$logdir/bench.log" "$logdir/bench.svg" || true
-if grep -aq 'Oops: int3' $logdir/bench.log; then
+"${CARGO_TARGET_DIR:-target}/release/usched-plot" "$logdir/bench$at.log" "$logdir/bench$at.svg" || true
+if grep -aq 'Oops: int3' $logdir/bench$at.log; then
     echo "vm-bench: the guest hit TCG's text-patching Oops (int3) after the table; its figures stand" >&2
-    grep -aq '^BENCH-TABLE' $logdir/bench.log
+    grep -aq '^BENCH-TABLE' $logdir/bench$at.log
 else
-    grep -aq 'USCHED-RESULT: PASS' $logdir/bench.log
+    grep -aq 'USCHED-RESULT: PASS' $logdir/bench$at.log
 fi
