@@ -9,11 +9,11 @@
 //!   hole to a leaf before placing the last node (bottom-up deletion): a
 //!   scheduler's keys make each compare a coin toss, and its next key
 //!   depends on the last pop, so mispredicted branches are paid in full.
-//! - A task pushed ahead of every queued one, while no other is held
-//!   there, waits in a front slot beside the array: pushing and popping it
-//!   is O(1), where the array would sift it up to the root and the pop sink
-//!   a leaf down the whole depth (a task woken with the earliest deadline
-//!   and run next).
+//! - A task pushed ahead of every queued one waits in a front slot beside
+//!   the array (a task held there before it moves to the array's root):
+//!   pushing and popping it is O(1), where the array would sift it up to
+//!   the root and the pop sink a leaf down the whole depth (a task woken
+//!   with the earliest deadline and run next).
 //! - A pid → slot index makes [`remove`](VtimeHeap::remove) and
 //!   [`update`](VtimeHeap::update) O(log n): a chained hash table with `N`
 //!   buckets whose chains run through the slots themselves (Fibonacci
@@ -186,14 +186,16 @@ pub struct VtimeHeap<T, const N: usize> {
     /// maximum: it stays put when that task leaves.
     hi: u64,
     /// A node that goes before every node in `heap`, held apart (`slot ==
-    /// NIL` when there is none): a push that becomes the minimum while no
-    /// front is held lands here in O(1), and the next pop takes it in O(1),
-    /// where the array would sift it up to the root and the pop would sink
-    /// a leaf down the whole depth. That is a scheduler's common case of a
-    /// task woken with the earliest deadline and run next.
+    /// NIL` when there is none): a push that becomes the minimum lands here
+    /// (a node held here before goes to the array's root), in O(1) when none
+    /// was held, and the next pop takes it in O(1), where the array would
+    /// sift it up to the root and the pop would sink a leaf down the whole
+    /// depth. That is a scheduler's common case of a task woken with the
+    /// earliest deadline and run next.
     front: Node,
     heap: [Node; N],
-    /// Heap position of each used slot's node. Apart from `slots`: every
+    /// Heap position of each used slot's node (`FRONT` for the one held
+    /// in `front`). Apart from `slots`: every
     /// node a sift moves updates its entry, and 4 bytes a slot keep these
     /// writes in few cache lines whatever the payload's size.
     pos: [u32; N],
@@ -341,8 +343,8 @@ impl<T, const N: usize> VtimeHeap<T, N> {
     }
 
     /// Queues `node` (its slot already used): at the front if it goes
-    /// before every queued node and none is held there, else in the array
-    /// (a front it displaces moves to the array's root).
+    /// before every queued node (a node held there before moves to the
+    /// array's root), else in the array.
     #[inline(always)]
     fn place(&mut self, node: Node) {
         if !self.has_front() {
@@ -382,7 +384,8 @@ impl<T, const N: usize> VtimeHeap<T, N> {
         }
         let node = *self.first();
         let slot = &self.slots[node.slot as usize];
-        // SAFETY: nodes in `heap[..len]` point at used slots, whose values are initialised.
+        // SAFETY: a held front and the nodes in `heap[..len]` point at used
+        // slots, whose values are initialised.
         let value = unsafe { slot.value.assume_init_ref() };
         Some(Entry { pid: slot.pid, key: node.key, value })
     }
@@ -454,7 +457,8 @@ impl<T, const N: usize> VtimeHeap<T, N> {
         let front = self.has_front().then_some(&self.front);
         for node in front.into_iter().chain(&self.heap[..self.len as usize]) {
             let slot = &self.slots[node.slot as usize];
-            // SAFETY: nodes in `heap[..len]` point at used slots.
+            // SAFETY: a held front and the nodes in `heap[..len]` point at
+            // used slots.
             f(slot.pid, node.key, unsafe { slot.value.assume_init_ref() });
         }
     }
