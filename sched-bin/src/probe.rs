@@ -488,8 +488,8 @@ fn this_cpu() -> usize {
     unsafe { libc::sched_getcpu() }.max(0) as usize
 }
 
-/// Writes or reads the one byte of a ping-pong turn; false once the other
-/// end is closed.
+/// Writes (a stamp of 0) or reads the stamp of a ping-pong turn; false
+/// once the other end is closed.
 fn bounce(fd: i32, write: bool) -> bool {
     bounce_stamp(fd, write.then_some(0)).is_some()
 }
