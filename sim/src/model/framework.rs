@@ -377,6 +377,11 @@ impl<P: Policy> Framework<P> {
         (0..m.nr_cpus()).filter(|&c| ok(c)).max_by_key(|&c| (m.curr_ran(c), usize::MAX - c))
     }
 
+    /// The fast path (`usched_select_cpu()` and `try_fast_wakeup()` in
+    /// bpf/main.bpf.c). The BPF side also serves a sync wake-up here when
+    /// its waker has run 1 ms or more since it slept and nothing waits
+    /// (`sync_waker_sleeps()`); a simulated waker has slept before its
+    /// partner's wake-up is handled, so here a sync wake-up never does.
     fn fast_wakeup(&mut self, m: &mut Machine, t: TaskId, sync: bool) -> bool {
         let task = &m.tasks[t];
         let thr = self.rules.fast_wakeup_ns;
