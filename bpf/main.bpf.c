@@ -516,15 +516,6 @@ static bool still_first(s32 cpu, u64 vtime)
 	return true;
 }
 
-/*
- * Claims @p's previous CPU if it idles, @p may run there and busy mode does
- * not reserve it for the dispatcher: warm, and no other CPU woken.
- */
-static __always_inline bool claim_idle_prev(struct task_struct *p, s32 prev_cpu)
-{
-	return bpf_cpumask_test_cpu(prev_cpu, p->cpus_ptr) && !cpu_reserved(prev_cpu) &&
-	       scx_bpf_test_and_clear_cpu_idle(prev_cpu);
-}
 
 /*
  * A sync wake-up (message passing: the waker is about to sleep) runs at
@@ -553,7 +544,7 @@ static __always_inline s32 sync_handoff_cpu(struct task_struct *p, s32 prev_cpu)
 	    scx_bpf_dsq_nr_queued(SCX_DSQ_LOCAL_ON | cpu))
 		return -1;
 	if (prev_cpu != cpu && prev_cpu >= 0 && prev_cpu < USCHED_MAX_CPUS &&
-	    place_level(prev_cpu, cpu) <= USCHED_PLACE_LLC && claim_idle_prev(p, prev_cpu))
+	    place_level(prev_cpu, cpu) <= USCHED_PLACE_LLC && claim_idle_cpu(p, prev_cpu))
 		return prev_cpu;
 	if (cpu_reserved(cpu) || !bpf_cpumask_test_cpu(cpu, p->cpus_ptr) ||
 	    is_usersched(waker) || (waker->flags & PF_EXITING))
@@ -623,10 +614,22 @@ s32 BPF_STRUCT_OPS(usched_select_cpu, struct task_struct *p, s32 prev_cpu, u64 w
 	if (!builtin_idle && !fast)
 		return prev_cpu;
 
+	/* A fast waker takes an idle preferred CPU first (a hybrid machine's
+	 * big cores; Config::fast_cpus), before an idle CPU of another kind. */
+	if (fast && !pack_work) {
+		cpu = pick_idle_fast_cpu(p, prev_cpu);
+		if (cpu >= 0) {
+			scx_bpf_dsq_insert(p, SCX_DSQ_LOCAL, slice_ns, 0);
+			cnt_inc(nr_kernel_dispatches);
+			cnt_inc(nr_fast_dispatches);
+			cnt_inc(nr_fast_cpu_picks);
+			return cpu;
+		}
+	}
 	if (pack_work) {
 		/* Its previous CPU if idle (warm, and no other core woken),
 		 * else the packing rule's choice (place.bpf.h). */
-		if (claim_idle_prev(p, prev_cpu))
+		if (claim_idle_cpu(p, prev_cpu))
 			cpu = prev_cpu;
 		else
 			cpu = pick_idle_cpu_for_work(p->cpus_ptr);

@@ -55,6 +55,43 @@ static __always_inline bool idle_core_for(struct task_struct *p)
 	return found;
 }
 
+/*
+ * Claims @cpu for @p if it idles, @p may run there and busy mode does not
+ * reserve it for the dispatcher (for @p's previous CPU: warm, and no other
+ * CPU woken).
+ */
+static __always_inline bool claim_idle_cpu(struct task_struct *p, s32 cpu)
+{
+	return bpf_cpumask_test_cpu(cpu, p->cpus_ptr) && !cpu_reserved(cpu) &&
+	       scx_bpf_test_and_clear_cpu_idle(cpu);
+}
+
+/*
+ * An idle CPU among those fast wakers prefer (fast_cpus[]) that @p may use,
+ * claimed: @prev_cpu if it is one (warm), else the first idle one in the
+ * list's order. -1 if none idles: the caller's own choice follows, an idle
+ * CPU of any kind before cutting in on a busy preferred one.
+ */
+static s32 pick_idle_fast_cpu(struct task_struct *p, s32 prev_cpu)
+{
+	u32 i, n = nr_fast_cpus;
+
+	if (!n)
+		return -1;
+	if (prev_cpu >= 0 && prev_cpu < USCHED_MAX_CPUS && cpu_fast[prev_cpu] &&
+	    claim_idle_cpu(p, prev_cpu))
+		return prev_cpu;
+	if (n > USCHED_MAX_CPUS)
+		n = USCHED_MAX_CPUS;
+	bpf_for(i, 0, n) {
+		s32 c = fast_cpus[i & (USCHED_MAX_CPUS - 1)];
+
+		if (c != prev_cpu && claim_idle_cpu(p, c))
+			return c;
+	}
+	return -1;
+}
+
 /* Wakes @cpu if it is idle, counted in nr_idle_kicks. */
 static __always_inline void kick_idle(s32 cpu)
 {

@@ -36,6 +36,14 @@ const volatile bool sync_handoff = true;
 const volatile s32 cpu_smt_next[USCHED_MAX_CPUS];
 const volatile u32 cpu_llc[USCHED_MAX_CPUS];
 const volatile u32 cpu_node[USCHED_MAX_CPUS];
+/*
+ * The CPUs a fast waker prefers when one idles, best first (Config::fast_cpus:
+ * by default the biggest cores of a hybrid machine, none where CPUs are
+ * alike), and the same set as a flag per CPU (pick_idle_fast_cpu()).
+ */
+const volatile s32 fast_cpus[USCHED_MAX_CPUS];
+const volatile u8 cpu_fast[USCHED_MAX_CPUS];
+const volatile u32 nr_fast_cpus;
 
 /*
  * Shared with user space through the mmap'd .bss. User space writes only

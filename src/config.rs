@@ -122,6 +122,15 @@ pub struct Config {
     /// throughput where SMT siblings share a core. Off: work spreads over
     /// whole idle cores first.
     pub pack: bool,
+    /// The CPUs a fast waker (see [`Config::fast_wakeup`]) goes to when
+    /// one of them idles, best first, before any other idle CPU: its
+    /// previous CPU if that is one of them and idle, else the first idle
+    /// one in this order. `None`: on a machine whose CPUs differ in
+    /// capacity (hybrid P/E cores) the biggest ones (within 90 % of the
+    /// highest capacity, by capacity then id), none where they are alike.
+    /// `Some` of an empty list: no preference. Not applied with
+    /// [`Config::pack`], which chooses idle CPUs by its own rule.
+    pub fast_cpus: Option<Vec<usize>>,
     /// Size of the ring buffer that carries runnable tasks to user space, in
     /// bytes (a power of two, at least one page; 136 bytes a task with its header). When it is
     /// full, tasks bypass user space through the shared DSQ (congestion).
@@ -153,6 +162,7 @@ impl Default for Config {
             fast_wakeup: None,
             cpufreq: false,
             pack: false,
+            fast_cpus: None,
             libbpf: LibbpfOptions::default(),
             name: None,
         }
@@ -202,6 +212,8 @@ impl Config {
         cpufreq: bool,
         /// Sets [`Config::pack`].
         pack: bool,
+        /// Sets [`Config::fast_cpus`].
+        fast_cpus: Option<Vec<usize>>,
         /// Sets [`Config::libbpf`].
         libbpf: LibbpfOptions,
         /// Sets [`Config::name`].
@@ -277,6 +289,15 @@ impl Config {
                 ));
             }
         }
+        if let Some(cpus) = &self.fast_cpus {
+            if let Some(&cpu) = cpus.iter().find(|&&c| c >= nr_cpu_ids) {
+                return bad(format!("fast CPU {cpu} does not exist (CPU ids 0..{nr_cpu_ids})"));
+            }
+            let mut seen = vec![false; nr_cpu_ids];
+            if let Some(&cpu) = cpus.iter().find(|&&c| std::mem::replace(&mut seen[c], true)) {
+                return bad(format!("fast CPU {cpu} is listed twice"));
+            }
+        }
         if self.poll == PollMode::Busy && nr_cpu_ids < 2 {
             return bad("busy polling needs at least 2 CPUs (it takes one whole)".into());
         }
@@ -334,6 +355,12 @@ mod tests {
         assert!(e.to_string().contains("slice"), "{e}");
         let e = Config::default().dispatcher_cpu(Some(8)).validate(4).unwrap_err();
         assert!(e.to_string().contains("dispatcher CPU 8"), "{e}");
+        let e = Config::default().fast_cpus(Some(vec![1, 4])).validate(4).unwrap_err();
+        assert!(e.to_string().contains("fast CPU 4 does not exist"), "{e}");
+        let e = Config::default().fast_cpus(Some(vec![2, 1, 2])).validate(4).unwrap_err();
+        assert!(e.to_string().contains("fast CPU 2 is listed twice"), "{e}");
+        assert!(Config::default().fast_cpus(Some(vec![3, 0])).validate(4).is_ok());
+        assert!(Config::default().fast_cpus(Some(vec![])).validate(4).is_ok());
         let e = Config::default().poll(PollMode::Busy).validate(1).unwrap_err();
         assert!(e.to_string().contains("busy"), "{e}");
         let e = Config::default().ring_bytes(5000).validate(4).unwrap_err();

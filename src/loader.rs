@@ -94,7 +94,13 @@ pub(crate) fn load<'a>(
     // Read and checked before anything is loaded; alive until the open
     // below has copied what it points to.
     let open_opts = OpenOpts::new(&cfg.libbpf)?;
-    let topo = CpuTopology::detect(nr_cpu_ids);
+    let mut topo = CpuTopology::detect(nr_cpu_ids);
+    if let Some(cpus) = &cfg.fast_cpus {
+        topo = topo.with_fast_cpus(cpus);
+    }
+    if !topo.fast_cpus.is_empty() {
+        log::info!("fast wakers prefer CPUs {:?} when idle", topo.fast_cpus);
+    }
     let builder = BpfSkelBuilder::default();
     let opts = raw_opts.or_else(|| open_opts.raw());
     let mut skel = scx_utils::scx_ops_open!(builder, open_object, usched_ops, opts)
@@ -124,6 +130,15 @@ pub(crate) fn load<'a>(
             ro.cpu_llc[c] = topo.llc[c];
             ro.cpu_node[c] = topo.node[c];
         }
+        // CPU ids below nr_cpu_ids (at most USCHED_MAX_CPUS, checked
+        // above), distinct (validated, or one per CPU when detected).
+        let mut n = 0;
+        for (slot, &c) in ro.fast_cpus.iter_mut().zip(&topo.fast_cpus) {
+            *slot = c;
+            ro.cpu_fast[c as usize] = 1;
+            n += 1;
+        }
+        ro.nr_fast_cpus = n;
     }
     skel.maps
         .queued

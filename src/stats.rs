@@ -54,6 +54,9 @@ pub struct Stats {
     /// Wake-ups dispatched by the BPF side's fast path (also counted in
     /// `nr_kernel_dispatches`).
     pub nr_fast_dispatches: u64,
+    /// Fast wake-ups placed on an idle CPU of those fast wakers prefer
+    /// ([`crate::Config::fast_cpus`]; also counted in `nr_fast_dispatches`).
+    pub nr_fast_cpu_picks: u64,
     /// Decisions that found the user ring buffer full and waited for the
     /// CPUs to drain it (see `BpfScheduler::dispatch_task`).
     pub nr_user_ring_full: u64,
@@ -154,6 +157,7 @@ impl Stats {
             nr_wakeups_lost: c.nr_wakeups_lost,
             nr_slice_kicks: c.nr_slice_kicks,
             nr_fast_dispatches: c.nr_fast_dispatches,
+            nr_fast_cpu_picks: c.nr_fast_cpu_picks,
             nr_cpuperf_sets: c.nr_cpuperf_sets,
             nr_cpuperf_boosts: c.nr_cpuperf_boosts,
             cpuperf: if c.nr_cpuperf_sets > 0 {
@@ -196,10 +200,11 @@ impl std::fmt::Display for Stats {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         writeln!(
             f,
-            "dispatch: user={} kernel={} (fast {}) cancel={} bounce={} failed={} unknown_pid={} congested={} clamped={} starved={} ring_full={} wait_max_ms={}",
+            "dispatch: user={} kernel={} (fast {} pref {}) cancel={} bounce={} failed={} unknown_pid={} congested={} clamped={} starved={} ring_full={} wait_max_ms={}",
             self.nr_user_dispatches,
             self.nr_kernel_dispatches,
             self.nr_fast_dispatches,
+            self.nr_fast_cpu_picks,
             self.nr_cancel_dispatches,
             self.nr_bounce_dispatches,
             self.nr_failed_dispatches,

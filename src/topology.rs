@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 //! The machine's CPU topology as the BPF side uses it: for each CPU, the
 //! next SMT thread of its core (a ring through the core's threads; the CPU
-//! itself without SMT), its last-level cache and its NUMA node. Built once
+//! itself without SMT), its last-level cache and its NUMA node; and the
+//! CPUs fast wakers prefer (the biggest cores of a hybrid machine). Built once
 //! at load from `scx_utils::Topology` and written into the BPF object's
 //! read-only data; a CPU hotplug restarts the scheduler, which builds it
 //! anew.
@@ -18,6 +19,9 @@ pub(crate) struct CpuPlace {
     pub llc: usize,
     /// Its NUMA node.
     pub node: usize,
+    /// Its capacity on the kernel's scale (1024: the fastest CPU's; 0 when
+    /// unknown).
+    pub capacity: u32,
 }
 
 /// Per-CPU topology arrays, indexed by CPU id (`nr_cpu_ids` entries).
@@ -29,7 +33,18 @@ pub(crate) struct CpuTopology {
     pub llc: Vec<u32>,
     /// The CPU's NUMA node.
     pub node: Vec<u32>,
+    /// The CPUs fast wakers prefer when one idles, best first: on a machine
+    /// whose CPUs differ in capacity (hybrid P/E cores), those within
+    /// [`BIG_CPU_PCT`] % of the highest capacity, by capacity then id; empty
+    /// where the CPUs are alike.
+    pub fast_cpus: Vec<i32>,
 }
+
+/// A CPU counts as one of the biggest when its capacity is at least this
+/// share of the highest, in %: the favoured cores of a hybrid part report
+/// slightly more than the other big ones, and all of them serve a
+/// latency-critical task better than an efficient core.
+pub(crate) const BIG_CPU_PCT: u64 = 90;
 
 impl CpuTopology {
     /// Every CPU its own core, one LLC, one node: what the BPF side assumes
@@ -46,13 +61,17 @@ impl CpuTopology {
             smt_next: (0..nr_cpu_ids).map(|c| c as i32).collect(),
             llc: vec![0; nr_cpu_ids],
             node: vec![0; nr_cpu_ids],
+            fast_cpus: Vec::new(),
         };
         let mut cores: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+        let mut caps: Vec<(u32, usize)> = Vec::new();
         for p in places.into_iter().filter(|p| p.cpu < nr_cpu_ids) {
             t.llc[p.cpu] = p.llc as u32;
             t.node[p.cpu] = p.node as u32;
             cores.entry(p.core).or_default().push(p.cpu);
+            caps.push((p.capacity, p.cpu));
         }
+        t.fast_cpus = biggest(caps);
         for mut cpus in cores.into_values() {
             cpus.sort_unstable();
             cpus.dedup();
@@ -75,6 +94,7 @@ impl CpuTopology {
                     core: c.core_id,
                     llc: c.llc_id,
                     node: c.node_id,
+                    capacity: c.cpu_capacity.min(u32::MAX as usize) as u32,
                 }),
             ),
             Err(e) => {
@@ -82,6 +102,12 @@ impl CpuTopology {
                 Self::flat(nr_cpu_ids)
             }
         }
+    }
+
+    /// Replaces the CPUs fast wakers prefer ([`crate::Config::fast_cpus`]).
+    pub(crate) fn with_fast_cpus(mut self, cpus: &[usize]) -> Self {
+        self.fast_cpus = cpus.iter().map(|&c| c as i32).collect();
+        self
     }
 
     /// CPU ids sharing `cpu`'s core, `cpu` first (following the ring).
@@ -97,12 +123,49 @@ impl CpuTopology {
     }
 }
 
+/// The biggest CPUs of `caps` (capacity, CPU) by capacity then id, or none
+/// if every known capacity is the same (or none is known).
+fn biggest(mut caps: Vec<(u32, usize)>) -> Vec<i32> {
+    caps.retain(|&(cap, _)| cap > 0);
+    let Some(max) = caps.iter().map(|&(cap, _)| cap).max() else { return Vec::new() };
+    if caps.iter().all(|&(cap, _)| cap == max) {
+        return Vec::new();
+    }
+    caps.retain(|&(cap, _)| u64::from(cap) * 100 >= u64::from(max) * BIG_CPU_PCT);
+    caps.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    caps.into_iter().map(|(_, cpu)| cpu as i32).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn place(cpu: usize, core: usize, llc: usize, node: usize) -> CpuPlace {
-        CpuPlace { cpu, core, llc, node }
+        CpuPlace { cpu, core, llc, node, capacity: 1024 }
+    }
+
+    #[test]
+    fn hybrid_machines_prefer_their_biggest_cpus() {
+        // An Intel-style hybrid part: 2 P-cores with SMT (CPUs 0-3, the
+        // favoured core 1 slightly faster), 4 E-cores (CPUs 4-7), one LLC.
+        let cap = |c: usize| match c {
+            2 | 3 => 1024,
+            0 | 1 => 980,
+            _ => 620,
+        };
+        let core = |c: usize| if c < 4 { c / 2 } else { c - 2 };
+        let places = (0..8).map(|c| CpuPlace { capacity: cap(c), ..place(c, core(c), 0, 0) });
+        let t = CpuTopology::from_cpus(8, places);
+        assert_eq!(t.fast_cpus, vec![2, 3, 0, 1]);
+        // Alike CPUs, or capacities unknown (0): no preference.
+        assert!(CpuTopology::from_cpus(8, (0..8).map(|c| place(c, c, 0, 0))).fast_cpus.is_empty());
+        let unknown = (0..4).map(|c| CpuPlace { capacity: 0, ..place(c, c, 0, 0) });
+        assert!(CpuTopology::from_cpus(4, unknown).fast_cpus.is_empty());
+        // A CPU whose capacity is unknown is not among the biggest.
+        let some = (0..3).map(|c| CpuPlace { capacity: [0, 512, 1024][c], ..place(c, c, 0, 0) });
+        assert_eq!(CpuTopology::from_cpus(3, some).fast_cpus, vec![2]);
+        assert!(CpuTopology::flat(4).fast_cpus.is_empty());
+        assert_eq!(CpuTopology::flat(4).with_fast_cpus(&[3, 1]).fast_cpus, vec![3, 1]);
     }
 
     #[test]

@@ -88,6 +88,8 @@ pub struct Lateness {
     pub timer: Histogram,
     /// Periods whose work ended after the next period began.
     pub misses: u64,
+    /// Wake-ups by the CPU they ran on, indexed by CPU id.
+    pub by_cpu: Vec<u64>,
 }
 
 impl Lateness {
@@ -138,6 +140,12 @@ impl Periodic {
             all.wait.merge(&l.wait);
             all.timer.merge(&l.timer);
             all.misses += l.misses;
+            if all.by_cpu.len() < l.by_cpu.len() {
+                all.by_cpu.resize(l.by_cpu.len(), 0);
+            }
+            for (a, n) in all.by_cpu.iter_mut().zip(&l.by_cpu) {
+                *a += n;
+            }
         }
         Ok(all)
     }
@@ -153,6 +161,13 @@ fn one_thread(period: u64, work: u64, end: Instant) -> Lateness {
         let woke = now_ns();
         let lateness = woke.saturating_sub(next);
         l.late.record(lateness);
+        // SAFETY: sched_getcpu has no preconditions; -1 (an error) is skipped.
+        if let Ok(cpu) = usize::try_from(unsafe { libc::sched_getcpu() }) {
+            if cpu >= l.by_cpu.len() {
+                l.by_cpu.resize(cpu + 1, 0);
+            }
+            l.by_cpu[cpu] += 1;
+        }
         spin_for(work);
         let done = now_ns();
         if let Some(s) = &stat {

@@ -124,6 +124,13 @@ struct Opts {
     #[arg(long)]
     no_sync_handoff: bool,
 
+    /// CPUs a fast waker (audio, a frame loop) goes to when one of them
+    /// idles, best first, e.g. `4,5,6,7` for a cache-rich CCD; `none` for
+    /// no preference. Default: a hybrid machine's biggest cores (by the
+    /// kernel's CPU capacity), none where the CPUs are alike.
+    #[arg(long, value_name = "LIST|none", value_parser = parse_cpu_list)]
+    fast_cpus: Option<CpuList>,
+
     /// Fast wake-up threshold, µs: a task woken by a timer or an interrupt
     /// whose bursts average less than this (and whose sleeps average at
     /// least twice its bursts) is dispatched by the BPF side at once, to an
@@ -353,6 +360,20 @@ fn pin_dispatcher(cpu: usize) -> Option<usize> {
     None
 }
 
+/// A `--fast-cpus` value: CPU ids in the order given (`none`: empty).
+#[derive(Debug, Clone)]
+struct CpuList(Vec<usize>);
+
+fn parse_cpu_list(s: &str) -> std::result::Result<CpuList, String> {
+    if s == "none" {
+        return Ok(CpuList(Vec::new()));
+    }
+    s.split(',')
+        .map(|c| c.trim().parse::<usize>().map_err(|_| format!("'{c}' is not a CPU id")))
+        .collect::<std::result::Result<_, _>>()
+        .map(CpuList)
+}
+
 fn main() -> Result<()> {
     let opts = parse_opts()?;
     if opts.help_stats {
@@ -429,6 +450,7 @@ fn main() -> Result<()> {
         )
         .cpufreq(knobs.cpufreq)
         .pack(knobs.pack)
+        .fast_cpus(opts.fast_cpus.clone().map(|l| l.0))
         .libbpf(LibbpfOptions {
             kconfig: opts.kconfig.clone(),
             btf_custom_path: opts.btf_custom_path.clone(),

@@ -7,8 +7,9 @@
 //!     N threads released at once, each spinning M ms: a runnable-task flood
 //! usched-probe periodic --threads N --period-us P --work-us W --secs S [--label L]
 //!     N periodic SCHED_OTHER threads: sleep until the next period (absolute
-//!     clock), then work W µs. Prints wake-up lateness p50/p99/max (µs) and
-//!     deadline misses (work not done before the next period).
+//!     clock), then work W µs. Prints wake-up lateness p50/p99/max (µs),
+//!     deadline misses (work not done before the next period) and the
+//!     wake-ups by the CPU they ran on (`runs_by_cpu`, by CPU id).
 //! usched-probe hogs --spec 0,0,19,idle [--secs S] [--pin CPU] [--long-ms MS]
 //!     one CPU-bound thread per entry, at that nice level (or SCHED_IDLE):
 //!     prints each one's CPU time, its share against what the kernel's
@@ -113,7 +114,8 @@ fn periodic(args: &[String]) -> Result<()> {
             us(&l.timer, 99.0)
         );
     }
-    println!();
+    let by_cpu: Vec<String> = l.by_cpu.iter().map(u64::to_string).collect();
+    println!(" runs_by_cpu={}", by_cpu.join(","));
     Ok(())
 }
 

@@ -44,6 +44,10 @@ pub struct Metrics {
         desc = "Wake-ups the BPF side's fast path dispatched in the interval (part of nr_kernel_dispatches)"
     )]
     pub nr_fast_dispatches: u64,
+    #[stat(
+        desc = "Fast wake-ups placed on an idle preferred CPU (--fast-cpus; a hybrid machine's big cores) in the interval (part of nr_fast_dispatches)"
+    )]
+    pub nr_fast_cpu_picks: u64,
     #[stat(desc = "Stale decisions dropped in the interval (task dequeued meanwhile)")]
     pub nr_cancel_dispatches: u64,
     #[stat(desc = "Decisions moved off a CPU the task may not use, in the interval")]
@@ -172,6 +176,7 @@ impl Metrics {
             nr_user_dispatches: d(cur.nr_user_dispatches, prev.nr_user_dispatches),
             nr_kernel_dispatches: d(cur.nr_kernel_dispatches, prev.nr_kernel_dispatches),
             nr_fast_dispatches: d(cur.nr_fast_dispatches, prev.nr_fast_dispatches),
+            nr_fast_cpu_picks: d(cur.nr_fast_cpu_picks, prev.nr_fast_cpu_picks),
             nr_cancel_dispatches: d(cur.nr_cancel_dispatches, prev.nr_cancel_dispatches),
             nr_bounce_dispatches: d(cur.nr_bounce_dispatches, prev.nr_bounce_dispatches),
             nr_failed_dispatches: d(cur.nr_failed_dispatches, prev.nr_failed_dispatches),
@@ -208,7 +213,7 @@ impl Metrics {
     pub fn format<W: Write>(&self, w: &mut W) -> std::io::Result<()> {
         writeln!(
             w,
-            "[scx_usched] tasks r/q/s {}/{}/{} of {} cpus | dispatch u {} k {} (fast {}) c {} b {} f {} cg {} cl {} st {} (wait max {} ms) | \
+            "[scx_usched] tasks r/q/s {}/{}/{} of {} cpus | dispatch u {} k {} (fast {} pref {}) c {} b {} f {} cg {} cl {} st {} (wait max {} ms) | \
              kicks p {} i {} s {} wake {} | cpu {:.2}% pf {} | enq->dsp p50/p99 {:.0}/{:.0} us | \
              wake->run p50/p99/max {:.0}/{:.0}/{:.0} us | placed cpu/smt/llc/node/remote {}/{}/{}/{}/{}",
             self.nr_running,
@@ -218,6 +223,7 @@ impl Metrics {
             self.nr_user_dispatches,
             self.nr_kernel_dispatches,
             self.nr_fast_dispatches,
+            self.nr_fast_cpu_picks,
             self.nr_cancel_dispatches,
             self.nr_bounce_dispatches,
             self.nr_failed_dispatches,

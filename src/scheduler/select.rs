@@ -188,7 +188,13 @@ mod tests {
     fn smt8() -> CpuTopology {
         CpuTopology::from_cpus(
             8,
-            (0..8).map(|c| CpuPlace { cpu: c, core: c % 4, llc: (c % 4) / 2, node: 0 }),
+            (0..8).map(|c| CpuPlace {
+                cpu: c,
+                core: c % 4,
+                llc: (c % 4) / 2,
+                node: 0,
+                capacity: 1024,
+            }),
         )
     }
 

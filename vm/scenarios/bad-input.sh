@@ -17,6 +17,9 @@ expect_err "mode|invalid value" scx_usched --mode turbo
 expect_err "must not exceed.*--mode server" scx_usched --mode server -S 30000
 expect_err "dispatcher CPU 99" scx_usched --dispatcher-cpu 99
 expect_err "must not exceed" scx_usched -s 1000 -S 2000
+expect_err "fast CPU 99 does not exist" scx_usched --fast-cpus 0,99
+expect_err "fast CPU 0 is listed twice" scx_usched --fast-cpus 0,0
+expect_err "'x' is not a CPU id" scx_usched --fast-cpus 0,x
 expect_err "seconds" scx_usched --stats 0
 expect_err "watchdog" scx_usched --watchdog-ms 100
 expect_err "kconfig /nonexistent/config: No such file" scx_usched --kconfig /nonexistent/config
