@@ -516,7 +516,6 @@ static bool still_first(s32 cpu, u64 vtime)
 	return true;
 }
 
-
 /*
  * A sync wake-up (message passing: the waker is about to sleep) runs at
  * once, without a round trip, when no task the BPF side sees waits
@@ -603,6 +602,10 @@ s32 BPF_STRUCT_OPS(usched_select_cpu, struct task_struct *p, s32 prev_cpu, u64 w
 	fast = fast_waker(tctx) && !sync_waker_sleeps(wake_flags);
 	if (tctx)
 		tctx->async_wake = fast;
+	/* A sync hint not believed is dropped: the kernel's idle pick would
+	 * take the waker's CPU for it, behind a waker that runs on. */
+	if (fast)
+		wake_flags &= ~SCX_WAKE_SYNC;
 	if ((wake_flags & SCX_WAKE_SYNC) && sync_handoff) {
 		cpu = sync_handoff_cpu(p, prev_cpu);
 		if (cpu >= 0) {

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-only */
 /*
  * Where work runs: the topology questions (a busy SMT sibling, how far a
- * move goes, a whole idle core) and the one rule for waking an idle CPU for
+ * move goes, a whole idle core), the one rule for claiming an idle CPU
+ * (claim_idle_cpu()), the CPUs fast wakers prefer (pick_idle_fast_cpu():
+ * a hybrid machine's big cores) and the one rule for waking an idle CPU for
  * work (pick_idle_cpu_for_work(), used by every kick): spread over whole
  * idle cores by default, packed onto partly busy ones with --pack.
  * Included once, by main.bpf.c, after the helpers it uses.
@@ -69,12 +71,15 @@ static __always_inline bool claim_idle_cpu(struct task_struct *p, s32 cpu)
 /*
  * An idle CPU among those fast wakers prefer (fast_cpus[]) that @p may use,
  * claimed: @prev_cpu if it is one (warm), else the first idle one in the
- * list's order. -1 if none idles: the caller's own choice follows, an idle
- * CPU of any kind before cutting in on a busy preferred one.
+ * list's order, on a whole idle core before one beside a busy SMT sibling.
+ * -1 if none idles: the caller's own choice follows, an idle CPU of any
+ * kind before cutting in on a busy preferred one.
  */
 static s32 pick_idle_fast_cpu(struct task_struct *p, s32 prev_cpu)
 {
+	const struct cpumask *smt;
 	u32 i, n = nr_fast_cpus;
+	s32 found = -1;
 
 	if (!n)
 		return -1;
@@ -83,6 +88,19 @@ static s32 pick_idle_fast_cpu(struct task_struct *p, s32 prev_cpu)
 		return prev_cpu;
 	if (n > USCHED_MAX_CPUS)
 		n = USCHED_MAX_CPUS;
+	/* A whole idle core first: not beside a busy SMT sibling. */
+	smt = scx_bpf_get_idle_smtmask();
+	bpf_for(i, 0, n) {
+		s32 c = fast_cpus[i & (USCHED_MAX_CPUS - 1)];
+
+		if (c != prev_cpu && bpf_cpumask_test_cpu(c, smt) && claim_idle_cpu(p, c)) {
+			found = c;
+			break;
+		}
+	}
+	scx_bpf_put_idle_cpumask(smt);
+	if (found >= 0)
+		return found;
 	bpf_for(i, 0, n) {
 		s32 c = fast_cpus[i & (USCHED_MAX_CPUS - 1)];
 

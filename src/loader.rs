@@ -98,7 +98,7 @@ pub(crate) fn load<'a>(
     if let Some(cpus) = &cfg.fast_cpus {
         topo = topo.with_fast_cpus(cpus);
     }
-    if !topo.fast_cpus.is_empty() {
+    if !topo.fast_cpus.is_empty() && cfg.fast_wakeup.is_some() && !cfg.pack {
         log::info!("fast wakers prefer CPUs {:?} when idle", topo.fast_cpus);
     }
     let builder = BpfSkelBuilder::default();

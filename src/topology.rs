@@ -19,8 +19,8 @@ pub(crate) struct CpuPlace {
     pub llc: usize,
     /// Its NUMA node.
     pub node: usize,
-    /// Its capacity on the kernel's scale (1024: the fastest CPU's; 0 when
-    /// unknown).
+    /// Its capacity on the kernel's scale (1024: the fastest CPU's); 0 or
+    /// the same value everywhere when unknown (see [`CpuTopology::detect`]).
     pub capacity: u32,
 }
 
@@ -85,18 +85,35 @@ impl CpuTopology {
     /// The running machine's topology (`scx_utils::Topology`), or
     /// [`flat`](Self::flat) with a warning if it cannot be read: placement
     /// then ignores SMT siblings, which costs throughput, not correctness.
+    ///
+    /// A CPU's capacity is the kernel's own (`cpuN/cpu_capacity`) where
+    /// sysfs has it; else scx_utils' estimate (from CPPC or the top
+    /// frequency), but only on a machine it finds little cores on: the
+    /// estimate also differs between the cores of an ordinary desktop part
+    /// (preferred-core rankings, favoured cores), which must not narrow
+    /// where fast wakers go.
     pub(crate) fn detect(nr_cpu_ids: usize) -> Self {
         match scx_utils::Topology::new() {
-            Ok(topo) => Self::from_cpus(
-                nr_cpu_ids,
-                topo.all_cpus.values().map(|c| CpuPlace {
-                    cpu: c.id,
-                    core: c.core_id,
-                    llc: c.llc_id,
-                    node: c.node_id,
-                    capacity: c.cpu_capacity.min(u32::MAX as usize) as u32,
-                }),
-            ),
+            Ok(topo) => {
+                let little = topo.has_little_cores();
+                Self::from_cpus(
+                    nr_cpu_ids,
+                    topo.all_cpus.values().map(|c| {
+                        let cap = match c.kernel_cpu_capacity {
+                            Some(k) => k,
+                            None if little => c.cpu_capacity,
+                            None => 1024,
+                        };
+                        CpuPlace {
+                            cpu: c.id,
+                            core: c.core_id,
+                            llc: c.llc_id,
+                            node: c.node_id,
+                            capacity: cap.min(u32::MAX as usize) as u32,
+                        }
+                    }),
+                )
+            }
             Err(e) => {
                 log::warn!("reading the CPU topology failed ({e:#}); placing as if flat");
                 Self::flat(nr_cpu_ids)

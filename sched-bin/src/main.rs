@@ -364,14 +364,27 @@ fn pin_dispatcher(cpu: usize) -> Option<usize> {
 #[derive(Debug, Clone)]
 struct CpuList(Vec<usize>);
 
+/// `none`, or CPU ids and ranges as sysfs writes them (`0-7,16-23`), in the
+/// order given.
 fn parse_cpu_list(s: &str) -> std::result::Result<CpuList, String> {
     if s == "none" {
         return Ok(CpuList(Vec::new()));
     }
-    s.split(',')
-        .map(|c| c.trim().parse::<usize>().map_err(|_| format!("'{c}' is not a CPU id")))
-        .collect::<std::result::Result<_, _>>()
-        .map(CpuList)
+    let id = |c: &str| c.trim().parse::<usize>().map_err(|_| format!("'{c}' is not a CPU id"));
+    let mut out = Vec::new();
+    for item in s.split(',') {
+        match item.split_once('-') {
+            Some((a, b)) => {
+                let (a, b) = (id(a)?, id(b)?);
+                if a > b || b - a >= 1 << 16 {
+                    return Err(format!("'{item}' is not a CPU range"));
+                }
+                out.extend(a..=b);
+            }
+            None => out.push(id(item)?),
+        }
+    }
+    Ok(CpuList(out))
 }
 
 fn main() -> Result<()> {
@@ -612,5 +625,21 @@ fn simple_logger(level: &str) {
     let f = if level == "debug" { log::LevelFilter::Debug } else { log::LevelFilter::Info };
     if log::set_boxed_logger(Box::new(L(f))).is_ok() {
         log::set_max_level(f);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_cpu_list;
+
+    #[test]
+    fn cpu_lists_take_ids_ranges_and_none_in_order() {
+        let l = |s| parse_cpu_list(s).map(|l| l.0);
+        assert_eq!(l("none"), Ok(vec![]));
+        assert_eq!(l("3,1"), Ok(vec![3, 1]));
+        assert_eq!(l("0-2,8-9"), Ok(vec![0, 1, 2, 8, 9]));
+        assert_eq!(l("0,x"), Err("'x' is not a CPU id".into()));
+        assert_eq!(l("4-2"), Err("'4-2' is not a CPU range".into()));
+        assert!(l("").is_err());
     }
 }
