@@ -68,3 +68,14 @@ user_dispatches() {
     usched-stat --check-user-dispatches > /tmp/stat.txt || { cat /tmp/stat.txt; fail "no user-space dispatches"; }
     grep -E 'dispatch:|enq->dispatch|wake->run' /tmp/stat.txt
 }
+
+# pingpong_phase LABEL ARGS...: run `usched-probe pingpong ARGS...` into
+# /tmp/pp.txt (fail with its output if it fails), print it labelled.
+pingpong_phase() {
+    label=$1; shift
+    usched-probe pingpong "$@" > /tmp/pp.txt 2>&1 || { cat /tmp/pp.txt; fail "pingpong $label failed"; }
+    sed "s/^/[$label] /" /tmp/pp.txt
+}
+
+# pingpong_val NAME: the last PINGPONG line's field NAME (the integer part).
+pingpong_val() { sed -n "s/^PINGPONG .* $1=\([0-9-]*\).*/\1/p" /tmp/pp.txt; }

@@ -15,18 +15,12 @@
 . /usched/lib.sh
 SECS=${1:-10}
 [ $# -ge 1 ] && shift
-phase() { # LABEL
-    usched-probe pingpong --secs "$SECS" --hogs 1 --linger-us 20000 > /tmp/pp.txt 2>&1 ||
-        { cat /tmp/pp.txt; fail "pingpong $1 failed"; }
-    sed "s/^/[$1] /" /tmp/pp.txt
-}
-# val NAME: the PINGPONG line's field, in whole µs.
-val() { sed -n "s/^PINGPONG .* $1=\([0-9]*\).*/\1/p" /tmp/pp.txt; }
+phase() { pingpong_phase "$1" --secs "$SECS" --hogs 1 --linger-us 20000; }
 phase eevdf
-e50=$(val wake_p50_us); e99=$(val wake_p99_us)
+e50=$(pingpong_val wake_p50_us); e99=$(pingpong_val wake_p99_us)
 start_usched "$@"
 phase usched
-u50=$(val wake_p50_us); u99=$(val wake_p99_us)
+u50=$(pingpong_val wake_p50_us); u99=$(pingpong_val wake_p99_us)
 [ "$(scx_state)" = enabled ] || { tail -20 /tmp/usched.log; fail "ejected"; }
 usched-stat | head -1
 stop_usched

@@ -17,16 +17,12 @@ SECS=${1:-12}
 llcs=$(cat /sys/devices/system/cpu/cpu*/cache/index3/shared_cpu_list | sort -u | wc -l)
 info "$(nproc) CPUs, $llcs last-level caches"
 [ "$llcs" -ge 2 ] || fail "this scenario needs at least two LLCs (topology llc4, llc8, numa4)"
-phase() { # LABEL
-    usched-probe pingpong --secs "$SECS" --hogs 2 > /tmp/pp.txt 2>&1 || { cat /tmp/pp.txt; fail "pingpong $1 failed"; }
-    sed "s/^/[$1] /" /tmp/pp.txt
-}
-val() { sed -n "s/^PINGPONG .* $1=\([0-9-]*\).*/\1/p" /tmp/pp.txt; }
+phase() { pingpong_phase "$1" --secs "$SECS" --hogs 2; }
 phase eevdf
-e_llc=$(val same_llc_pct); e_rounds=$(val rounds_per_s)
+e_llc=$(pingpong_val same_llc_pct); e_rounds=$(pingpong_val rounds_per_s)
 start_usched "$@"
 phase usched
-u_llc=$(val same_llc_pct); u_rounds=$(val rounds_per_s)
+u_llc=$(pingpong_val same_llc_pct); u_rounds=$(pingpong_val rounds_per_s)
 [ "$(scx_state)" = enabled ] || { tail -20 /tmp/usched.log; fail "ejected"; }
 info "pair in one LLC: scx_usched ${u_llc} % of samples, EEVDF ${e_llc} %; round trips a second: ${u_rounds} against ${e_rounds}"
 usched-stat | head -1
