@@ -124,10 +124,13 @@ pub struct Config {
     pub pack: bool,
     /// The CPUs a fast waker (see [`Config::fast_wakeup`]) goes to when
     /// one of them idles, best first, before any other idle CPU: its
-    /// previous CPU if that is one of them and idle, else the first idle
-    /// one in this order. `None`: on a machine whose CPUs differ in
-    /// capacity (hybrid P/E cores) the biggest ones (within 90 % of the
-    /// highest capacity, by capacity then id), none where they are alike.
+    /// previous CPU if that is one of them and idle, else the first one in
+    /// this order on a whole idle core, else the first idle one. `None`:
+    /// on a machine with little cores (hybrid P/E cores) the biggest ones
+    /// (within 90 % of the highest capacity, by capacity then id; the
+    /// kernel's `cpu_capacity` where sysfs has it, else scx_utils'
+    /// estimate, used only where it finds little cores), none where the
+    /// CPUs are alike.
     /// `Some` of an empty list: no preference. Not applied with
     /// [`Config::pack`], which chooses idle CPUs by its own rule.
     pub fast_cpus: Option<Vec<usize>>,

@@ -125,9 +125,10 @@ struct Opts {
     no_sync_handoff: bool,
 
     /// CPUs a fast waker (audio, a frame loop) goes to when one of them
-    /// idles, best first, e.g. `4,5,6,7` for a cache-rich CCD; `none` for
-    /// no preference. Default: a hybrid machine's biggest cores (by the
-    /// kernel's CPU capacity), none where the CPUs are alike.
+    /// idles, best first (whole idle cores first), as ids and ranges, e.g.
+    /// `0-7,16-23` for a cache-rich CCD; `none` for no preference. Default:
+    /// a hybrid machine's biggest cores (by CPU capacity), none where the
+    /// CPUs are alike.
     #[arg(long, value_name = "LIST|none", value_parser = parse_cpu_list)]
     fast_cpus: Option<CpuList>,
 
