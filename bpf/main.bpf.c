@@ -613,23 +613,21 @@ s32 BPF_STRUCT_OPS(usched_select_cpu, struct task_struct *p, s32 prev_cpu, u64 w
 			cnt_inc(nr_kernel_dispatches);
 			return cpu;
 		}
+		/* Declined: the waker's CPU is no place for @p now (others
+		 * wait, or the waker runs on), which the kernel's idle pick
+		 * (--builtin-idle) would take for a sync wake-up. */
+		wake_flags &= ~SCX_WAKE_SYNC;
 	}
 	if (!builtin_idle && !fast)
 		return prev_cpu;
 
 	/* A fast waker takes an idle preferred CPU first (a hybrid machine's
 	 * big cores; Config::fast_cpus), before an idle CPU of another kind. */
-	if (fast && !pack_work) {
-		cpu = pick_idle_fast_cpu(p, prev_cpu);
-		if (cpu >= 0) {
-			scx_bpf_dsq_insert(p, SCX_DSQ_LOCAL, slice_ns, 0);
-			cnt_inc(nr_kernel_dispatches);
-			cnt_inc(nr_fast_dispatches);
-			cnt_inc(nr_fast_cpu_picks);
-			return cpu;
-		}
-	}
-	if (pack_work) {
+	cpu = fast && !pack_work ? pick_idle_fast_cpu(p, prev_cpu) : -1;
+	if (cpu >= 0) {
+		is_idle = true;
+		cnt_inc(nr_fast_cpu_picks);
+	} else if (pack_work) {
 		/* Its previous CPU if idle (warm, and no other core woken),
 		 * else the packing rule's choice (place.bpf.h). */
 		if (claim_idle_cpu(p, prev_cpu))

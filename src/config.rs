@@ -127,10 +127,11 @@ pub struct Config {
     /// previous CPU if that is one of them and idle, else the first one in
     /// this order on a whole idle core, else the first idle one. `None`:
     /// on a machine with little cores (hybrid P/E cores) the biggest ones
-    /// (within 90 % of the highest capacity, by capacity then id; the
-    /// kernel's `cpu_capacity` where sysfs has it, else scx_utils'
-    /// estimate, used only where it finds little cores), none where the
-    /// CPUs are alike.
+    /// (the big cores within 90 % of the highest capacity among them, by
+    /// capacity then id; the kernel's `cpu_capacity` where sysfs has it,
+    /// else, on a part whose efficient cores the kernel lists, those are
+    /// little and the others keep scx_utils' estimate), none where the CPUs
+    /// are alike (AMD's preferred-core rankings do not count).
     /// `Some` of an empty list: no preference. Not applied with
     /// [`Config::pack`], which chooses idle CPUs by its own rule.
     pub fast_cpus: Option<Vec<usize>>,

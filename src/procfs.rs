@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 //! What the kernel says about CPUs and threads: the online CPUs
-//! (`/sys/devices/system/cpu/online`, kernel CPU lists), a thread's page
+//! (`/sys/devices/system/cpu/online`, kernel CPU lists, a hybrid part's
+//! efficient cores), a thread's page
 //! faults and a process's CPU time (`/proc/*/stat`, `getrusage`,
 //! `clock_gettime`). Read-only, no side effects.
 use std::fs;
@@ -31,6 +32,14 @@ pub fn cpu_online(cpu: usize) -> bool {
 /// The highest-numbered online CPU (0 if the list cannot be read).
 pub fn last_online_cpu() -> usize {
     online_cpu_ids().last().copied().unwrap_or(0)
+}
+
+/// The efficient cores of a hybrid part as the kernel lists them (Intel's
+/// `/sys/devices/cpu_atom/cpus`, the E-cores' PMU); empty elsewhere.
+pub fn efficient_cpu_ids() -> Vec<usize> {
+    fs::read_to_string("/sys/devices/cpu_atom/cpus")
+        .map(|s| cpu_list_ids(s.trim()))
+        .unwrap_or_default()
 }
 
 /// The CPUs of a kernel CPU list such as `0-3,8,10-11`, in its order.

@@ -22,6 +22,10 @@ pub(crate) struct CpuPlace {
     /// Its capacity on the kernel's scale (1024: the fastest CPU's); 0 or
     /// the same value everywhere when unknown (see [`CpuTopology::detect`]).
     pub capacity: u32,
+    /// Whether the kernel lists it as an efficient core of a hybrid part
+    /// (Intel's `/sys/devices/cpu_atom/cpus`): never among the biggest,
+    /// whatever its capacity says.
+    pub little: bool,
 }
 
 /// Per-CPU topology arrays, indexed by CPU id (`nr_cpu_ids` entries).
@@ -34,9 +38,9 @@ pub(crate) struct CpuTopology {
     /// The CPU's NUMA node.
     pub node: Vec<u32>,
     /// The CPUs fast wakers prefer when one idles, best first: on a machine
-    /// whose CPUs differ in capacity (hybrid P/E cores), those within
-    /// [`BIG_CPU_PCT`] % of the highest capacity, by capacity then id; empty
-    /// where the CPUs are alike.
+    /// whose CPUs differ in capacity or kind (hybrid P/E cores), the big
+    /// ones within [`BIG_CPU_PCT`] % of the highest capacity among them, by
+    /// capacity then id; empty where the CPUs are alike.
     pub fast_cpus: Vec<i32>,
 }
 
@@ -65,13 +69,17 @@ impl CpuTopology {
         };
         let mut cores: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
         let mut caps: Vec<(u32, usize)> = Vec::new();
+        let mut any_little = false;
         for p in places.into_iter().filter(|p| p.cpu < nr_cpu_ids) {
             t.llc[p.cpu] = p.llc as u32;
             t.node[p.cpu] = p.node as u32;
             cores.entry(p.core).or_default().push(p.cpu);
-            caps.push((p.capacity, p.cpu));
+            any_little |= p.little;
+            if !p.little {
+                caps.push((p.capacity, p.cpu));
+            }
         }
-        t.fast_cpus = biggest(caps);
+        t.fast_cpus = biggest(caps, any_little);
         for mut cpus in cores.into_values() {
             cpus.sort_unstable();
             cpus.dedup();
@@ -86,22 +94,24 @@ impl CpuTopology {
     /// [`flat`](Self::flat) with a warning if it cannot be read: placement
     /// then ignores SMT siblings, which costs throughput, not correctness.
     ///
-    /// A CPU's capacity is the kernel's own (`cpuN/cpu_capacity`) where
-    /// sysfs has it; else scx_utils' estimate (from CPPC or the top
-    /// frequency), but only on a machine it finds little cores on: the
-    /// estimate also differs between the cores of an ordinary desktop part
-    /// (preferred-core rankings, favoured cores), which must not narrow
-    /// where fast wakers go.
+    /// A CPU's capacity is the kernel's own (`cpuN/cpu_capacity`, as on
+    /// arm64) where sysfs has it. Else, on a hybrid part the kernel lists
+    /// the efficient cores of (Intel's `/sys/devices/cpu_atom/cpus`), those
+    /// are little and the others keep scx_utils' estimate (from CPPC or the
+    /// top frequency: the favoured cores first). Anywhere else every CPU
+    /// counts as 1024: the estimate also differs between the cores of an
+    /// ordinary desktop part (AMD's preferred-core rankings spread past
+    /// 1.3x), which must not narrow where fast wakers go.
     pub(crate) fn detect(nr_cpu_ids: usize) -> Self {
         match scx_utils::Topology::new() {
             Ok(topo) => {
-                let little = topo.has_little_cores();
+                let atom = crate::procfs::efficient_cpu_ids();
                 Self::from_cpus(
                     nr_cpu_ids,
                     topo.all_cpus.values().map(|c| {
                         let cap = match c.kernel_cpu_capacity {
                             Some(k) => k,
-                            None if little => c.cpu_capacity,
+                            None if !atom.is_empty() => c.cpu_capacity,
                             None => 1024,
                         };
                         CpuPlace {
@@ -110,6 +120,7 @@ impl CpuTopology {
                             llc: c.llc_id,
                             node: c.node_id,
                             capacity: cap.min(u32::MAX as usize) as u32,
+                            little: atom.contains(&c.id),
                         }
                     }),
                 )
@@ -140,12 +151,13 @@ impl CpuTopology {
     }
 }
 
-/// The biggest CPUs of `caps` (capacity, CPU) by capacity then id, or none
-/// if every known capacity is the same (or none is known).
-fn biggest(mut caps: Vec<(u32, usize)>) -> Vec<i32> {
+/// The biggest of the big CPUs `caps` (capacity, CPU) by capacity then id;
+/// none if no CPU is little and every known capacity is the same (or none
+/// is known).
+fn biggest(mut caps: Vec<(u32, usize)>, any_little: bool) -> Vec<i32> {
     caps.retain(|&(cap, _)| cap > 0);
     let Some(max) = caps.iter().map(|&(cap, _)| cap).max() else { return Vec::new() };
-    if caps.iter().all(|&(cap, _)| cap == max) {
+    if !any_little && caps.iter().all(|&(cap, _)| cap == max) {
         return Vec::new();
     }
     caps.retain(|&(cap, _)| u64::from(cap) * 100 >= u64::from(max) * BIG_CPU_PCT);
@@ -158,7 +170,7 @@ mod tests {
     use super::*;
 
     fn place(cpu: usize, core: usize, llc: usize, node: usize) -> CpuPlace {
-        CpuPlace { cpu, core, llc, node, capacity: 1024 }
+        CpuPlace { cpu, core, llc, node, capacity: 1024, little: false }
     }
 
     #[test]
@@ -182,6 +194,13 @@ mod tests {
         let some = (0..3).map(|c| CpuPlace { capacity: [0, 512, 1024][c], ..place(c, c, 0, 0) });
         assert_eq!(CpuTopology::from_cpus(3, some).fast_cpus, vec![2]);
         assert!(CpuTopology::flat(4).fast_cpus.is_empty());
+        // The kernel's list of efficient cores rules, whatever the estimate
+        // says: P-cores 0-3 alike, E-cores 4-7 estimated as big.
+        let listed = (0..8).map(|c| CpuPlace { little: c >= 4, ..place(c, core(c), 0, 0) });
+        assert_eq!(CpuTopology::from_cpus(8, listed).fast_cpus, vec![0, 1, 2, 3]);
+        // All of them little (a kernel listing every CPU): no preference.
+        let all = (0..4).map(|c| CpuPlace { little: true, ..place(c, c, 0, 0) });
+        assert!(CpuTopology::from_cpus(4, all).fast_cpus.is_empty());
         assert_eq!(CpuTopology::flat(4).with_fast_cpus(&[3, 1]).fast_cpus, vec![3, 1]);
     }
 

@@ -127,8 +127,8 @@ struct Opts {
     /// CPUs a fast waker (audio, a frame loop) goes to when one of them
     /// idles, best first (whole idle cores first), as ids and ranges, e.g.
     /// `0-7,16-23` for a cache-rich CCD; `none` for no preference. Default:
-    /// a hybrid machine's biggest cores (by CPU capacity), none where the
-    /// CPUs are alike.
+    /// a hybrid machine's biggest cores (the kernel's CPU capacities, or
+    /// its list of efficient cores), none where the CPUs are alike.
     #[arg(long, value_name = "LIST|none", value_parser = parse_cpu_list)]
     fast_cpus: Option<CpuList>,
 
@@ -366,27 +366,33 @@ fn pin_dispatcher(cpu: usize) -> Option<usize> {
 struct CpuList(Vec<usize>);
 
 /// `none`, or CPU ids and ranges as sysfs writes them (`0-7,16-23`), in the
-/// order given.
+/// order given; at most [`CPU_LIST_MAX`] ids in all (`Config` then rejects
+/// ids the machine lacks, and repeats).
 fn parse_cpu_list(s: &str) -> std::result::Result<CpuList, String> {
     if s == "none" {
         return Ok(CpuList(Vec::new()));
     }
-    let id = |c: &str| c.trim().parse::<usize>().map_err(|_| format!("'{c}' is not a CPU id"));
     let mut out = Vec::new();
     for item in s.split(',') {
-        match item.split_once('-') {
-            Some((a, b)) => {
-                let (a, b) = (id(a)?, id(b)?);
-                if a > b || b - a >= 1 << 16 {
-                    return Err(format!("'{item}' is not a CPU range"));
-                }
-                out.extend(a..=b);
-            }
-            None => out.push(id(item)?),
+        let bad = || format!("'{item}' is not a CPU id or range (e.g. 3 or 0-7)");
+        let id = |c: &str| c.trim().parse::<usize>().map_err(|_| bad());
+        let (a, b) = match item.split_once('-') {
+            Some((a, b)) => (id(a)?, id(b)?),
+            None => (id(item)?, id(item)?),
+        };
+        if a > b {
+            return Err(bad());
         }
+        if b - a >= CPU_LIST_MAX || out.len() + (b - a + 1) > CPU_LIST_MAX {
+            return Err(format!("more than {CPU_LIST_MAX} CPU ids"));
+        }
+        out.extend(a..=b);
     }
     Ok(CpuList(out))
 }
+
+/// The most CPU ids a CPU list may name (the kernel's `NR_CPUS` limit).
+const CPU_LIST_MAX: usize = 8192;
 
 fn main() -> Result<()> {
     let opts = parse_opts()?;
@@ -639,8 +645,14 @@ mod tests {
         assert_eq!(l("none"), Ok(vec![]));
         assert_eq!(l("3,1"), Ok(vec![3, 1]));
         assert_eq!(l("0-2,8-9"), Ok(vec![0, 1, 2, 8, 9]));
-        assert_eq!(l("0,x"), Err("'x' is not a CPU id".into()));
-        assert_eq!(l("4-2"), Err("'4-2' is not a CPU range".into()));
-        assert!(l("").is_err());
+        let bad = |i: &str| Err(format!("'{i}' is not a CPU id or range (e.g. 3 or 0-7)"));
+        assert_eq!(l("0,x"), bad("x"));
+        assert_eq!(l("4-2"), bad("4-2"));
+        assert_eq!(l("0,1-"), bad("1-"));
+        assert_eq!(l("-1"), bad("-1"));
+        assert_eq!(l(""), bad(""));
+        assert_eq!(l("0-8191").map(|v| v.len()), Ok(8192));
+        assert_eq!(l("0-8191,0"), Err("more than 8192 CPU ids".into()));
+        assert_eq!(l("0-99999999999"), Err("more than 8192 CPU ids".into()));
     }
 }

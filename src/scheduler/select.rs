@@ -194,6 +194,7 @@ mod tests {
                 llc: (c % 4) / 2,
                 node: 0,
                 capacity: 1024,
+                little: false,
             }),
         )
     }
