@@ -31,6 +31,10 @@ enum usched_consts {
 	/* Records the BPF side sends to user space, and decisions back. */
 	USCHED_QUEUED_RB_BYTES	= 1 << 20,	/* ~13k records */
 	USCHED_DISPATCH_RB_BYTES = 1 << 15,	/* ~680 decisions */
+	/* Run and stop events (Config::run_events): 4 MiB, ~100k events,
+	 * a second of a busy desktop's context switches; one page when off. */
+	USCHED_RUN_EVENTS_RB_BYTES = 1 << 22,
+	USCHED_RUN_EVENTS_RB_OFF = 1 << 12,
 	/* Decisions handled in one ops.dispatch() (also .dispatch_max_batch;
 	 * the kernel allocates it per CPU, at most 32 KiB: 24 bytes each). */
 	USCHED_DRAIN_MAX	= 512,
@@ -127,6 +131,25 @@ struct queued_task {
 	char comm[USCHED_COMM_LEN];	/* its name, NUL-terminated */
 };
 
+/* struct usched_run_event's kind. */
+enum usched_run_event_kind {
+	USCHED_RUN_EVENT_RUN	= 1,	/* started running (ops.running) */
+	USCHED_RUN_EVENT_STOP	= 2,	/* slept (ops.stopping, not runnable) */
+	USCHED_RUN_EVENT_YIELD	= 3,	/* preempted or slice ended, still runnable */
+};
+
+/* A task starting or ceasing to run, kernel -> user space (BPF ring
+ * buffer run_events, only with Config::run_events). */
+struct usched_run_event {
+	u64 ts;			/* when, ns (CLOCK_MONOTONIC) */
+	u64 sum_exec_runtime;	/* the task's total CPU time then, ns */
+	u64 lost;		/* events that found the ring full since load */
+	s32 pid;
+	s32 cpu;
+	u32 kind;		/* USCHED_RUN_EVENT_* */
+	u32 pad;
+};
+
 /* A scheduling decision, user space -> kernel (BPF user ring buffer). */
 struct dispatched_task {
 	s32 pid;
@@ -181,5 +204,6 @@ _Static_assert(sizeof(struct queued_task) == 128, "queued_task ABI");
 _Static_assert(sizeof(struct dispatched_task) == 48, "dispatched_task ABI");
 _Static_assert(sizeof(struct kick_args) == 3 * USCHED_CPU_WORDS * 8 + 8, "kick_args ABI");
 _Static_assert(sizeof(struct usched_counters) == 21 * 8, "usched_counters ABI");
+_Static_assert(sizeof(struct usched_run_event) == 40, "usched_run_event ABI");
 
 #endif /* __USCHED_INTF_H */

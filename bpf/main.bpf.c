@@ -1293,6 +1293,34 @@ static __always_inline void raise_wait_max(u64 wait)
 	}
 }
 
+/*
+ * @p started (USCHED_RUN_EVENT_RUN) or ceased running on @cpu, told to user
+ * space when run_events_on (Config::run_events: --record's run and stop
+ * records), every task alike, whether the policy saw it or not. The
+ * consumer is woken by nobody: it polls. A full ring drops the event and
+ * counts it; each event carries the count so far.
+ */
+static __always_inline void emit_run_event(struct task_struct *p, s32 cpu, u32 kind, u64 now)
+{
+	struct usched_run_event *ev;
+
+	if (!run_events_on)
+		return;
+	ev = bpf_ringbuf_reserve(&run_events, sizeof(*ev), 0);
+	if (!ev) {
+		__sync_fetch_and_add(&nr_run_events_lost, 1);
+		return;
+	}
+	ev->ts = now;
+	ev->sum_exec_runtime = p->se.sum_exec_runtime;
+	ev->lost = nr_run_events_lost;
+	ev->pid = p->pid;
+	ev->cpu = cpu;
+	ev->kind = kind;
+	ev->pad = 0;
+	bpf_ringbuf_submit(ev, BPF_RB_NO_WAKEUP);
+}
+
 void BPF_STRUCT_OPS(usched_running, struct task_struct *p)
 {
 	struct task_ctx *tctx = lookup_task_ctx(p);
@@ -1307,6 +1335,7 @@ void BPF_STRUCT_OPS(usched_running, struct task_struct *p)
 	if (vtime_before(vtime_now, p->scx.dsq_vtime))
 		vtime_now = p->scx.dsq_vtime;
 	cpu = scx_bpf_task_cpu(p);
+	emit_run_event(p, cpu, USCHED_RUN_EVENT_RUN, now);
 	if (cpu >= 0 && cpu < USCHED_MAX_CPUS) {
 		cpuperf_account_run(cpu, true, now);
 		cpu_ctx_of(cpu)->handoff_at = 0;	/* the CPU moved on */
@@ -1374,6 +1403,7 @@ void BPF_STRUCT_OPS(usched_stopping, struct task_struct *p, bool runnable)
 	if (p->pid == dispatcher_tid)
 		dispatcher_off_since = runnable ? now : 0;
 	cpu = scx_bpf_task_cpu(p);
+	emit_run_event(p, cpu, runnable ? USCHED_RUN_EVENT_YIELD : USCHED_RUN_EVENT_STOP, now);
 	if (cpu >= 0 && cpu < USCHED_MAX_CPUS) {
 		struct cpu_ctx *cc = cpu_ctx_of(cpu);
 

@@ -15,6 +15,7 @@ const volatile u64 starve_ns = 500000000ULL;	/* starvation guard's threshold */
 const volatile bool debug;			/* trace each decision (bpf_printk) */
 const volatile bool cpufreq;			/* set CPU performance targets (cpuperf.bpf.h) */
 const volatile bool pack_work;			/* idle CPUs on partly busy cores first (place.bpf.h) */
+const volatile bool run_events_on;		/* send run and stop events (emit_run_event()) */
 /*
  * Fast wake-up path (0 = off): a task woken by a timer or an interrupt (not
  * a sync wake-up) after running less than this since its previous sleep,
@@ -57,6 +58,7 @@ volatile u64 nr_user_queued;		/* tasks waiting in the user-space policy */
 volatile u64 user_next_key;		/* the key the policy's next task gets (0: unknown) */
 volatile u64 nr_user_pushed;		/* decisions pushed so far */
 volatile u64 nr_user_ring_full;		/* decisions that found the ring full */
+volatile u64 nr_run_events_lost;		/* run events that found run_events full */
 u64 nr_kqueued;				/* decided, inserted, not yet running */
 u64 vtime_now;				/* the latest ordering key that ran */
 u64 task_seq;				/* last enqueue sequence handed out */
@@ -112,6 +114,12 @@ struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, USCHED_QUEUED_RB_BYTES);
 } queued SEC(".maps");
+
+/* Sized at load: USCHED_RUN_EVENTS_RB_BYTES with run_events_on. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, USCHED_RUN_EVENTS_RB_OFF);
+} run_events SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_USER_RINGBUF);

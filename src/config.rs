@@ -135,6 +135,12 @@ pub struct Config {
     /// `Some` of an empty list: no preference. Not applied with
     /// [`Config::pack`], which chooses idle CPUs by its own rule.
     pub fast_cpus: Option<Vec<usize>>,
+    /// The BPF side tells each task's start and end of a run on a CPU
+    /// (every task it schedules, whether the policy saw it or not) through
+    /// a 4 MiB ring buffer, read with [`crate::BpfScheduler::run_events`]
+    /// (what `scx_usched --record` writes as run and stop records). Off by
+    /// default: it costs a ring-buffer write per context switch.
+    pub run_events: bool,
     /// Size of the ring buffer that carries runnable tasks to user space, in
     /// bytes (a power of two, at least one page; 136 bytes a task with its header). When it is
     /// full, tasks bypass user space through the shared DSQ (congestion).
@@ -166,6 +172,7 @@ impl Default for Config {
             fast_wakeup: None,
             cpufreq: false,
             pack: false,
+            run_events: false,
             fast_cpus: None,
             libbpf: LibbpfOptions::default(),
             name: None,
@@ -218,6 +225,8 @@ impl Config {
         pack: bool,
         /// Sets [`Config::fast_cpus`].
         fast_cpus: Option<Vec<usize>>,
+        /// Sets [`Config::run_events`].
+        run_events: bool,
         /// Sets [`Config::libbpf`].
         libbpf: LibbpfOptions,
         /// Sets [`Config::name`].

@@ -34,6 +34,7 @@ mod loader;
 pub mod monitor;
 pub mod procfs;
 mod record;
+pub mod run_events;
 pub mod runtime;
 pub mod rustland;
 mod scheduler;

@@ -125,6 +125,7 @@ pub(crate) fn load<'a>(
         ro.fast_wakeup_ns = cfg.fast_wakeup.map_or(0, |d| d.as_nanos() as u64);
         ro.cpufreq = cfg.cpufreq;
         ro.pack_work = cfg.pack;
+        ro.run_events_on = cfg.run_events;
         for (c, &next) in topo.smt_next.iter().enumerate() {
             ro.cpu_smt_next[c] = next;
             ro.cpu_llc[c] = topo.llc[c];
@@ -144,6 +145,12 @@ pub(crate) fn load<'a>(
         .queued
         .set_max_entries(cfg.ring_bytes)
         .map_err(|e| Error::bpf("sizing the ring buffer", e))?;
+    if cfg.run_events {
+        skel.maps
+            .run_events
+            .set_max_entries(intf::usched_consts_USCHED_RUN_EVENTS_RB_BYTES)
+            .map_err(|e| Error::bpf("sizing the run-event ring buffer", e))?;
+    }
     {
         let ops = skel.struct_ops.usched_ops_mut();
         ops.exit_dump_len = cfg.exit_dump_len;

@@ -189,6 +189,23 @@ impl<'a> BpfScheduler<'a> {
         )
     }
 
+    /// The reader of this scheduler's run and stop events (see
+    /// [`crate::run_events`]), for the caller to poll on a thread of its
+    /// own while the scheduler runs.
+    ///
+    /// # Errors
+    /// [`Error::InvalidConfig`] when [`Config::run_events`] is off (the BPF
+    /// side sends none); [`Error::Bpf`] when the ring buffer cannot be
+    /// opened.
+    pub fn run_events(&self) -> Result<crate::run_events::RunEvents> {
+        if !self.cfg.run_events {
+            return Err(Error::InvalidConfig("run events need Config::run_events".into()));
+        }
+        let map = libbpf_rs::MapHandle::try_from(&self.skel.maps.run_events)
+            .map_err(|e| Error::bpf("opening a BPF map", e))?;
+        crate::run_events::RunEvents::new(map)
+    }
+
     /// Number of possible CPU ids the scheduler handles.
     pub fn nr_cpu_ids(&self) -> usize {
         self.nr_cpu_ids

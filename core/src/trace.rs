@@ -8,15 +8,22 @@
 //!
 //! | offset | size | field |
 //! | --- | --- | --- |
-//! | 0 | 4 | kind: 1 enqueue, 2 decision, 3 lost |
+//! | 0 | 4 | kind: 1 enqueue, 2 decision, 3 lost, 4 run, 5 stop |
 //! | 4 | 4 | pid (i32) |
 //! | 8 | 4 | cpu (i32) |
-//! | 12 | 4 | enqueue: `nr_cpus_allowed`; decision: `hint_cpu` (i32) |
-//! | 16 | 8 | time, ns (the recorder's monotonic clock) |
-//! | 24 | 72 | nine u64: enqueue: weight, exec_runtime, vtime, sum_exec_runtime, nvcsw, wakeup_freq, flags, enq_time, cookie; decision: slice_ns, vtime, flags, cookie, deadline, 0, 0, 0, 0; lost: count, 0, ... |
+//! | 12 | 4 | enqueue: `nr_cpus_allowed`; decision: `hint_cpu` (i32); stop: 1 if still runnable |
+//! | 16 | 8 | time, ns (the recorder's monotonic clock; run, stop: the kernel's, the same clock) |
+//! | 24 | 72 | nine u64: enqueue: weight, exec_runtime, vtime, sum_exec_runtime, nvcsw, wakeup_freq, flags, enq_time, cookie; decision: slice_ns, vtime, flags, cookie, deadline, 0, 0, 0, 0; lost: count, 0, ...; run, stop: sum_exec_runtime, 0, ... |
 //!
-//! A reader refuses another magic, another version or another record size;
-//! a later version may append fields only by raising the version.
+//! Run and stop records (version 2) are a task starting and ceasing to run
+//! on a CPU, every task the scheduler runs, whether the policy saw it or
+//! not. They are written in batches beside the policy's records: the file
+//! is in time order within each of the two streams, not across them (sort
+//! by [`Record::time_ns`] to merge).
+//!
+//! A reader refuses another magic, a version newer than its own or another
+//! record size; a later version may add kinds or append fields only by
+//! raising the version, and a reader reads every version up to its own.
 //! Encoding and decoding neither allocate nor fail on any input but a kind
 //! they do not know.
 
@@ -26,8 +33,8 @@ use crate::policy::{Decision, Task};
 
 /// The file's first 8 bytes.
 pub const MAGIC: [u8; 8] = *b"USCHTRC\0";
-/// The format's version.
-pub const VERSION: u32 = 1;
+/// The format's version (1: no run and stop records).
+pub const VERSION: u32 = 2;
 /// Bytes of the header.
 pub const HEADER_BYTES: usize = 32;
 /// Bytes of each record.
@@ -36,6 +43,8 @@ pub const RECORD_BYTES: usize = 96;
 const KIND_ENQUEUE: u32 = 1;
 const KIND_DECISION: u32 = 2;
 const KIND_LOST: u32 = 3;
+const KIND_RUN: u32 = 4;
+const KIND_STOP: u32 = 5;
 
 /// The file header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,6 +80,31 @@ pub enum Record {
         /// Records dropped.
         count: u64,
     },
+    /// Task `pid` started running on `cpu` at `time_ns`.
+    Run {
+        /// When, ns.
+        time_ns: u64,
+        /// The task.
+        pid: i32,
+        /// Where.
+        cpu: i32,
+        /// Its total CPU time then, ns.
+        sum_exec_runtime: u64,
+    },
+    /// Task `pid` ceased running on `cpu` at `time_ns`: it slept, or (if
+    /// `runnable`) it was preempted or its slice ended.
+    Stop {
+        /// When, ns.
+        time_ns: u64,
+        /// The task.
+        pid: i32,
+        /// Where.
+        cpu: i32,
+        /// Its total CPU time then, ns.
+        sum_exec_runtime: u64,
+        /// It is still runnable.
+        runnable: bool,
+    },
 }
 
 /// Why bytes are not a trace.
@@ -90,7 +124,9 @@ impl fmt::Display for TraceError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::BadMagic => write!(f, "not a usched trace (bad magic)"),
-            Self::Version(v) => write!(f, "trace format version {v}; this reader knows {VERSION}"),
+            Self::Version(v) => {
+                write!(f, "trace format version {v}; this reader knows 1 to {VERSION}")
+            }
             Self::RecordSize(s) => {
                 write!(f, "trace records of {s} bytes; this reader knows {RECORD_BYTES}")
             }
@@ -139,7 +175,7 @@ impl Header {
             return Err(TraceError::BadMagic);
         }
         let version = u32_at(b, 8);
-        if version != VERSION {
+        if version == 0 || version > VERSION {
             return Err(TraceError::Version(version));
         }
         let size = u32_at(b, 12);
@@ -156,7 +192,9 @@ impl Record {
         match self {
             Self::Enqueue { time_ns, .. }
             | Self::Decision { time_ns, .. }
-            | Self::Lost { time_ns, .. } => *time_ns,
+            | Self::Lost { time_ns, .. }
+            | Self::Run { time_ns, .. }
+            | Self::Stop { time_ns, .. } => *time_ns,
         }
     }
 
@@ -193,6 +231,17 @@ impl Record {
             Self::Lost { time_ns, count } => {
                 (KIND_LOST, 0, 0, 0, *time_ns, [*count, 0, 0, 0, 0, 0, 0, 0, 0])
             }
+            Self::Run { time_ns, pid, cpu, sum_exec_runtime } => {
+                (KIND_RUN, *pid, *cpu, 0, *time_ns, [*sum_exec_runtime, 0, 0, 0, 0, 0, 0, 0, 0])
+            }
+            Self::Stop { time_ns, pid, cpu, sum_exec_runtime, runnable } => (
+                KIND_STOP,
+                *pid,
+                *cpu,
+                u32::from(*runnable),
+                *time_ns,
+                [*sum_exec_runtime, 0, 0, 0, 0, 0, 0, 0, 0],
+            ),
         };
         put(&mut b, 0, &kind.to_le_bytes());
         put(&mut b, 4, &pid.to_le_bytes());
@@ -245,6 +294,10 @@ impl Record {
                 },
             }),
             KIND_LOST => Ok(Self::Lost { time_ns, count: w(0) }),
+            KIND_RUN => Ok(Self::Run { time_ns, pid, cpu, sum_exec_runtime: w(0) }),
+            KIND_STOP => {
+                Ok(Self::Stop { time_ns, pid, cpu, sum_exec_runtime: w(0), runnable: aux & 1 != 0 })
+            }
             k => Err(TraceError::UnknownKind(k)),
         }
     }
@@ -284,6 +337,9 @@ mod tests {
             Record::Enqueue { time_ns: 1, task },
             Record::Decision { time_ns: 2, decision: d },
             Record::Lost { time_ns: 3, count: 99 },
+            Record::Run { time_ns: 4, pid: 5, cpu: 1, sum_exec_runtime: 6 },
+            Record::Stop { time_ns: 7, pid: 5, cpu: 1, sum_exec_runtime: 8, runnable: true },
+            Record::Stop { time_ns: 9, pid: -5, cpu: 0, sum_exec_runtime: 10, runnable: false },
         ] {
             assert_eq!(Record::decode(&r.encode()), Ok(r));
         }
@@ -297,9 +353,16 @@ mod tests {
         let mut bad = h;
         bad[0] = b'X';
         assert_eq!(Header::decode(&bad), Err(TraceError::BadMagic));
-        let mut v2 = h;
-        v2[8] = 2;
-        assert_eq!(Header::decode(&v2), Err(TraceError::Version(2)));
+        // Every version up to this reader's, nothing newer.
+        let mut v1 = h;
+        v1[8] = 1;
+        assert!(Header::decode(&v1).is_ok());
+        let mut v3 = h;
+        v3[8] = 3;
+        assert_eq!(Header::decode(&v3), Err(TraceError::Version(3)));
+        let mut v0 = h;
+        v0[8] = 0;
+        assert_eq!(Header::decode(&v0), Err(TraceError::Version(0)));
         let mut sz = h;
         sz[12] = 64;
         assert_eq!(Header::decode(&sz), Err(TraceError::RecordSize(64)));

@@ -177,9 +177,10 @@ struct Opts {
     #[arg(long, default_value_t = 0)]
     run_secs: u64,
 
-    /// Record what the policy sees and decides into FILE, for
-    /// `usched-sim replay FILE` (docs/simulator.md). Bounded memory; a full
-    /// buffer drops records and counts them in the file.
+    /// Record what the policy sees and decides, and every task's runs and
+    /// stops on each CPU, into FILE, for `usched-sim replay FILE`
+    /// (docs/simulator.md). Bounded memory; a full buffer drops records and
+    /// counts them in the file.
     #[arg(long, value_name = "FILE")]
     record: Option<std::path::PathBuf>,
 
@@ -281,6 +282,15 @@ fn run_once(
             return Ok(true);
         }
     }
+    // --record: this life's run and stop events too, read by the writer
+    // until the guard ends the life's share.
+    let _runs = match rec.as_deref().map(|r| sched.run_events().map(|ev| r.attach_runs(ev))) {
+        Some(Err(e)) => {
+            log::warn!("--record: no run and stop events: {e}");
+            None
+        }
+        g => g.and_then(Result::ok),
+    };
     // Allocated once, before the loop; the loop allocates nothing.
     let mut policy = Box::new(Deadline::<MAX_QUEUED>::new(dcfg));
     // The --cpufreq governor samples the CPUs on its own thread; a failure
@@ -471,6 +481,7 @@ fn main() -> Result<()> {
         .cpufreq(knobs.cpufreq)
         .pack(knobs.pack)
         .fast_cpus(opts.fast_cpus.clone().map(|l| l.0))
+        .run_events(opts.record.is_some())
         .libbpf(LibbpfOptions {
             kconfig: opts.kconfig.clone(),
             btf_custom_path: opts.btf_custom_path.clone(),

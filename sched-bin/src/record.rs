@@ -11,15 +11,21 @@
 //! into the file every 20 ms and writes a `Lost` record with each new count
 //! of dropped records; past `limit_bytes` it stops writing and counts what
 //! it drops the same way, so neither memory nor disk grows without bound.
+//!
+//! The same writer polls the scheduler's run and stop events (usched's
+//! [`RunEvents`], attached for each life of the scheduler with
+//! [`Recorder::attach_runs`]) and writes them as run and stop records,
+//! with their losses (the BPF side's ring was full) as `Lost` records too.
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
+use usched::run_events::{RunEvent, RunEventKind, RunEvents};
 use usched::usched_core::policy::{Decision, EnqueueError, Policy, Task};
 use usched::usched_core::spsc::{self, OwnedConsumer, OwnedProducer};
 use usched::usched_core::trace::{Header, Record, RECORD_BYTES};
@@ -35,6 +41,10 @@ struct Shared {
     dropped: AtomicU64,
     /// The writer should drain the ring and stop.
     stop: AtomicBool,
+    /// The run-event readers of the scheduler's lives, each with whether
+    /// its life has ended (the writer then reads it a last time and drops
+    /// it).
+    runs: Mutex<Vec<(RunEvents, bool)>>,
 }
 
 /// The dispatcher's end of a recording.
@@ -87,13 +97,15 @@ pub fn start(path: &Path, nr_cpus: u32, limit_bytes: u64) -> Result<(Recorder, W
 
 fn drain(
     mut rx: OwnedConsumer<Bytes, RING_RECORDS>,
-    mut out: BufWriter<File>,
+    out: BufWriter<File>,
     shared: &Shared,
     limit_bytes: u64,
 ) -> Result<Summary> {
     let mut buf = vec![[0u8; RECORD_BYTES]; 512];
-    let (mut written, mut over_limit, mut lost_written) = (0u64, 0u64, 0u64);
-    let mut bytes = 0u64;
+    let mut file = Limited { out, bytes: 0, limit_bytes, written: 0, over_limit: 0 };
+    let mut lost_written = 0u64;
+    // Run events lost by the readers already dropped.
+    let mut runs_lost_done = 0u64;
     loop {
         let stopping = shared.stop.load(Ordering::Acquire);
         loop {
@@ -101,29 +113,79 @@ fn drain(
             if n == 0 {
                 break;
             }
-            let room = (limit_bytes.saturating_sub(bytes) / RECORD_BYTES as u64) as usize;
-            let keep = n.min(room);
-            for r in &buf[..keep] {
-                out.write_all(r)?;
+            for r in &buf[..n] {
+                file.write(r)?;
             }
-            written += keep as u64;
-            bytes += (keep * RECORD_BYTES) as u64;
-            over_limit += (n - keep) as u64;
         }
-        let lost = shared.dropped.load(Ordering::Relaxed) + over_limit;
+        let runs_lost = {
+            let mut runs = shared.runs.lock().unwrap_or_else(PoisonError::into_inner);
+            for (r, _) in runs.iter_mut() {
+                let mut res = Ok(());
+                if let Err(e) = r.poll(|ev| {
+                    if res.is_ok() {
+                        res = file.write(&run_record(ev).encode());
+                    }
+                }) {
+                    log::warn!("--record: {e}");
+                }
+                res?;
+            }
+            runs_lost_done += runs.iter().filter(|r| r.1).map(|r| r.0.lost()).sum::<u64>();
+            runs.retain(|r| !r.1);
+            runs_lost_done + runs.iter().map(|r| r.0.lost()).sum::<u64>()
+        };
+        let lost = shared.dropped.load(Ordering::Relaxed) + file.over_limit + runs_lost;
         // Past the limit, only the last count is written, when stopping.
-        if lost != lost_written && (bytes + RECORD_BYTES as u64 <= limit_bytes || stopping) {
+        if lost != lost_written && (file.bytes + RECORD_BYTES as u64 <= limit_bytes || stopping) {
             let rec =
                 Record::Lost { time_ns: usched::sys::monotonic_ns(), count: lost - lost_written };
-            out.write_all(&rec.encode())?;
-            bytes += RECORD_BYTES as u64;
+            file.out.write_all(&rec.encode())?;
+            file.bytes += RECORD_BYTES as u64;
             lost_written = lost;
         }
         if stopping {
-            out.flush()?;
-            return Ok(Summary { written, lost });
+            file.out.flush()?;
+            return Ok(Summary { written: file.written, lost });
         }
         std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// The file, and what its size limit let through.
+struct Limited {
+    out: BufWriter<File>,
+    bytes: u64,
+    limit_bytes: u64,
+    written: u64,
+    over_limit: u64,
+}
+
+impl Limited {
+    /// Writes `r`, or counts it once the file has reached its limit.
+    fn write(&mut self, r: &Bytes) -> std::io::Result<()> {
+        if self.bytes + RECORD_BYTES as u64 > self.limit_bytes {
+            self.over_limit += 1;
+            return Ok(());
+        }
+        self.out.write_all(r)?;
+        self.written += 1;
+        self.bytes += RECORD_BYTES as u64;
+        Ok(())
+    }
+}
+
+/// A run event as a trace record.
+fn run_record(ev: RunEvent) -> Record {
+    let (time_ns, pid, cpu, sum_exec_runtime) = (ev.time_ns, ev.pid, ev.cpu, ev.sum_exec_runtime);
+    match ev.kind {
+        RunEventKind::Run => Record::Run { time_ns, pid, cpu, sum_exec_runtime },
+        RunEventKind::Stop | RunEventKind::Yield => Record::Stop {
+            time_ns,
+            pid,
+            cpu,
+            sum_exec_runtime,
+            runnable: ev.kind == RunEventKind::Yield,
+        },
     }
 }
 
@@ -141,7 +203,29 @@ impl Writer {
     }
 }
 
+/// Ends a life's run events when dropped: the writer reads them a last
+/// time, then drops the reader.
+pub struct RunsAttached {
+    shared: Arc<Shared>,
+}
+
+impl Drop for RunsAttached {
+    fn drop(&mut self) {
+        let mut runs = self.shared.runs.lock().unwrap_or_else(PoisonError::into_inner);
+        for r in runs.iter_mut() {
+            r.1 = true;
+        }
+    }
+}
+
 impl Recorder {
+    /// Records `runs` (one life of the scheduler) until the returned guard
+    /// is dropped, at the end of that life.
+    pub fn attach_runs(&self, runs: RunEvents) -> RunsAttached {
+        self.shared.runs.lock().unwrap_or_else(PoisonError::into_inner).push((runs, false));
+        RunsAttached { shared: self.shared.clone() }
+    }
+
     fn push(&mut self, rec: Record) {
         if self.tx.push(rec.encode()).is_err() {
             self.shared.dropped.fetch_add(1, Ordering::Relaxed);
@@ -216,6 +300,21 @@ mod tests {
         let last = Record::decode(bytes[bytes.len() - RECORD_BYTES..].try_into().unwrap()).unwrap();
         assert!(matches!(last, Record::Decision { time_ns: 5, decision } if decision.pid == 3));
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn run_events_become_run_and_stop_records() {
+        let ev = |kind| RunEvent { time_ns: 5, pid: 7, cpu: 1, kind, sum_exec_runtime: 9 };
+        assert_eq!(
+            run_record(ev(RunEventKind::Run)),
+            Record::Run { time_ns: 5, pid: 7, cpu: 1, sum_exec_runtime: 9 }
+        );
+        for (kind, runnable) in [(RunEventKind::Stop, false), (RunEventKind::Yield, true)] {
+            assert_eq!(
+                run_record(ev(kind)),
+                Record::Stop { time_ns: 5, pid: 7, cpu: 1, sum_exec_runtime: 9, runnable }
+            );
+        }
     }
 
     #[test]

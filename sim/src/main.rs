@@ -143,8 +143,19 @@ fn run(cli: Cli) -> Result<(), String> {
             let seconds = seconds.unwrap_or((span as f64 / 1e9).max(0.001));
             let rec = trace.recorded_enq_dispatch();
             let (enq, dec) = trace.counts();
+            let (runs, stops) = trace.run_counts();
+            let (enq_run, without) = trace.recorded_enq_run();
+            let ran = if runs > 0 {
+                format!(
+                    "; recorded enq->run p50 {:.1} us, p99 {:.1} us ({without} runs without the policy)",
+                    enq_run.percentile(50.0) as f64 / 1000.0,
+                    enq_run.percentile(99.0) as f64 / 1000.0,
+                )
+            } else {
+                String::new()
+            };
             let note = format!(
-                "trace {}: {} records ({enq} enqueued, {dec} decisions), {} tasks, {:.3} s, {} records lost while recording{}; recorded enq->dispatch p50 {:.1} us, p99 {:.1} us",
+                "trace {}: {} records ({enq} enqueued, {dec} decisions, {runs} runs, {stops} stops), {} tasks, {:.3} s, {} records lost while recording{}; recorded enq->dispatch p50 {:.1} us, p99 {:.1} us{ran}",
                 file.display(),
                 trace.records.len(),
                 tasks.len(),

@@ -3,7 +3,10 @@
 # while periodic threads run beside CPU hogs (fast path off, so that every
 # wake-up reaches the policy), and the file replays in the simulator:
 # the detach line counts the records (none lost), the file holds exactly
-# them, and `usched-sim replay` finds the probe's periods in it.
+# them, and `usched-sim replay` finds the probe's periods in it; the BPF
+# side's run and stop events are in it too (a run and a stop per period at
+# least), and the enqueue -> run latency they give is no shorter than the
+# enqueue -> decision latency (a task runs after its decision).
 . /usched/lib.sh
 n=$(nproc)
 start_usched --fast-wakeup-us 0 --record /tmp/t.trace
@@ -36,6 +39,16 @@ dec=$(sed -n 's/^trace .* enqueued, \([0-9]*\) decisions.*/\1/p' /tmp/replay.txt
 info "$enq enqueued, $dec decisions"
 [ "${enq:-0}" -ge "$periods" ] && [ "${dec:-0}" -ge "$periods" ] \
     || fail "$enq enqueued and $dec decisions recorded for $periods periods"
+runs=$(sed -n 's/^trace .* decisions, \([0-9]*\) runs.*/\1/p' /tmp/replay.txt)
+stops=$(sed -n 's/^trace .* runs, \([0-9]*\) stops.*/\1/p' /tmp/replay.txt)
+info "$runs runs, $stops stops"
+[ "${runs:-0}" -ge "$periods" ] && [ "${stops:-0}" -ge "$periods" ] \
+    || fail "${runs:-no} run and ${stops:-no} stop records for $periods periods"
+ed=$(sed -n 's/.*recorded enq->dispatch p50 \([0-9.]*\) us.*/\1/p' /tmp/replay.txt)
+er=$(sed -n 's/.*recorded enq->run p50 \([0-9.]*\) us.*/\1/p' /tmp/replay.txt)
+info "recorded p50: enq->dispatch $ed us, enq->run $er us"
+[ -n "$ed" ] && [ -n "$er" ] && awk -v d="$ed" -v r="$er" 'BEGIN { exit !(r > 0 && r >= d) }' \
+    || fail "recorded enq->run p50 '${er}' us is not after enq->dispatch p50 '${ed}' us"
 # The replay's bursts cover the probe's periods (a burst per wake-up; the
 # hogs add a few), over the trace's span: at least three quarters of them
 # (the simulated machine is as overloaded as the guest, whose probe misses
