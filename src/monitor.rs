@@ -81,6 +81,71 @@ pub fn find_bss_map() -> Result<BssMap> {
     Ok(BssMap { fd: unsafe { OwnedFd::from_raw_fd(fd) }, id: bss.id })
 }
 
+/// What one BPF program of a scheduler has cost while the kernel counted
+/// (see [`count_costs`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProgCost {
+    /// The program's name (the kernel keeps 15 bytes of it).
+    pub name: String,
+    /// Its kernel id.
+    pub id: u32,
+    /// Its runs while counted.
+    pub runs: u64,
+    /// Their time, ns.
+    pub run_ns: u64,
+}
+
+/// While this lives the kernel counts each BPF program's runs and their
+/// time (`BPF_ENABLE_STATS`, as `sysctl kernel.bpf_stats_enabled=1` does
+/// for as long as it is set). Counting costs two clock reads per run of
+/// every BPF program on the machine.
+#[derive(Debug)]
+pub struct CostCounting {
+    _fd: OwnedFd,
+}
+
+/// Makes the kernel count BPF programs' runs and time until the returned
+/// guard is dropped.
+///
+/// # Errors
+/// [`Error::Bpf`] when the kernel refuses (root is needed).
+pub fn count_costs() -> Result<CostCounting> {
+    // SAFETY: no pointers; the call returns a new file descriptor or an
+    // error.
+    let fd = unsafe { libbpf_sys::bpf_enable_stats(libbpf_sys::BPF_STATS_RUN_TIME) };
+    if fd < 0 {
+        return Err(Error::bpf(
+            "making the kernel count BPF run time",
+            std::io::Error::from_raw_os_error(-fd),
+        ));
+    }
+    // SAFETY: `fd` is a new file descriptor that nothing else owns.
+    Ok(CostCounting { _fd: unsafe { OwnedFd::from_raw_fd(fd) } })
+}
+
+/// The counted cost so far of each BPF program of the scheduler whose
+/// `.bss` is `map` (the programs that use that map: its callbacks, its
+/// timer and its kick program), by id. The counts only grow while some
+/// [`CostCounting`] (or the sysctl) is on: take two and subtract.
+///
+/// # Errors
+/// [`Error::Bpf`] never today: programs that vanish while listed are
+/// skipped (the list is empty once the scheduler has gone).
+pub fn prog_costs(map: &BssMap) -> Result<Vec<ProgCost>> {
+    let opts = ProgInfoQueryOptions::default().include_map_ids(true);
+    let mut out: Vec<ProgCost> = ProgInfoIter::with_query_opts(opts)
+        .filter(|p| p.map_ids.contains(&map.id))
+        .map(|p| ProgCost {
+            name: p.name.to_string_lossy().into_owned(),
+            id: p.id,
+            runs: p.run_cnt,
+            run_ns: p.run_time_ns,
+        })
+        .collect();
+    out.sort_by_key(|c| c.id);
+    Ok(out)
+}
+
 /// A statistics snapshot of the running usched scheduler.
 ///
 /// # Errors

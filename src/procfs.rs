@@ -86,10 +86,17 @@ pub fn thread_page_faults(tid: i32) -> Option<u64> {
     Some(f.get(7)? + f.get(9)?)
 }
 
-/// CPU time (user + system) of the whole process that thread `tid` belongs to, ns.
+/// CPU time (user + system) of the whole process that thread `tid` belongs
+/// to, ns: the kernel's CPU-time clock of that process (`clock_getcpuclockid`,
+/// exact to the ns), else `/proc/TID/stat`'s clock ticks (10 ms steps: over
+/// a short interval a rate from them is off by whole ticks, and a first
+/// `--stats` line a few ms long read 300 %).
 pub fn process_cpu_time_of(tid: i32) -> Option<u64> {
     if tid <= 0 {
         return None;
+    }
+    if let Some(ns) = thread_group_of(tid).and_then(process_cpu_clock_ns) {
+        return Some(ns);
     }
     // /proc/TID/stat describes the thread group for any of its threads.
     let f = stat_fields(&format!("/proc/{tid}/stat"))?;
@@ -97,6 +104,27 @@ pub fn process_cpu_time_of(tid: i32) -> Option<u64> {
     let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
     // utime is field 14, stime field 15.
     Some((f.get(11)? + f.get(12)?) * 1_000_000_000 / hz)
+}
+
+/// The thread group (process id) of thread `tid` (`Tgid:` in its status).
+fn thread_group_of(tid: i32) -> Option<i32> {
+    let status = fs::read_to_string(format!("/proc/{tid}/status")).ok()?;
+    status.lines().find_map(|l| l.strip_prefix("Tgid:")).and_then(|v| v.trim().parse().ok())
+}
+
+/// Process `pid`'s CPU time from its CPU-time clock, ns.
+fn process_cpu_clock_ns(pid: i32) -> Option<u64> {
+    let mut clk: libc::clockid_t = 0;
+    // SAFETY: `clk` is a valid out-pointer for one clockid_t.
+    if unsafe { libc::clock_getcpuclockid(pid, &mut clk) } != 0 {
+        return None;
+    }
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: `ts` is a valid out-pointer for one timespec.
+    if unsafe { libc::clock_gettime(clk, &mut ts) } != 0 {
+        return None;
+    }
+    Some(ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64)
 }
 
 /// Page faults of the calling thread so far (minor + major).
@@ -133,6 +161,29 @@ mod tests {
         assert_eq!(cpu_list_ids("0,2-3"), [0, 2, 3]);
         assert!(cpu_list_ids("").is_empty() && cpu_list_ids("3-1,x").is_empty());
         assert!(cpu_online(0) || !std::path::Path::new("/sys/devices/system/cpu/online").exists());
+    }
+
+    #[test]
+    fn a_process_cpu_time_is_exact_not_in_ticks() {
+        // SAFETY: gettid has no preconditions.
+        let tid = unsafe { libc::gettid() };
+        let thread_ns = || {
+            let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+            // SAFETY: `ts` is a valid out-pointer.
+            unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+            ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+        };
+        let before = process_cpu_time_of(tid).unwrap();
+        // 2 ms of this thread's own CPU time: ticks of 10 ms would often
+        // show none of it.
+        let t0 = thread_ns();
+        while thread_ns() - t0 < 2_000_000 {
+            std::hint::spin_loop();
+        }
+        let after = process_cpu_time_of(tid).unwrap();
+        assert!(after - before >= 2_000_000, "{before} -> {after}");
+        assert_eq!(thread_group_of(tid), Some(std::process::id() as i32));
+        assert!(process_cpu_time_of(0).is_none());
     }
 
     #[test]

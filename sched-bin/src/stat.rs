@@ -4,6 +4,7 @@
 //! usched-stat                         one snapshot
 //! usched-stat --interval SECS         a snapshot every SECS seconds, until interrupted
 //! usched-stat --check-user-dispatches exit 1 unless tasks went through user space
+//! usched-stat --bpf-cost SECS         what each BPF program of the scheduler cost over SECS
 use std::io::Write;
 use std::time::Duration;
 
@@ -13,6 +14,7 @@ fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut interval = None;
     let mut check = false;
+    let mut cost = None;
     let mut i = 0;
     while i < args.len() {
         match args[i].as_str() {
@@ -26,18 +28,33 @@ fn main() -> Result<()> {
                 interval = Some(Duration::from_secs_f64(s));
                 i += 2;
             }
+            "--bpf-cost" => {
+                let v = args.get(i + 1).context("--bpf-cost needs SECS")?;
+                let s: f64 =
+                    v.parse().with_context(|| format!("--bpf-cost: '{v}' is not a number"))?;
+                if !(s > 0.0 && s <= 3600.0) {
+                    bail!("--bpf-cost must be in (0, 3600] seconds, got {s}");
+                }
+                cost = Some(Duration::from_secs_f64(s));
+                i += 2;
+            }
             "--check-user-dispatches" => {
                 check = true;
                 i += 1;
             }
             "-h" | "--help" => {
-                println!("usage: usched-stat [--interval SECS] [--check-user-dispatches]");
+                println!(
+                    "usage: usched-stat [--interval SECS] [--check-user-dispatches] [--bpf-cost SECS]"
+                );
                 return Ok(());
             }
             other => bail!("unknown argument '{other}' (see --help)"),
         }
     }
     let map = usched::monitor::find_bss_map()?;
+    if let Some(window) = cost {
+        return bpf_cost(&map, window);
+    }
     let mut out = std::io::stdout();
     loop {
         let s = usched::monitor::snapshot_of(&map)?;
@@ -64,4 +81,45 @@ fn main() -> Result<()> {
             None => return Ok(()),
         }
     }
+}
+
+/// Prints what each BPF program of the scheduler behind `map` cost over
+/// `window`: runs, runs a second, mean ns a run, and % of one CPU.
+fn bpf_cost(map: &usched::monitor::BssMap, window: Duration) -> Result<()> {
+    let counting = usched::monitor::count_costs()?;
+    let before = usched::monitor::prog_costs(map)?;
+    let t0 = std::time::Instant::now();
+    std::thread::sleep(window);
+    let after = usched::monitor::prog_costs(map)?;
+    let secs = t0.elapsed().as_secs_f64();
+    drop(counting);
+    if after.is_empty() {
+        bail!("the scheduler's BPF programs are gone (it detached)");
+    }
+    println!("{:<16} {:>10} {:>10} {:>9} {:>7}", "program", "runs", "runs/s", "ns/run", "cpu%");
+    let (mut runs_all, mut ns_all) = (0u64, 0u64);
+    for a in &after {
+        let b = before.iter().find(|b| b.id == a.id);
+        let runs = a.runs - b.map_or(0, |b| b.runs.min(a.runs));
+        let ns = a.run_ns - b.map_or(0, |b| b.run_ns.min(a.run_ns));
+        runs_all += runs;
+        ns_all += ns;
+        if runs == 0 {
+            continue;
+        }
+        println!(
+            "{:<16} {:>10} {:>10.0} {:>9.0} {:>7.2}",
+            a.name,
+            runs,
+            runs as f64 / secs,
+            ns as f64 / runs as f64,
+            ns as f64 / secs / 1e7
+        );
+    }
+    println!(
+        "BPFCOST secs={secs:.1} runs={runs_all} cpu_pct={:.2} ns_per_run={:.0}",
+        ns_all as f64 / secs / 1e7,
+        if runs_all > 0 { ns_all as f64 / runs_all as f64 } else { 0.0 }
+    );
+    Ok(())
 }

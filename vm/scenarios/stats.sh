@@ -7,6 +7,11 @@
 # --stats printer is one of them: 3 of 8 new clients are served, 5 refused
 # with EBUSY), answers a 64 KiB request with E2BIG and closes that
 # connection, and serves new clients once the others have gone.
+# usched-stat --bpf-cost measures each of the scheduler's BPF programs
+# while load runs: select_cpu, enqueue, dispatch, running and stopping
+# each ran and took time, and the state does not change (the kernel's
+# counting is switched on and off while the scheduler runs; single-threaded
+# TCG only: under multi-threaded TCG that text patching can oops).
 . /usched/lib.sh
 scx_usched --help-stats > /tmp/help.txt || fail "--help-stats failed"
 for f in nr_user_dispatches cpu_pct enq_dispatch_p99_us wake_run_p99_us nr_page_faults; do
@@ -14,7 +19,18 @@ for f in nr_user_dispatches cpu_pct enq_dispatch_p99_us wake_run_p99_us nr_page_
 done
 start_usched --stats 1
 seq=$(scx_seq)
-stress-ng --cpu 2 --switch 2 -t 6 --quiet
+stress-ng --cpu 2 --switch 2 -t 6 --quiet &
+S=$!
+sleep 1
+usched-stat --bpf-cost 2 > /tmp/cost.txt 2>&1 || { cat /tmp/cost.txt; fail "usched-stat --bpf-cost failed"; }
+cat /tmp/cost.txt
+for prog in usched_select_c usched_enqueue usched_dispatch usched_running usched_stopping; do
+    awk -v p=$prog '$1 == p && $2 > 0 && $4 > 0 { ok = 1 } END { exit !ok }' /tmp/cost.txt \
+        || fail "--bpf-cost shows no runs or no time for $prog"
+done
+grep -qE '^BPFCOST secs=[0-9.]+ runs=[1-9][0-9]* cpu_pct=[0-9.]+ ns_per_run=[1-9]' /tmp/cost.txt \
+    || fail "--bpf-cost printed no total"
+wait $S
 [ -S /var/run/scx/root/stats ] || fail "no stats socket at /var/run/scx/root/stats"
 mode=$(stat -c %a /var/run/scx/root/stats)
 [ "$mode" = 600 ] || fail "the stats socket is mode $mode, not 600 (umask $(umask))"
