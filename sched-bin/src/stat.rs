@@ -19,23 +19,11 @@ fn main() -> Result<()> {
     while i < args.len() {
         match args[i].as_str() {
             "--interval" => {
-                let v = args.get(i + 1).context("--interval needs SECS")?;
-                let s: f64 =
-                    v.parse().with_context(|| format!("--interval: '{v}' is not a number"))?;
-                if !(s > 0.0 && s <= 3600.0) {
-                    bail!("--interval must be in (0, 3600] seconds, got {s}");
-                }
-                interval = Some(Duration::from_secs_f64(s));
+                interval = Some(secs_arg(&args, i)?);
                 i += 2;
             }
             "--bpf-cost" => {
-                let v = args.get(i + 1).context("--bpf-cost needs SECS")?;
-                let s: f64 =
-                    v.parse().with_context(|| format!("--bpf-cost: '{v}' is not a number"))?;
-                if !(s > 0.0 && s <= 3600.0) {
-                    bail!("--bpf-cost must be in (0, 3600] seconds, got {s}");
-                }
-                cost = Some(Duration::from_secs_f64(s));
+                cost = Some(secs_arg(&args, i)?);
                 i += 2;
             }
             "--check-user-dispatches" => {
@@ -81,6 +69,17 @@ fn main() -> Result<()> {
             None => return Ok(()),
         }
     }
+}
+
+/// The SECS after option `args[i]`: a number of seconds in (0, 3600].
+fn secs_arg(args: &[String], i: usize) -> Result<Duration> {
+    let opt = &args[i];
+    let v = args.get(i + 1).with_context(|| format!("{opt} needs SECS"))?;
+    let s: f64 = v.parse().with_context(|| format!("{opt}: '{v}' is not a number"))?;
+    if !(s > 0.0 && s <= 3600.0) {
+        bail!("{opt} must be in (0, 3600] seconds, got {s}");
+    }
+    Ok(Duration::from_secs_f64(s))
 }
 
 /// Prints what each BPF program of the scheduler behind `map` cost over
