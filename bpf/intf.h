@@ -136,6 +136,7 @@ enum usched_run_event_kind {
 	USCHED_RUN_EVENT_RUN	= 1,	/* started running (ops.running) */
 	USCHED_RUN_EVENT_STOP	= 2,	/* slept (ops.stopping, not runnable) */
 	USCHED_RUN_EVENT_YIELD	= 3,	/* preempted or slice ended, still runnable */
+	USCHED_RUN_EVENT_WAKE	= 4,	/* woke up (ops.runnable with SCX_ENQ_WAKEUP) */
 };
 
 /* A task starting or ceasing to run, kernel -> user space (BPF ring
@@ -147,7 +148,7 @@ struct usched_run_event {
 	s32 pid;
 	s32 cpu;
 	u32 kind;		/* USCHED_RUN_EVENT_* */
-	u32 pad;
+	s32 tgid;		/* its process */
 };
 
 /* A scheduling decision, user space -> kernel (BPF user ring buffer). */

@@ -1254,14 +1254,46 @@ void BPF_STRUCT_OPS(usched_dispatch, s32 cpu, struct task_struct *prev)
 		wake_dispatcher();
 }
 
+/*
+ * @p woke up (USCHED_RUN_EVENT_WAKE), started (_RUN) or ceased running on
+ * @cpu, told to user space when run_events_on (Config::run_events:
+ * --record's wake, run and stop records), every task alike, whether the
+ * policy saw it or not. The
+ * consumer is woken by nobody: it polls. A full ring drops the event and
+ * counts it; each event carries the count so far.
+ */
+static __always_inline void emit_run_event(struct task_struct *p, s32 cpu, u32 kind, u64 now)
+{
+	struct usched_run_event *ev;
+
+	if (!run_events_on)
+		return;
+	ev = bpf_ringbuf_reserve(&run_events, sizeof(*ev), 0);
+	if (!ev) {
+		__sync_fetch_and_add(&nr_run_events_lost, 1);
+		return;
+	}
+	ev->ts = now;
+	ev->sum_exec_runtime = p->se.sum_exec_runtime;
+	ev->lost = nr_run_events_lost;
+	ev->pid = p->pid;
+	ev->cpu = cpu;
+	ev->kind = kind;
+	ev->tgid = p->tgid;
+	bpf_ringbuf_submit(ev, BPF_RB_NO_WAKEUP);
+}
+
 void BPF_STRUCT_OPS(usched_runnable, struct task_struct *p, u64 enq_flags)
 {
 	struct task_ctx *tctx = lookup_task_ctx(p);
+	u64 now = bpf_ktime_get_ns();
 
+	if (enq_flags & SCX_ENQ_WAKEUP)
+		emit_run_event(p, scx_bpf_task_cpu(p), USCHED_RUN_EVENT_WAKE, now);
 	if (!tctx)
 		return;
 	weight_count(p, tctx);
-	tctx->runnable_at = bpf_ktime_get_ns();
+	tctx->runnable_at = now;
 	if (p->pid == dispatcher_tid)
 		dispatcher_off_since = tctx->runnable_at;
 	/* A property change (nice, affinity, cgroup) takes the task off the
@@ -1291,34 +1323,6 @@ static __always_inline void raise_wait_max(u64 wait)
 			break;
 		old = seen;
 	}
-}
-
-/*
- * @p started (USCHED_RUN_EVENT_RUN) or ceased running on @cpu, told to user
- * space when run_events_on (Config::run_events: --record's run and stop
- * records), every task alike, whether the policy saw it or not. The
- * consumer is woken by nobody: it polls. A full ring drops the event and
- * counts it; each event carries the count so far.
- */
-static __always_inline void emit_run_event(struct task_struct *p, s32 cpu, u32 kind, u64 now)
-{
-	struct usched_run_event *ev;
-
-	if (!run_events_on)
-		return;
-	ev = bpf_ringbuf_reserve(&run_events, sizeof(*ev), 0);
-	if (!ev) {
-		__sync_fetch_and_add(&nr_run_events_lost, 1);
-		return;
-	}
-	ev->ts = now;
-	ev->sum_exec_runtime = p->se.sum_exec_runtime;
-	ev->lost = nr_run_events_lost;
-	ev->pid = p->pid;
-	ev->cpu = cpu;
-	ev->kind = kind;
-	ev->pad = 0;
-	bpf_ringbuf_submit(ev, BPF_RB_NO_WAKEUP);
 }
 
 void BPF_STRUCT_OPS(usched_running, struct task_struct *p)

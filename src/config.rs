@@ -135,10 +135,11 @@ pub struct Config {
     /// `Some` of an empty list: no preference. Not applied with
     /// [`Config::pack`], which chooses idle CPUs by its own rule.
     pub fast_cpus: Option<Vec<usize>>,
-    /// The BPF side tells each task's start and end of a run on a CPU
-    /// (every task it schedules, whether the policy saw it or not) through
+    /// The BPF side tells each task's wake-ups and each start and end of a
+    /// run on a CPU (every task it schedules, whether the policy saw it or
+    /// not) through
     /// a 4 MiB ring buffer, read with [`crate::BpfScheduler::run_events`]
-    /// (what `scx_usched --record` writes as run and stop records). Off by
+    /// (what `scx_usched --record` writes as wake, run and stop records). Off by
     /// default: it costs a ring-buffer write per context switch.
     pub run_events: bool,
     /// Size of the ring buffer that carries runnable tasks to user space, in

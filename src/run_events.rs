@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-only
-//! Run and stop events: each start and end of a task's run on a CPU, as the
+//! Run events: each wake-up, start and end of a task's run on a CPU, as the
 //! BPF side tells them when [`Config::run_events`](crate::Config::run_events)
 //! is on (`emit_run_event()` in `bpf/main.bpf.c`, through the `run_events`
 //! ring buffer). [`RunEvents`] reads them through its own file
@@ -17,6 +17,7 @@ use crate::error::{Error, Result};
 const RUN: u32 = intf::usched_run_event_kind_USCHED_RUN_EVENT_RUN;
 const STOP: u32 = intf::usched_run_event_kind_USCHED_RUN_EVENT_STOP;
 const YIELD: u32 = intf::usched_run_event_kind_USCHED_RUN_EVENT_YIELD;
+const WAKE: u32 = intf::usched_run_event_kind_USCHED_RUN_EVENT_WAKE;
 
 /// Bytes of an event record (`struct usched_run_event`).
 const EVENT_BYTES: usize = 40;
@@ -32,9 +33,11 @@ pub enum RunEventKind {
     /// It ceased running but is still runnable: preempted, or its slice
     /// ended.
     Yield,
+    /// It woke up: runnable, not yet running.
+    Wake,
 }
 
-/// A task starting or ceasing to run on a CPU.
+/// A task waking up, starting or ceasing to run on a CPU.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RunEvent {
     /// When, ns (CLOCK_MONOTONIC, the clock of
@@ -42,7 +45,10 @@ pub struct RunEvent {
     pub time_ns: u64,
     /// The task.
     pub pid: i32,
-    /// The CPU.
+    /// Its process (thread group).
+    pub tgid: i32,
+    /// The CPU (where it runs; for [`RunEventKind::Wake`], where it ran
+    /// last).
     pub cpu: i32,
     /// Started or ceased.
     pub kind: RunEventKind,
@@ -68,6 +74,7 @@ impl RunEvent {
             RUN => RunEventKind::Run,
             STOP => RunEventKind::Stop,
             YIELD => RunEventKind::Yield,
+            WAKE => RunEventKind::Wake,
             _ => return None,
         };
         let ev = Self {
@@ -75,6 +82,7 @@ impl RunEvent {
             sum_exec_runtime: u64_at(8),
             pid: u32_at(24) as i32,
             cpu: u32_at(28) as i32,
+            tgid: u32_at(36) as i32,
             kind,
         };
         Some((ev, u64_at(16)))
@@ -92,7 +100,7 @@ struct Inbox {
     bad: u64,
 }
 
-/// The reader of a scheduler's run and stop events. Made by
+/// The reader of a scheduler's wake, run and stop events. Made by
 /// [`crate::BpfScheduler::run_events`]; it holds its own reference on the
 /// ring, so it stays valid (and empty) after the scheduler is gone.
 pub struct RunEvents {
@@ -167,7 +175,7 @@ mod tests {
             pid: -4,
             cpu: 2,
             kind: YIELD,
-            pad: 0,
+            tgid: 11,
         };
         // SAFETY: `usched_run_event` is plain integers, EVENT_BYTES long
         // (asserted above), with no padding bytes (40 = 3 × 8 + 4 × 4).
@@ -176,6 +184,7 @@ mod tests {
         let want = RunEvent {
             time_ns: 7,
             pid: -4,
+            tgid: 11,
             cpu: 2,
             kind: RunEventKind::Yield,
             sum_exec_runtime: 9,

@@ -189,7 +189,7 @@ impl<'a> BpfScheduler<'a> {
         )
     }
 
-    /// The reader of this scheduler's run and stop events (see
+    /// The reader of this scheduler's wake, run and stop events (see
     /// [`crate::run_events`]), for the caller to poll on a thread of its
     /// own while the scheduler runs.
     ///

@@ -8,18 +8,21 @@
 //!
 //! | offset | size | field |
 //! | --- | --- | --- |
-//! | 0 | 4 | kind: 1 enqueue, 2 decision, 3 lost, 4 run, 5 stop |
+//! | 0 | 4 | kind: 1 enqueue, 2 decision, 3 lost, 4 run, 5 stop, 6 wake |
 //! | 4 | 4 | pid (i32) |
 //! | 8 | 4 | cpu (i32) |
 //! | 12 | 4 | enqueue: `nr_cpus_allowed`; decision: `hint_cpu` (i32); stop: 1 if still runnable |
-//! | 16 | 8 | time, ns (the recorder's monotonic clock; run, stop: the kernel's, the same clock) |
-//! | 24 | 72 | nine u64: enqueue: weight, exec_runtime, vtime, sum_exec_runtime, nvcsw, wakeup_freq, flags, enq_time, cookie; decision: slice_ns, vtime, flags, cookie, deadline, 0, 0, 0, 0; lost: count, 0, ...; run, stop: sum_exec_runtime, 0, ... |
+//! | 16 | 8 | time, ns (the recorder's monotonic clock; wake, run, stop: the kernel's, the same clock) |
+//! | 24 | 72 | nine u64: enqueue: weight, exec_runtime, vtime, sum_exec_runtime, nvcsw, wakeup_freq, flags, enq_time, cookie; decision: slice_ns, vtime, flags, cookie, deadline, 0, 0, 0, 0; lost: count, 0, ...; run, stop, wake: sum_exec_runtime, tgid (i64), 0, ... |
 //!
-//! Run and stop records (version 2) are a task starting and ceasing to run
-//! on a CPU, every task the scheduler runs, whether the policy saw it or
-//! not. They are written in batches beside the policy's records: the file
-//! is in time order within each of the two streams, not across them (sort
-//! by [`Record::time_ns`] to merge).
+//! The header (version 2) holds at offset 20 the recorder's own process id
+//! (0: unknown), whose threads a replay leaves out.
+//!
+//! Wake, run and stop records (version 2) are a task waking up, starting
+//! and ceasing to run on a CPU, every task the scheduler runs, whether the
+//! policy saw it or not. They are written in batches beside the policy's
+//! records: the file is in time order within each of the two streams, not
+//! across them (sort by [`Record::time_ns`] to merge).
 //!
 //! A reader refuses another magic, a version newer than its own or another
 //! record size; a later version may add kinds or append fields only by
@@ -33,7 +36,7 @@ use crate::policy::{Decision, Task};
 
 /// The file's first 8 bytes.
 pub const MAGIC: [u8; 8] = *b"USCHTRC\0";
-/// The format's version (1: no run and stop records).
+/// The format's version (1: no wake, run and stop records, no recorder pid).
 pub const VERSION: u32 = 2;
 /// Bytes of the header.
 pub const HEADER_BYTES: usize = 32;
@@ -45,12 +48,15 @@ const KIND_DECISION: u32 = 2;
 const KIND_LOST: u32 = 3;
 const KIND_RUN: u32 = 4;
 const KIND_STOP: u32 = 5;
+const KIND_WAKE: u32 = 6;
 
 /// The file header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Header {
     /// CPUs of the recording machine.
     pub nr_cpus: u32,
+    /// The recorder's process id (0: unknown, as in version 1).
+    pub recorder_pid: u32,
     /// The recorder's clock when recording started, ns.
     pub start_ns: u64,
 }
@@ -80,12 +86,27 @@ pub enum Record {
         /// Records dropped.
         count: u64,
     },
+    /// Task `pid` woke up at `time_ns` (`cpu`: where it ran last).
+    Wake {
+        /// When, ns.
+        time_ns: u64,
+        /// The task.
+        pid: i32,
+        /// Its process.
+        tgid: i32,
+        /// Where it ran last.
+        cpu: i32,
+        /// Its total CPU time then, ns.
+        sum_exec_runtime: u64,
+    },
     /// Task `pid` started running on `cpu` at `time_ns`.
     Run {
         /// When, ns.
         time_ns: u64,
         /// The task.
         pid: i32,
+        /// Its process.
+        tgid: i32,
         /// Where.
         cpu: i32,
         /// Its total CPU time then, ns.
@@ -98,6 +119,8 @@ pub enum Record {
         time_ns: u64,
         /// The task.
         pid: i32,
+        /// Its process.
+        tgid: i32,
         /// Where.
         cpu: i32,
         /// Its total CPU time then, ns.
@@ -162,6 +185,7 @@ impl Header {
         put(&mut b, 8, &VERSION.to_le_bytes());
         put(&mut b, 12, &(RECORD_BYTES as u32).to_le_bytes());
         put(&mut b, 16, &self.nr_cpus.to_le_bytes());
+        put(&mut b, 20, &self.recorder_pid.to_le_bytes());
         put(&mut b, 24, &self.start_ns.to_le_bytes());
         b
     }
@@ -182,7 +206,7 @@ impl Header {
         if size as usize != RECORD_BYTES {
             return Err(TraceError::RecordSize(size));
         }
-        Ok(Self { nr_cpus: u32_at(b, 16), start_ns: u64_at(b, 24) })
+        Ok(Self { nr_cpus: u32_at(b, 16), recorder_pid: u32_at(b, 20), start_ns: u64_at(b, 24) })
     }
 }
 
@@ -193,6 +217,7 @@ impl Record {
             Self::Enqueue { time_ns, .. }
             | Self::Decision { time_ns, .. }
             | Self::Lost { time_ns, .. }
+            | Self::Wake { time_ns, .. }
             | Self::Run { time_ns, .. }
             | Self::Stop { time_ns, .. } => *time_ns,
         }
@@ -231,16 +256,21 @@ impl Record {
             Self::Lost { time_ns, count } => {
                 (KIND_LOST, 0, 0, 0, *time_ns, [*count, 0, 0, 0, 0, 0, 0, 0, 0])
             }
-            Self::Run { time_ns, pid, cpu, sum_exec_runtime } => {
-                (KIND_RUN, *pid, *cpu, 0, *time_ns, [*sum_exec_runtime, 0, 0, 0, 0, 0, 0, 0, 0])
+            Self::Wake { time_ns, pid, tgid, cpu, sum_exec_runtime } => {
+                let w = [*sum_exec_runtime, *tgid as i64 as u64, 0, 0, 0, 0, 0, 0, 0];
+                (KIND_WAKE, *pid, *cpu, 0, *time_ns, w)
             }
-            Self::Stop { time_ns, pid, cpu, sum_exec_runtime, runnable } => (
+            Self::Run { time_ns, pid, tgid, cpu, sum_exec_runtime } => {
+                let w = [*sum_exec_runtime, *tgid as i64 as u64, 0, 0, 0, 0, 0, 0, 0];
+                (KIND_RUN, *pid, *cpu, 0, *time_ns, w)
+            }
+            Self::Stop { time_ns, pid, tgid, cpu, sum_exec_runtime, runnable } => (
                 KIND_STOP,
                 *pid,
                 *cpu,
                 u32::from(*runnable),
                 *time_ns,
-                [*sum_exec_runtime, 0, 0, 0, 0, 0, 0, 0, 0],
+                [*sum_exec_runtime, *tgid as i64 as u64, 0, 0, 0, 0, 0, 0, 0],
             ),
         };
         put(&mut b, 0, &kind.to_le_bytes());
@@ -294,10 +324,20 @@ impl Record {
                 },
             }),
             KIND_LOST => Ok(Self::Lost { time_ns, count: w(0) }),
-            KIND_RUN => Ok(Self::Run { time_ns, pid, cpu, sum_exec_runtime: w(0) }),
-            KIND_STOP => {
-                Ok(Self::Stop { time_ns, pid, cpu, sum_exec_runtime: w(0), runnable: aux & 1 != 0 })
+            KIND_WAKE => {
+                Ok(Self::Wake { time_ns, pid, tgid: w(1) as i32, cpu, sum_exec_runtime: w(0) })
             }
+            KIND_RUN => {
+                Ok(Self::Run { time_ns, pid, tgid: w(1) as i32, cpu, sum_exec_runtime: w(0) })
+            }
+            KIND_STOP => Ok(Self::Stop {
+                time_ns,
+                pid,
+                tgid: w(1) as i32,
+                cpu,
+                sum_exec_runtime: w(0),
+                runnable: aux & 1 != 0,
+            }),
             k => Err(TraceError::UnknownKind(k)),
         }
     }
@@ -337,19 +377,34 @@ mod tests {
             Record::Enqueue { time_ns: 1, task },
             Record::Decision { time_ns: 2, decision: d },
             Record::Lost { time_ns: 3, count: 99 },
-            Record::Run { time_ns: 4, pid: 5, cpu: 1, sum_exec_runtime: 6 },
-            Record::Stop { time_ns: 7, pid: 5, cpu: 1, sum_exec_runtime: 8, runnable: true },
-            Record::Stop { time_ns: 9, pid: -5, cpu: 0, sum_exec_runtime: 10, runnable: false },
+            Record::Wake { time_ns: 3, pid: 5, tgid: 4, cpu: 0, sum_exec_runtime: 2 },
+            Record::Run { time_ns: 4, pid: 5, tgid: 4, cpu: 1, sum_exec_runtime: 6 },
+            Record::Stop {
+                time_ns: 7,
+                pid: 5,
+                tgid: 4,
+                cpu: 1,
+                sum_exec_runtime: 8,
+                runnable: true,
+            },
+            Record::Stop {
+                time_ns: 9,
+                pid: -5,
+                tgid: -1,
+                cpu: 0,
+                sum_exec_runtime: 10,
+                runnable: false,
+            },
         ] {
             assert_eq!(Record::decode(&r.encode()), Ok(r));
         }
-        let h = Header { nr_cpus: 64, start_ns: 123 };
+        let h = Header { nr_cpus: 64, recorder_pid: 77, start_ns: 123 };
         assert_eq!(Header::decode(&h.encode()), Ok(h));
     }
 
     #[test]
     fn foreign_bytes_are_refused_with_the_reason() {
-        let h = Header { nr_cpus: 2, start_ns: 0 }.encode();
+        let h = Header { nr_cpus: 2, recorder_pid: 0, start_ns: 0 }.encode();
         let mut bad = h;
         bad[0] = b'X';
         assert_eq!(Header::decode(&bad), Err(TraceError::BadMagic));

@@ -282,11 +282,11 @@ fn run_once(
             return Ok(true);
         }
     }
-    // --record: this life's run and stop events too, read by the writer
+    // --record: this life's wake, run and stop events too, read by the writer
     // until the guard ends the life's share.
     let _runs = match rec.as_deref().map(|r| sched.run_events().map(|ev| r.attach_runs(ev))) {
         Some(Err(e)) => {
-            log::warn!("--record: no run and stop events: {e}");
+            log::warn!("--record: no wake, run and stop events: {e}");
             None
         }
         g => g.and_then(Result::ok),

@@ -12,9 +12,9 @@
 //! of dropped records; past `limit_bytes` it stops writing and counts what
 //! it drops the same way, so neither memory nor disk grows without bound.
 //!
-//! The same writer polls the scheduler's run and stop events (usched's
+//! The same writer polls the scheduler's wake, run and stop events (usched's
 //! [`RunEvents`], attached for each life of the scheduler with
-//! [`Recorder::attach_runs`]) and writes them as run and stop records,
+//! [`Recorder::attach_runs`]) and writes them as wake, run and stop records,
 //! with their losses (the BPF side's ring was full) as `Lost` records too.
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -80,7 +80,8 @@ pub fn start(path: &Path, nr_cpus: u32, limit_bytes: u64) -> Result<(Recorder, W
     let file = File::create(path)
         .with_context(|| format!("--record: cannot create {}", path.display()))?;
     let mut out = BufWriter::with_capacity(1 << 20, file);
-    let header = Header { nr_cpus, start_ns: usched::sys::monotonic_ns() };
+    let header =
+        Header { nr_cpus, recorder_pid: std::process::id(), start_ns: usched::sys::monotonic_ns() };
     out.write_all(&header.encode())
         .with_context(|| format!("--record: cannot write {}", path.display()))?;
     // One ring for the recording's life (the dispatcher's restarts reuse
@@ -176,12 +177,15 @@ impl Limited {
 
 /// A run event as a trace record.
 fn run_record(ev: RunEvent) -> Record {
-    let (time_ns, pid, cpu, sum_exec_runtime) = (ev.time_ns, ev.pid, ev.cpu, ev.sum_exec_runtime);
+    let (time_ns, pid, tgid, cpu, sum_exec_runtime) =
+        (ev.time_ns, ev.pid, ev.tgid, ev.cpu, ev.sum_exec_runtime);
     match ev.kind {
-        RunEventKind::Run => Record::Run { time_ns, pid, cpu, sum_exec_runtime },
+        RunEventKind::Wake => Record::Wake { time_ns, pid, tgid, cpu, sum_exec_runtime },
+        RunEventKind::Run => Record::Run { time_ns, pid, tgid, cpu, sum_exec_runtime },
         RunEventKind::Stop | RunEventKind::Yield => Record::Stop {
             time_ns,
             pid,
+            tgid,
             cpu,
             sum_exec_runtime,
             runnable: ev.kind == RunEventKind::Yield,
@@ -304,15 +308,19 @@ mod tests {
 
     #[test]
     fn run_events_become_run_and_stop_records() {
-        let ev = |kind| RunEvent { time_ns: 5, pid: 7, cpu: 1, kind, sum_exec_runtime: 9 };
+        let ev = |kind| RunEvent { time_ns: 5, pid: 7, tgid: 6, cpu: 1, kind, sum_exec_runtime: 9 };
         assert_eq!(
             run_record(ev(RunEventKind::Run)),
-            Record::Run { time_ns: 5, pid: 7, cpu: 1, sum_exec_runtime: 9 }
+            Record::Run { time_ns: 5, pid: 7, tgid: 6, cpu: 1, sum_exec_runtime: 9 }
+        );
+        assert_eq!(
+            run_record(ev(RunEventKind::Wake)),
+            Record::Wake { time_ns: 5, pid: 7, tgid: 6, cpu: 1, sum_exec_runtime: 9 }
         );
         for (kind, runnable) in [(RunEventKind::Stop, false), (RunEventKind::Yield, true)] {
             assert_eq!(
                 run_record(ev(kind)),
-                Record::Stop { time_ns: 5, pid: 7, cpu: 1, sum_exec_runtime: 9, runnable }
+                Record::Stop { time_ns: 5, pid: 7, tgid: 6, cpu: 1, sum_exec_runtime: 9, runnable }
             );
         }
     }

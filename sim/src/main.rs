@@ -143,7 +143,7 @@ fn run(cli: Cli) -> Result<(), String> {
             let seconds = seconds.unwrap_or((span as f64 / 1e9).max(0.001));
             let rec = trace.recorded_enq_dispatch();
             let (enq, dec) = trace.counts();
-            let (runs, stops) = trace.run_counts();
+            let (wakes, runs, stops) = trace.run_counts();
             let (enq_run, without) = trace.recorded_enq_run();
             let ran = if runs > 0 {
                 format!(
@@ -155,10 +155,11 @@ fn run(cli: Cli) -> Result<(), String> {
                 String::new()
             };
             let note = format!(
-                "trace {}: {} records ({enq} enqueued, {dec} decisions, {runs} runs, {stops} stops), {} tasks, {:.3} s, {} records lost while recording{}; recorded enq->dispatch p50 {:.1} us, p99 {:.1} us{ran}",
+                "trace {}: {} records ({enq} enqueued, {dec} decisions, {wakes} wakes, {runs} runs, {stops} stops), {} tasks (bursts from {}), {:.3} s, {} records lost while recording{}; recorded enq->dispatch p50 {:.1} us, p99 {:.1} us{ran}",
                 file.display(),
                 trace.records.len(),
                 tasks.len(),
+                if trace.replays_runs() { "wake-ups" } else { "enqueues" },
                 span as f64 / 1e9,
                 trace.lost(),
                 if trace.truncated > 0 { format!(", last record cut ({} bytes)", trace.truncated) } else { String::new() },

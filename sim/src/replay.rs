@@ -11,9 +11,13 @@
 //! A task's last record has no successor, so its last burst's work is the
 //! task's average burst.
 //!
-//! Run and stop records (format version 2) are not replayed: they give the
-//! recorded enqueue → run latency beside the simulated one, and count the
-//! runs the BPF side made without the policy.
+//! A trace with wake, run and stop records (format version 2) is replayed
+//! from them instead: every task the scheduler ran, a burst per wake-up
+//! whose work is the CPU time of its runs until the next one (the
+//! recorder's own threads left out; weights and pinning from the task's
+//! first enqueue record where the policy saw it, else nice 0 and
+//! unpinned). Its run records also give the recorded enqueue → run
+//! latency, and count the runs the BPF side made without the policy.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -93,11 +97,14 @@ impl Trace {
         (enq, dec)
     }
 
-    /// Numbers of run and stop records.
-    pub fn run_counts(&self) -> (usize, usize) {
-        let runs = self.records.iter().filter(|r| matches!(r, Record::Run { .. })).count();
-        let stops = self.records.iter().filter(|r| matches!(r, Record::Stop { .. })).count();
-        (runs, stops)
+    /// Numbers of wake, run and stop records.
+    pub fn run_counts(&self) -> (usize, usize, usize) {
+        let count = |f: fn(&Record) -> bool| self.records.iter().filter(|r| f(r)).count();
+        (
+            count(|r| matches!(r, Record::Wake { .. })),
+            count(|r| matches!(r, Record::Run { .. })),
+            count(|r| matches!(r, Record::Stop { .. })),
+        )
     }
 
     /// Enqueue → run latency as recorded: from each enqueue record's
@@ -153,17 +160,106 @@ impl Trace {
                         h.record(time_ns.saturating_sub(t));
                     }
                 }
-                Record::Lost { .. } | Record::Run { .. } | Record::Stop { .. } => {}
+                Record::Lost { .. }
+                | Record::Wake { .. }
+                | Record::Run { .. }
+                | Record::Stop { .. } => {}
             }
         }
         h
     }
 
-    /// The tasks to replay, and the trace's span in ns.
+    /// Whether [`workload`](Self::workload) replays the wake, run and stop
+    /// records (a version 2 trace of a scheduler with run events) rather
+    /// than the enqueue records.
+    pub fn replays_runs(&self) -> bool {
+        self.records.iter().any(|r| matches!(r, Record::Wake { .. }))
+    }
+
+    /// The tasks to replay, and the trace's span in ns: from the wake, run
+    /// and stop records where the trace has them (every task the scheduler
+    /// ran, the policy's or not; the recorder's own threads left out),
+    /// else from the enqueue records (the policy's share of the load).
     ///
     /// # Errors
-    /// [`ReplayError::Empty`] without an enqueue record.
+    /// [`ReplayError::Empty`] with no task to replay.
     pub fn workload(&self) -> Result<(Vec<TaskSpec>, u64), ReplayError> {
+        if self.replays_runs() {
+            self.workload_from_runs()
+        } else {
+            self.workload_from_enqueues()
+        }
+    }
+
+    /// Each pid's first enqueue record: how the policy saw it.
+    fn first_enqueues(&self) -> BTreeMap<i32, Task> {
+        let mut first = BTreeMap::new();
+        for r in &self.records {
+            if let Record::Enqueue { task, .. } = r {
+                first.entry(task.pid).or_insert(*task);
+            }
+        }
+        first
+    }
+
+    /// A burst per wake record, released at its time; its work is the CPU
+    /// time of the runs (run to stop) until the pid's next wake. A task
+    /// already running when recording began starts with a burst at its
+    /// first run record.
+    fn workload_from_runs(&self) -> Result<(Vec<TaskSpec>, u64), ReplayError> {
+        let own = self.header.recorder_pid as i32;
+        let mut recs: Vec<&Record> = self
+            .records
+            .iter()
+            .filter(|r| match r {
+                Record::Wake { tgid, .. }
+                | Record::Run { tgid, .. }
+                | Record::Stop { tgid, .. } => own == 0 || *tgid != own,
+                _ => false,
+            })
+            .collect();
+        recs.sort_by_key(|r| r.time_ns());
+        let (Some(first), Some(last)) = (recs.first(), recs.last()) else {
+            return Err(ReplayError::Empty);
+        };
+        let (t0, t1) = (first.time_ns(), last.time_ns());
+        let mut by_pid: BTreeMap<i32, Bursts> = BTreeMap::new();
+        for r in recs {
+            match *r {
+                Record::Wake { time_ns, pid, .. } => {
+                    by_pid.entry(pid).or_default().0.push((time_ns - t0, 0));
+                }
+                Record::Run { time_ns, pid, sum_exec_runtime, .. } => {
+                    let (segments, run) = by_pid.entry(pid).or_default();
+                    if segments.is_empty() {
+                        segments.push((time_ns - t0, 0));
+                    }
+                    *run = Some(sum_exec_runtime);
+                }
+                Record::Stop { pid, sum_exec_runtime, .. } => {
+                    let (segments, run) = by_pid.entry(pid).or_default();
+                    if let (Some(start), Some(seg)) = (run.take(), segments.last_mut()) {
+                        seg.1 += sum_exec_runtime.saturating_sub(start);
+                    }
+                }
+                _ => {}
+            }
+        }
+        let first = self.first_enqueues();
+        let nr_cpus = self.header.nr_cpus.max(1) as usize;
+        let specs: Vec<TaskSpec> = by_pid
+            .into_iter()
+            .filter(|(_, (segments, _))| !segments.is_empty())
+            .map(|(pid, (segments, _))| spec(first.get(&pid), segments, nr_cpus))
+            .collect();
+        if specs.is_empty() {
+            return Err(ReplayError::Empty);
+        }
+        Ok((specs, t1 - t0))
+    }
+
+    /// Each pid's enqueue records become its bursts (module docs).
+    fn workload_from_enqueues(&self) -> Result<(Vec<TaskSpec>, u64), ReplayError> {
         let mut by_pid: BTreeMap<i32, Vec<Task>> = BTreeMap::new();
         for r in &self.records {
             if let Record::Enqueue { task, .. } = r {
@@ -193,26 +289,38 @@ impl Trace {
             if let Some(last) = segments.last_mut() {
                 last.1 = avg;
             }
-            for s in &mut segments {
-                s.1 = s.1.max(1_000);
-            }
-            let first = recs[0];
-            let kthread = first.flags & Task::KTHREAD != 0;
-            // The nice level whose weight is nearest the recorded one.
-            let kw = first.weight * u64::from(KWEIGHT_NICE0) / WEIGHT_NICE0;
-            let nice =
-                (-20..=19).min_by_key(|&n| u64::from(nice_to_weight(n)).abs_diff(kw)).unwrap_or(0);
-            specs.push(TaskSpec {
-                label: if kthread { "replay-kthread".into() } else { "replay".into() },
-                behavior: Behavior::Replay { segments },
-                nice,
-                idle: false,
-                pinned: (first.nr_cpus_allowed == 1)
-                    .then(|| usize::try_from(first.cpu).unwrap_or(0).min(nr_cpus - 1)),
-                kthread,
-            });
+            specs.push(spec(recs.first(), segments, nr_cpus));
         }
         Ok((specs, t1 - t0))
+    }
+}
+
+/// A pid's bursts (release, work) so far, and its CPU time at the start of
+/// the run in progress.
+type Bursts = (Vec<(u64, u64)>, Option<u64>);
+
+/// A replayed task with bursts `segments` (release, work; work at least
+/// 1 µs), its weight, pinning and kind from `first` (how the policy first
+/// saw it; nice 0, unpinned, a user task without it).
+fn spec(first: Option<&Task>, mut segments: Vec<(u64, u64)>, nr_cpus: usize) -> TaskSpec {
+    for s in &mut segments {
+        s.1 = s.1.max(1_000);
+    }
+    let kthread = first.is_some_and(|t| t.flags & Task::KTHREAD != 0);
+    // The nice level whose weight is nearest the recorded one.
+    let nice = first.map_or(0, |t| {
+        let kw = t.weight * u64::from(KWEIGHT_NICE0) / WEIGHT_NICE0;
+        (-20..=19).min_by_key(|&n| u64::from(nice_to_weight(n)).abs_diff(kw)).unwrap_or(0)
+    });
+    TaskSpec {
+        label: if kthread { "replay-kthread".into() } else { "replay".into() },
+        behavior: Behavior::Replay { segments },
+        nice,
+        idle: false,
+        pinned: first
+            .filter(|t| t.nr_cpus_allowed == 1)
+            .map(|t| usize::try_from(t.cpu).unwrap_or(0).min(nr_cpus - 1)),
+        kthread,
     }
 }
 
@@ -236,7 +344,11 @@ mod tests {
     }
 
     fn file(records: &[Record]) -> Vec<u8> {
-        let mut b = Header { nr_cpus: 4, start_ns: 0 }.encode().to_vec();
+        file_of(Header { nr_cpus: 4, recorder_pid: 0, start_ns: 0 }, records)
+    }
+
+    fn file_of(h: Header, records: &[Record]) -> Vec<u8> {
+        let mut b = h.encode().to_vec();
         for r in records {
             b.extend_from_slice(&r.encode());
         }
@@ -261,9 +373,15 @@ mod tests {
 
     #[test]
     fn run_records_give_the_recorded_enqueue_to_run_latency() {
-        let run = |pid, t| Record::Run { time_ns: t, pid, cpu: 0, sum_exec_runtime: 0 };
-        let stop =
-            |pid, t| Record::Stop { time_ns: t, pid, cpu: 0, sum_exec_runtime: 0, runnable: false };
+        let run = |pid, t| Record::Run { time_ns: t, pid, tgid: pid, cpu: 0, sum_exec_runtime: 0 };
+        let stop = |pid, t| Record::Stop {
+            time_ns: t,
+            pid,
+            tgid: pid,
+            cpu: 0,
+            sum_exec_runtime: 0,
+            runnable: false,
+        };
         // The policy's records come after the run records of the same
         // time span (two streams): merged by time. pid 1 waits 3 ms, then
         // 1 ms; pid 2 runs without the policy.
@@ -277,7 +395,7 @@ mod tests {
             enq(1, 10_000_000, 1_000_000, true),
         ]);
         let tr = Trace::read(&bytes[..]).unwrap();
-        assert_eq!(tr.run_counts(), (3, 2));
+        assert_eq!(tr.run_counts(), (0, 3, 2));
         assert_eq!(tr.counts(), (2, 0));
         let (h, without) = tr.recorded_enq_run();
         assert_eq!((h.count(), without), (2, 1));
@@ -285,6 +403,81 @@ mod tests {
         // Run records leave the bursts as the enqueue records make them.
         let (specs, _) = tr.workload().unwrap();
         assert_eq!(specs.len(), 1);
+    }
+
+    #[test]
+    fn wake_run_and_stop_records_make_every_task_s_bursts() {
+        let wake = |pid, tgid, t, sum| Record::Wake {
+            time_ns: t,
+            pid,
+            tgid,
+            cpu: 0,
+            sum_exec_runtime: sum,
+        };
+        let run = |pid, tgid, t, sum| Record::Run {
+            time_ns: t,
+            pid,
+            tgid,
+            cpu: 0,
+            sum_exec_runtime: sum,
+        };
+        let stop = |pid, tgid, t, sum, runnable| Record::Stop {
+            time_ns: t,
+            pid,
+            tgid,
+            cpu: 0,
+            sum_exec_runtime: sum,
+            runnable,
+        };
+        // pid 1 (never seen by the policy) wakes at 0, runs 2 ms, is
+        // preempted, runs 1 ms more, sleeps; wakes at 10 ms, runs 0.5 ms.
+        // pid 2 was running when recording began: one burst from its
+        // first run. pid 9 is the recorder's own thread (process 9).
+        // pid 3 was seen by the policy as a nice 19 pinned task.
+        let mut nice19 = enq(3, 0, 0, true);
+        if let Record::Enqueue { task, .. } = &mut nice19 {
+            task.weight = 1;
+            task.nr_cpus_allowed = 1;
+            task.cpu = 1;
+        }
+        let h = Header { nr_cpus: 2, recorder_pid: 9, start_ns: 0 };
+        let bytes = file_of(
+            h,
+            &[
+                stop(2, 2, 100, 50_000, true),
+                wake(1, 1, 1_000, 0),
+                run(1, 1, 2_000, 0),
+                stop(1, 1, 2_002_000, 2_000_000, true),
+                run(2, 2, 2_003_000, 50_000),
+                stop(2, 2, 2_503_000, 550_000, true),
+                run(1, 1, 3_000_000, 2_000_000),
+                stop(1, 1, 4_000_000, 3_000_000, false),
+                wake(9, 9, 5_000_000, 0),
+                run(9, 9, 5_000_100, 0),
+                wake(1, 1, 10_000_000, 3_000_000),
+                run(1, 1, 10_001_000, 3_000_000),
+                stop(1, 1, 10_501_000, 3_500_000, false),
+                wake(3, 3, 11_000_000, 0),
+                nice19,
+            ],
+        );
+        let tr = Trace::read(&bytes[..]).unwrap();
+        assert!(tr.replays_runs());
+        let (specs, span) = tr.workload().unwrap();
+        assert_eq!(span, 11_000_000 - 100);
+        assert_eq!(specs.len(), 3, "pids 1, 2 and 3; not the recorder's");
+        let segs = |i: usize| match &specs[i].behavior {
+            Behavior::Replay { segments } => segments.clone(),
+            _ => panic!(),
+        };
+        assert_eq!(segs(0), vec![(900, 3_000_000), (9_999_900, 500_000)]);
+        assert_eq!(segs(1), vec![(2_002_900, 500_000)]);
+        assert_eq!(segs(2), vec![(10_999_900, 1_000)]);
+        assert_eq!((specs[2].nice, specs[2].pinned), (19, Some(1)));
+        assert_eq!((specs[0].nice, specs[0].pinned), (0, None));
+        // Without wake records: the enqueue records' bursts, as before.
+        let old = file(&[enq(1, 0, 0, true), run(1, 1, 10, 0)]);
+        assert!(!Trace::read(&old[..]).unwrap().replays_runs());
     }
 
     #[test]

@@ -243,7 +243,7 @@ fn a_custom_policy_runs_in_the_framework_model() {
 /// A trace of one periodic task (wakes every 2 ms, 300 µs of work) and
 /// one hog preempted every 5 ms, as `scx_usched --record` writes it.
 fn synthetic_trace() -> Vec<u8> {
-    let mut b = Header { nr_cpus: 2, start_ns: 0 }.encode().to_vec();
+    let mut b = Header { nr_cpus: 2, recorder_pid: 0, start_ns: 0 }.encode().to_vec();
     let t0 = 1_000_000_000u64;
     let enq = |pid: i32, at: u64, sum: u64, wake: bool, seq: u64| Record::Enqueue {
         time_ns: at,

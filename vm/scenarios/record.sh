@@ -4,9 +4,10 @@
 # wake-up reaches the policy), and the file replays in the simulator:
 # the detach line counts the records (none lost), the file holds exactly
 # them, and `usched-sim replay` finds the probe's periods in it; the BPF
-# side's run and stop events are in it too (a run and a stop per period at
-# least), and the enqueue -> run latency they give is no shorter than the
-# enqueue -> decision latency (a task runs after its decision).
+# side's wake, run and stop events are in it too (one of each per period at
+# least), the replay builds its bursts from them (every task's wake-ups),
+# and the enqueue -> run latency they give is no shorter than the enqueue ->
+# decision latency (a task runs after its decision).
 . /usched/lib.sh
 n=$(nproc)
 start_usched --fast-wakeup-us 0 --record /tmp/t.trace
@@ -39,11 +40,13 @@ dec=$(sed -n 's/^trace .* enqueued, \([0-9]*\) decisions.*/\1/p' /tmp/replay.txt
 info "$enq enqueued, $dec decisions"
 [ "${enq:-0}" -ge "$periods" ] && [ "${dec:-0}" -ge "$periods" ] \
     || fail "$enq enqueued and $dec decisions recorded for $periods periods"
-runs=$(sed -n 's/^trace .* decisions, \([0-9]*\) runs.*/\1/p' /tmp/replay.txt)
+wakes=$(sed -n 's/^trace .* decisions, \([0-9]*\) wakes.*/\1/p' /tmp/replay.txt)
+runs=$(sed -n 's/^trace .* wakes, \([0-9]*\) runs.*/\1/p' /tmp/replay.txt)
 stops=$(sed -n 's/^trace .* runs, \([0-9]*\) stops.*/\1/p' /tmp/replay.txt)
-info "$runs runs, $stops stops"
-[ "${runs:-0}" -ge "$periods" ] && [ "${stops:-0}" -ge "$periods" ] \
-    || fail "${runs:-no} run and ${stops:-no} stop records for $periods periods"
+info "$wakes wakes, $runs runs, $stops stops"
+[ "${wakes:-0}" -ge "$periods" ] && [ "${runs:-0}" -ge "$periods" ] && [ "${stops:-0}" -ge "$periods" ] \
+    || fail "${wakes:-no} wake, ${runs:-no} run and ${stops:-no} stop records for $periods periods"
+grep -q "tasks (bursts from wake-ups)" /tmp/replay.txt || fail "the replay did not use the wake records"
 ed=$(sed -n 's/.*recorded enq->dispatch p50 \([0-9.]*\) us.*/\1/p' /tmp/replay.txt)
 er=$(sed -n 's/.*recorded enq->run p50 \([0-9.]*\) us.*/\1/p' /tmp/replay.txt)
 info "recorded p50: enq->dispatch $ed us, enq->run $er us"
@@ -54,7 +57,7 @@ info "recorded p50: enq->dispatch $ed us, enq->run $er us"
 # (the simulated machine is as overloaded as the guest, whose probe misses
 # 87-93 % of its periods here, so some bursts are still queued when the
 # replay ends: 98-99 % in local runs, 83 % in a fresh-clone CI run).
-span=$(sed -n 's/^trace .* tasks, \([0-9.]*\) s,.*/\1/p' /tmp/replay.txt)
+span=$(sed -n 's/^trace .* tasks (bursts from [a-z-]*), \([0-9.]*\) s,.*/\1/p' /tmp/replay.txt)
 done_s=$(awk '$1 == "replay" { print $7 }' /tmp/replay.txt)
 bursts=$(awk -v d="$done_s" -v s="$span" 'BEGIN { printf "%d", d * s }')
 info "replayed $bursts bursts over ${span}s for the probe's $periods periods"
