@@ -31,7 +31,8 @@ enum usched_consts {
 	/* Records the BPF side sends to user space, and decisions back. */
 	USCHED_QUEUED_RB_BYTES	= 1 << 20,	/* ~13k records */
 	USCHED_DISPATCH_RB_BYTES = 1 << 15,	/* ~680 decisions */
-	/* Run and stop events (Config::run_events): 4 MiB, ~100k events,
+	/* Wake, run and stop events (Config::run_events): 4 MiB, ~87k events
+	 * (48 bytes each with the ring's header),
 	 * a second of a busy desktop's context switches; one page when off. */
 	USCHED_RUN_EVENTS_RB_BYTES = 1 << 22,
 	USCHED_RUN_EVENTS_RB_OFF = 1 << 12,

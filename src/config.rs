@@ -140,7 +140,8 @@ pub struct Config {
     /// not) through
     /// a 4 MiB ring buffer, read with [`crate::BpfScheduler::run_events`]
     /// (what `scx_usched --record` writes as wake, run and stop records). Off by
-    /// default: it costs a ring-buffer write per context switch.
+    /// default: it costs a ring-buffer write per wake-up and two per
+    /// context switch, each under the ring's one lock, shared by all CPUs.
     pub run_events: bool,
     /// Size of the ring buffer that carries runnable tasks to user space, in
     /// bytes (a power of two, at least one page; 136 bytes a task with its header). When it is

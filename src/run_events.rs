@@ -6,7 +6,8 @@
 //! descriptor, so it runs on a thread of its own, off the dispatcher's
 //! path: nothing is read unless [`RunEvents::poll`] is called, and nobody
 //! wakes it (the BPF side submits without a wake-up; poll it every few
-//! milliseconds: the ring holds about 100,000 events).
+//! milliseconds: the ring holds about 87,000 events, 48 bytes each with
+//! the ring's own header).
 use std::sync::{Arc, Mutex, PoisonError};
 
 use libbpf_rs::{MapHandle, RingBuffer, RingBufferBuilder};

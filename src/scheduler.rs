@@ -206,6 +206,13 @@ impl<'a> BpfScheduler<'a> {
         crate::run_events::RunEvents::new(map)
     }
 
+    /// Run events (see [`run_events`](Self::run_events)) the BPF side had
+    /// no room for since load. Read once the scheduler has detached, it
+    /// counts every loss, also those after the last event a reader got.
+    pub fn run_events_lost(&self) -> u64 {
+        self.shared.nr_run_events_lost().load(Ordering::Relaxed)
+    }
+
     /// Number of possible CPU ids the scheduler handles.
     pub fn nr_cpu_ids(&self) -> usize {
         self.nr_cpu_ids

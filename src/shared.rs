@@ -59,6 +59,10 @@ impl SharedBss {
         nr_user_ring_full: AtomicU64 = nr_user_ring_full
     );
     field!(
+        /// Run events that found the run-event ring full (`Config::run_events`).
+        nr_run_events_lost: AtomicU64 = nr_run_events_lost
+    );
+    field!(
         /// The key of the policy's next dispatch (0: unknown).
         user_next_key: AtomicU64 = user_next_key
     );

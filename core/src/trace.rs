@@ -21,8 +21,10 @@
 //! Wake, run and stop records (version 2) are a task waking up, starting
 //! and ceasing to run on a CPU, every task the scheduler runs, whether the
 //! policy saw it or not. They are written in batches beside the policy's
-//! records: the file is in time order within each of the two streams, not
-//! across them (sort by [`Record::time_ns`] to merge).
+//! records: the policy's stream is in time order, the run events' in order
+//! per CPU (events of different CPUs may be a little out of order), and
+//! the two are not in order with each other (sort by [`Record::time_ns`]
+//! to merge).
 //!
 //! A reader refuses another magic, a version newer than its own or another
 //! record size; a later version may add kinds or append fields only by
@@ -135,7 +137,7 @@ pub enum Record {
 pub enum TraceError {
     /// The file does not start with [`MAGIC`].
     BadMagic,
-    /// Another format version.
+    /// A format version of 0, or newer than this reader's.
     Version(u32),
     /// Another record size.
     RecordSize(u32),

@@ -185,6 +185,7 @@ struct Opts {
     record: Option<std::path::PathBuf>,
 
     /// Largest --record file, MiB; past it records are counted, not written.
+    /// Wake, run and stop records take at most half of it.
     #[arg(long, default_value_t = 1024, value_name = "MIB",
           value_parser = clap::value_parser!(u64).range(1..=1_048_576))]
     record_limit_mib: u64,
@@ -284,7 +285,7 @@ fn run_once(
     }
     // --record: this life's wake, run and stop events too, read by the writer
     // until the guard ends the life's share.
-    let _runs = match rec.as_deref().map(|r| sched.run_events().map(|ev| r.attach_runs(ev))) {
+    let runs = match rec.as_deref().map(|r| sched.run_events().map(|ev| r.attach_runs(ev))) {
         Some(Err(e)) => {
             log::warn!("--record: no wake, run and stop events: {e}");
             None
@@ -335,6 +336,10 @@ fn run_once(
         }
         uei
     })?;
+    // Detached: the BPF side's count of lost run events is final.
+    if let Some(r) = runs {
+        r.end(sched.run_events_lost());
+    }
     Ok(uei.should_restart())
 }
 

@@ -16,6 +16,9 @@
 //! [`RunEvents`], attached for each life of the scheduler with
 //! [`Recorder::attach_runs`]) and writes them as wake, run and stop records,
 //! with their losses (the BPF side's ring was full) as `Lost` records too.
+//! They take at most half of `limit_bytes` (two records a context switch
+//! would otherwise fill the file in minutes and crowd out the policy's);
+//! past that they are counted, not written.
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -41,10 +44,33 @@ struct Shared {
     dropped: AtomicU64,
     /// The writer should drain the ring and stop.
     stop: AtomicBool,
-    /// The run-event readers of the scheduler's lives, each with whether
-    /// its life has ended (the writer then reads it a last time and drops
-    /// it).
-    runs: Mutex<Vec<(RunEvents, bool)>>,
+    /// The run-event readers of the scheduler's lives.
+    runs: Mutex<Lives>,
+}
+
+/// The run-event readers of the scheduler's lives, and the next life's id.
+#[derive(Default)]
+struct Lives {
+    lives: Vec<Life>,
+    next_id: u64,
+}
+
+/// One life's run-event reader.
+struct Life {
+    id: u64,
+    events: RunEvents,
+    /// The life has ended: the writer reads it a last time and drops it.
+    ended: bool,
+    /// Events the BPF side dropped in the whole life, as the scheduler
+    /// counted them at its end (0 until then; the reader only knows the
+    /// count the last event it read carried).
+    lost_at_end: u64,
+}
+
+impl Life {
+    fn lost(&self) -> u64 {
+        self.events.lost().max(self.lost_at_end)
+    }
 }
 
 /// The dispatcher's end of a recording.
@@ -66,7 +92,8 @@ pub struct Writer {
 pub struct Summary {
     /// Records written.
     pub written: u64,
-    /// Records dropped (ring full, or past the size limit).
+    /// Records dropped (the recorder's ring full, past the size limit, or
+    /// run events the BPF side's ring had no room for).
     pub lost: u64,
 }
 
@@ -103,7 +130,7 @@ fn drain(
     limit_bytes: u64,
 ) -> Result<Summary> {
     let mut buf = vec![[0u8; RECORD_BYTES]; 512];
-    let mut file = Limited { out, bytes: 0, limit_bytes, written: 0, over_limit: 0 };
+    let mut file = Limited { out, bytes: 0, run_bytes: 0, limit_bytes, written: 0, over_limit: 0 };
     let mut lost_written = 0u64;
     // Run events lost by the readers already dropped.
     let mut runs_lost_done = 0u64;
@@ -115,25 +142,25 @@ fn drain(
                 break;
             }
             for r in &buf[..n] {
-                file.write(r)?;
+                file.write(r, false)?;
             }
         }
         let runs_lost = {
             let mut runs = shared.runs.lock().unwrap_or_else(PoisonError::into_inner);
-            for (r, _) in runs.iter_mut() {
+            for life in runs.lives.iter_mut() {
                 let mut res = Ok(());
-                if let Err(e) = r.poll(|ev| {
+                if let Err(e) = life.events.poll(|ev| {
                     if res.is_ok() {
-                        res = file.write(&run_record(ev).encode());
+                        res = file.write(&run_record(ev).encode(), true);
                     }
                 }) {
                     log::warn!("--record: {e}");
                 }
                 res?;
             }
-            runs_lost_done += runs.iter().filter(|r| r.1).map(|r| r.0.lost()).sum::<u64>();
-            runs.retain(|r| !r.1);
-            runs_lost_done + runs.iter().map(|r| r.0.lost()).sum::<u64>()
+            runs_lost_done += runs.lives.iter().filter(|l| l.ended).map(Life::lost).sum::<u64>();
+            runs.lives.retain(|l| !l.ended);
+            runs_lost_done + runs.lives.iter().map(Life::lost).sum::<u64>()
         };
         let lost = shared.dropped.load(Ordering::Relaxed) + file.over_limit + runs_lost;
         // Past the limit, only the last count is written, when stopping.
@@ -156,21 +183,30 @@ fn drain(
 struct Limited {
     out: BufWriter<File>,
     bytes: u64,
+    /// Of `bytes`, those of run-event records.
+    run_bytes: u64,
     limit_bytes: u64,
     written: u64,
     over_limit: u64,
 }
 
 impl Limited {
-    /// Writes `r`, or counts it once the file has reached its limit.
-    fn write(&mut self, r: &Bytes) -> std::io::Result<()> {
-        if self.bytes + RECORD_BYTES as u64 > self.limit_bytes {
+    /// Writes `r` (a run-event record if `run`), or counts it once the
+    /// file has reached its limit, or run records half of it.
+    fn write(&mut self, r: &Bytes, run: bool) -> std::io::Result<()> {
+        let size = RECORD_BYTES as u64;
+        if self.bytes + size > self.limit_bytes
+            || (run && self.run_bytes + size > self.limit_bytes / 2)
+        {
             self.over_limit += 1;
             return Ok(());
         }
         self.out.write_all(r)?;
         self.written += 1;
-        self.bytes += RECORD_BYTES as u64;
+        self.bytes += size;
+        if run {
+            self.run_bytes += size;
+        }
         Ok(())
     }
 }
@@ -207,27 +243,46 @@ impl Writer {
     }
 }
 
-/// Ends a life's run events when dropped: the writer reads them a last
-/// time, then drops the reader.
+/// Ends its life's run events when dropped (or by [`RunsAttached::end`]):
+/// the writer reads them a last time, then drops the reader.
 pub struct RunsAttached {
     shared: Arc<Shared>,
+    id: u64,
+}
+
+impl RunsAttached {
+    /// Ends the life, whose scheduler counted `lost` run events its ring
+    /// had no room for (`BpfScheduler::run_events_lost`, read once the
+    /// scheduler has detached): losses after the last event read count
+    /// too.
+    pub fn end(self, lost: u64) {
+        self.mark_ended(lost);
+    }
+
+    fn mark_ended(&self, lost: u64) {
+        let mut runs = self.shared.runs.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(life) = runs.lives.iter_mut().find(|l| l.id == self.id) {
+            life.ended = true;
+            life.lost_at_end = life.lost_at_end.max(lost);
+        }
+    }
 }
 
 impl Drop for RunsAttached {
     fn drop(&mut self) {
-        let mut runs = self.shared.runs.lock().unwrap_or_else(PoisonError::into_inner);
-        for r in runs.iter_mut() {
-            r.1 = true;
-        }
+        self.mark_ended(0);
     }
 }
 
 impl Recorder {
     /// Records `runs` (one life of the scheduler) until the returned guard
-    /// is dropped, at the end of that life.
+    /// ends that life.
     pub fn attach_runs(&self, runs: RunEvents) -> RunsAttached {
-        self.shared.runs.lock().unwrap_or_else(PoisonError::into_inner).push((runs, false));
-        RunsAttached { shared: self.shared.clone() }
+        let mut all = self.shared.runs.lock().unwrap_or_else(PoisonError::into_inner);
+        let id = all.next_id;
+        all.next_id += 1;
+        all.lives.push(Life { id, events: runs, ended: false, lost_at_end: 0 });
+        RunsAttached { shared: self.shared.clone(), id }
     }
 
     fn push(&mut self, rec: Record) {
@@ -323,6 +378,32 @@ mod tests {
                 Record::Stop { time_ns: 5, pid: 7, tgid: 6, cpu: 1, sum_exec_runtime: 9, runnable }
             );
         }
+    }
+
+    #[test]
+    fn run_records_take_at_most_half_the_limit() {
+        let dir = std::env::temp_dir().join(format!("usched-record-half-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let out = BufWriter::new(File::create(dir.join("t")).unwrap());
+        let size = RECORD_BYTES as u64;
+        let mut f = Limited {
+            out,
+            bytes: 0,
+            run_bytes: 0,
+            limit_bytes: 4 * size,
+            written: 0,
+            over_limit: 0,
+        };
+        let r = [0u8; RECORD_BYTES];
+        for _ in 0..3 {
+            f.write(&r, true).unwrap();
+        }
+        assert_eq!((f.written, f.over_limit), (2, 1));
+        for _ in 0..3 {
+            f.write(&r, false).unwrap();
+        }
+        assert_eq!((f.written, f.over_limit), (4, 2));
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

@@ -108,16 +108,21 @@ impl Trace {
     }
 
     /// Enqueue → run latency as recorded: from each enqueue record's
-    /// `enq_time` to its pid's next run record (the first enqueue counts
-    /// when several come before a run); and how many run records no
-    /// enqueue record came before (tasks the BPF side ran without the
-    /// policy, or still running from before). The two streams are merged
-    /// by time first.
+    /// `enq_time` (when the BPF side sent the task up, before the record's
+    /// own time, which enqueue → decision starts from) to its pid's next
+    /// run record (the first enqueue counts when several come before a
+    /// run); and how many run records no enqueue record came before (tasks
+    /// the BPF side ran without the policy, or still running from before).
+    /// An enqueue whose run was not recorded (lost, or before the
+    /// recording) is dropped at the pid's next stop: it never pairs with a
+    /// later, unrelated run. The two streams are merged by time first.
     pub fn recorded_enq_run(&self) -> (Histogram, u64) {
         let mut recs: Vec<&Record> = self
             .records
             .iter()
-            .filter(|r| matches!(r, Record::Enqueue { .. } | Record::Run { .. }))
+            .filter(|r| {
+                matches!(r, Record::Enqueue { .. } | Record::Run { .. } | Record::Stop { .. })
+            })
             .collect();
         recs.sort_by_key(|r| r.time_ns());
         let mut h = Histogram::new();
@@ -132,6 +137,11 @@ impl Trace {
                     Some(t) => h.record(time_ns.saturating_sub(t)),
                     None => without += 1,
                 },
+                // The enqueue came after the previous run's stop: a stop
+                // before any run since means that run went unrecorded.
+                Record::Stop { pid, .. } => {
+                    pending.remove(pid);
+                }
                 _ => {}
             }
         }
@@ -384,25 +394,30 @@ mod tests {
         };
         // The policy's records come after the run records of the same
         // time span (two streams): merged by time. pid 1 waits 3 ms, then
-        // 1 ms; pid 2 runs without the policy.
+        // 1 ms; pid 2 runs without the policy. pid 3's run after its
+        // enqueue went unrecorded (its stop is there): its enqueue must not
+        // pair with its next, unrelated run.
         let bytes = file(&[
             run(2, 500),
             stop(2, 600),
             run(1, 4_000_000),
             stop(1, 5_000_000),
             run(1, 11_000_000),
+            stop(3, 25_000_000),
+            run(3, 40_000_000),
             enq(1, 1_000_000, 0, true),
             enq(1, 10_000_000, 1_000_000, true),
+            enq(3, 20_000_000, 0, true),
         ]);
         let tr = Trace::read(&bytes[..]).unwrap();
-        assert_eq!(tr.run_counts(), (0, 3, 2));
-        assert_eq!(tr.counts(), (2, 0));
+        assert_eq!(tr.run_counts(), (0, 4, 3));
+        assert_eq!(tr.counts(), (3, 0));
         let (h, without) = tr.recorded_enq_run();
-        assert_eq!((h.count(), without), (2, 1));
+        assert_eq!((h.count(), without), (2, 2));
         assert!(h.max() >= 3_000_000 && h.min() <= 1_000_000);
         // Run records leave the bursts as the enqueue records make them.
         let (specs, _) = tr.workload().unwrap();
-        assert_eq!(specs.len(), 1);
+        assert_eq!(specs.len(), 2);
     }
 
     #[test]
