@@ -1258,9 +1258,8 @@ void BPF_STRUCT_OPS(usched_dispatch, s32 cpu, struct task_struct *prev)
  * @p woke up (USCHED_RUN_EVENT_WAKE), started (_RUN) or ceased running on
  * @cpu, told to user space when run_events_on (Config::run_events:
  * --record's wake, run and stop records), every task alike, whether the
- * policy saw it or not. The
- * consumer is woken by nobody: it polls. A full ring drops the event and
- * counts it; each event carries the count so far.
+ * policy saw it or not. The consumer is woken by nobody: it polls. A full
+ * ring drops the event and counts it; each event carries the count so far.
  */
 static __always_inline void emit_run_event(struct task_struct *p, s32 cpu, u32 kind, u64 now)
 {

@@ -127,11 +127,9 @@ pub fn count_costs() -> Result<CostCounting> {
 /// `.bss` is `map` (the programs that use that map: its callbacks, its
 /// timer and its kick program), by id. The counts only grow while some
 /// [`CostCounting`] (or the sysctl) is on: take two and subtract.
-///
-/// # Errors
-/// [`Error::Bpf`] never today: programs that vanish while listed are
-/// skipped (the list is empty once the scheduler has gone).
-pub fn prog_costs(map: &BssMap) -> Result<Vec<ProgCost>> {
+/// Programs that vanish while listed are skipped: the list is empty once
+/// the scheduler has gone.
+pub fn prog_costs(map: &BssMap) -> Vec<ProgCost> {
     let opts = ProgInfoQueryOptions::default().include_map_ids(true);
     let mut out: Vec<ProgCost> = ProgInfoIter::with_query_opts(opts)
         .filter(|p| p.map_ids.contains(&map.id))
@@ -143,7 +141,7 @@ pub fn prog_costs(map: &BssMap) -> Result<Vec<ProgCost>> {
         })
         .collect();
     out.sort_by_key(|c| c.id);
-    Ok(out)
+    out
 }
 
 /// A statistics snapshot of the running usched scheduler.
