@@ -13,7 +13,8 @@
 //! usched-probe hogs --spec 0,0,19,idle [--secs S] [--pin CPU] [--long-ms MS]
 //!     one CPU-bound thread per entry, at that nice level (or SCHED_IDLE):
 //!     prints each one's CPU time, its share against what the kernel's
-//!     weights give it among the others, and the longest time it waited
+//!     weights give it among the others (at most one CPU's worth: with
+//!     more CPUs than hogs each expects a whole CPU), and the longest time it waited
 //!     off-CPU (the largest gap between two clock reads of its spin loop),
 //!     how many of its waits were longer than --long-ms (900), and its
 //!     thread id (to find it in a `scx_usched --record` trace). The hogs
@@ -297,10 +298,11 @@ fn hogs(args: &[String]) -> Result<()> {
         res.push(h.join().map_err(|_| anyhow::anyhow!("hog thread panicked"))??);
     }
     let total: u64 = res.iter().map(|r| r.0).sum();
-    let wsum: u64 = classes.iter().map(|c| c.weight()).sum();
+    let weights: Vec<u64> = classes.iter().map(|c| c.weight()).collect();
+    let expects = fair_shares(total as f64, &weights, (end - warm) as f64);
     let (mut lo, mut hi, mut gap, mut long) = (f64::MAX, 0f64, 0u64, 0u64);
     for (i, (c, (cpu, g, l, tid))) in classes.iter().zip(&res).enumerate() {
-        let expect = total as f64 * c.weight() as f64 / wsum as f64;
+        let expect = expects[i];
         let ratio = *cpu as f64 / expect.max(1.0);
         lo = lo.min(ratio);
         hi = hi.max(ratio);
@@ -321,6 +323,42 @@ fn hogs(args: &[String]) -> Result<()> {
         gap as f64 / 1e6
     );
     Ok(())
+}
+
+/// What the kernel's weights give each of the hogs of `weights` out of
+/// `total` ns of CPU time, when one hog can use at most `cap` ns (one CPU
+/// over the measured window): shares in proportion to the weights, except
+/// that a hog whose share would exceed `cap` gets `cap` and the rest is
+/// shared among the others in the same way (six hogs on eight CPUs each
+/// expect a whole CPU, not 1/6 of eight).
+fn fair_shares(total: f64, weights: &[u64], cap: f64) -> Vec<f64> {
+    let mut share = vec![0.0; weights.len()];
+    let mut capped = vec![false; weights.len()];
+    let mut left = total;
+    loop {
+        let wsum: f64 =
+            weights.iter().zip(&capped).filter(|(_, &c)| !c).map(|(&w, _)| w as f64).sum();
+        if wsum <= 0.0 {
+            return share;
+        }
+        let mut again = false;
+        for (i, &w) in weights.iter().enumerate() {
+            if !capped[i] && left * w as f64 / wsum > cap {
+                capped[i] = true;
+                share[i] = cap;
+                left -= cap;
+                again = true;
+            }
+        }
+        if !again {
+            for (i, &w) in weights.iter().enumerate() {
+                if !capped[i] {
+                    share[i] = left * w as f64 / wsum;
+                }
+            }
+            return share;
+        }
+    }
 }
 
 /// CPU-bound threads whose class the main thread (SCHED_FIFO, above them)
@@ -646,5 +684,29 @@ fn main() -> Result<()> {
         Some("statsock") => statsock(&args[1..]),
         Some("pingpong") => pingpong(&args[1..]),
         _ => bail!("usage: usched-probe {{ext CMD [ARGS...] | burst [--threads N] [--spin-ms M] | periodic [--threads N] [--period-us P] [--work-us W] [--secs S] [--label L] | hogs --spec 0,19,idle [--secs S] [--pin CPU] | classflip [--hogs N] [--rounds R] [--ext] | statsock [--socket PATH] [--clients N] [--request-bytes B] | pingpong [--secs S] [--hogs H] [--work-us W] [--linger-us L]}}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fair_shares;
+
+    #[test]
+    fn shares_follow_weights_below_the_cap() {
+        let s = fair_shares(20.0, &[1024, 1024, 1024, 1024, 15, 3], 10.0);
+        let wsum = (4 * 1024 + 15 + 3) as f64;
+        assert!((s[0] - 20.0 * 1024.0 / wsum).abs() < 1e-9);
+        assert!((s[5] - 20.0 * 3.0 / wsum).abs() < 1e-9);
+    }
+
+    #[test]
+    fn a_hog_gets_at_most_one_cpu() {
+        // Six hogs on eight CPUs: each its own CPU, whatever its weight.
+        let s = fair_shares(6.0, &[1024, 1024, 1024, 1024, 15, 3], 1.0);
+        assert!(s.iter().all(|&x| (x - 1.0).abs() < 1e-9), "{s:?}");
+        // Heavy hogs capped, the rest shared by weight among the light ones.
+        let s = fair_shares(3.0, &[1024, 1024, 2, 2], 1.0);
+        assert_eq!(&s[..2], &[1.0, 1.0]);
+        assert!((s[2] - 0.5).abs() < 1e-9 && (s[3] - 0.5).abs() < 1e-9, "{s:?}");
     }
 }

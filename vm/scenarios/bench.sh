@@ -8,7 +8,9 @@
 #   hack   hackbench time (median of 3)
 #   share  4 nice-0, 1 nice-19 and 1 SCHED_IDLE CPU hogs: each light hog's
 #          CPU time over what the kernel's weights give it (1.00 = exact),
-#          and the longest any hog waited (ms)
+#          and the longest any hog waited (ms); share_*_range rows give the
+#          rounds' lowest-highest ratio and how many 10 s windows were
+#          within +-20 % of the weights (#10)
 #   fair   one periodic thread asking less than its fair share (10 ms
 #          period, 1 ms of work) among 4x the CPUs in nice-0 hogs: % of its
 #          periods done (100 = all; frames a game would not drop) and %
@@ -147,6 +149,23 @@ awk '$1 == "BENCH" { k = $2","$3; nv[k]++; v[k, nv[k]] = $4
                 x = median(k)
                 if ((b in nv) && median(b) > 0 && order[s] != "eevdf") printf " %11.5g (%5.2fx)", x, x / median(b)
                 else printf " %20.5g", x
+            }
+            printf "\n"
+        }
+        # Issue #10: the CPU time of a light hog within +-20 % of what the weights
+        # give it in each 10 s window, not only at the median.
+        for (i = 1; i <= nm; i++) {
+            if (m[i] != "share_nice19" && m[i] != "share_idle") continue
+            printf "BENCH-TABLE %-22s", m[i]"_range"
+            for (s = 1; s <= ns; s++) {
+                k = order[s]","m[i]
+                if (!(k in nv)) { printf " %20s", "-"; continue }
+                lo = 1e9; hi = 0; in20 = 0
+                for (j = 1; j <= nv[k]; j++) {
+                    x = v[k, j] + 0; lo = x < lo ? x : lo; hi = x > hi ? x : hi
+                    in20 += (x >= 0.8 && x <= 1.2)
+                }
+                printf " %20s", sprintf("%.2f-%.2f %d/%d", lo, hi, in20, nv[k])
             }
             printf "\n"
         }

@@ -8,10 +8,15 @@
 # without a decision and kept it for good (still_first with a vtime counted
 # from 0, behind every key): from the second round on the thread waited for
 # the starvation guard (615 ms) and did half its periods (2 % with
-# multi-threaded TCG). In every round it must complete at least 40 % of the
-# periods it completes under EEVDF in the same boot (about 57 % measured on
-# single-threaded TCG, 99 % of 1000 with multi-threaded TCG), and no wake-up
-# may be later than 300 ms.
+# multi-threaded TCG). In every round it must complete at least 60 % of the
+# periods it completes under EEVDF in the same boot (75-79 % measured on
+# single-threaded TCG in 16 rounds of one boot, 61-64 % with the emulator
+# stopped for 0.3 s every 3 s from the host; 99 % of 1000 with
+# multi-threaded TCG), and no wake-up
+# may be later than 300 ms. No task, the SCHED_IDLE hog included, may have
+# waited runnable longer than the documented bound (half the watchdog plus a
+# heartbeat and a turn in a local DSQ: 3.5 s, as in nice-fair), by the
+# scheduler's own count. A failure prints the scheduler's counters.
 . /usched/lib.sh
 n=$(nproc)
 field() { sed -n "s/.* $1=\([0-9.]*\).*/\1/p" /tmp/per.txt; }
@@ -23,16 +28,20 @@ run() { # LABEL
 }
 run eevdf
 n_eevdf=$(field n)
+die() { usched-stat; tail -5 /tmp/usched.log; fail "$@"; }
 start_usched
 for r in 1 2 3; do
     usched-probe hogs --spec 0,0,0,0,19,idle --secs 8 | grep HOGS
     run scx_usched-$r
     n_us=$(field n); max=$(field late_max_us)
-    [ "$(scx_state)" = enabled ] || fail "round $r: scheduler ejected"
+    [ "$(scx_state)" = enabled ] || die "round $r: scheduler ejected"
     info "round $r: periods eevdf $n_eevdf, scx_usched $n_us; max lateness ${max} us"
-    [ $((n_us * 10)) -ge $((n_eevdf * 4)) ] || fail "round $r: $n_us periods, under 40 % of EEVDF's $n_eevdf"
-    awk "BEGIN{exit !($max < 300000)}" || fail "round $r: a wake-up was ${max} us late (> 300 ms)"
+    [ $((n_us * 10)) -ge $((n_eevdf * 6)) ] || die "round $r: $n_us periods, under 60 % of EEVDF's $n_eevdf"
+    awk "BEGIN{exit !($max < 300000)}" || die "round $r: a wake-up was ${max} us late (> 300 ms)"
 done
 usched-stat | grep -E "^dispatch"
+wmax=$(usched-stat | sed -n 's/.*wait_max_ms=\([0-9]*\).*/\1/p')
+info "longest runnable wait: ${wmax:-?} ms"
+[ -n "$wmax" ] && [ "$wmax" -le 3500 ] || die "a task waited ${wmax:-?} ms runnable (bound 3.5 s)"
 stop_usched
 check_dmesg
