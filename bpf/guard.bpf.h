@@ -52,7 +52,7 @@ _Static_assert(STARVE_URGENT_BUCKET > 0 && STARVE_URGENT_BUCKET < STARVE_BUCKETS
  */
 #define RESCUE_MIN_NS USCHED_RESCUE_SERVICE_NS
 /* The longest wait rescue_slice() counts (its arithmetic stays in u64). */
-#define RESCUE_WAIT_MAX (10ULL * 1000 * 1000 * 1000)
+#define RESCUE_WAIT_MAX (10 * NSEC_PER_SEC)
 _Static_assert(RESCUE_WAIT_MAX < (1ULL << 34), "wait x weight (< 2^17) fits in u64");
 
 static u32 starve_hist[STARVE_BUCKETS];	/* this heartbeat's starving tasks */

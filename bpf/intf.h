@@ -97,6 +97,16 @@ enum usched_limits {
 	USCHED_DISPATCHER_STALL_NS = 5ULL * 1000 * 1000,	/* 5 ms */
 };
 
+/*
+ * Defaults, for the BPF side's tunables before user space sets them and for
+ * Config's defaults (src/config.rs takes them from here).
+ */
+enum usched_defaults {
+	USCHED_SLICE_DEFAULT_NS		= 5ULL * 1000 * 1000,		/* 5 ms */
+	USCHED_HEARTBEAT_DEFAULT_NS	= 100ULL * 1000 * 1000,		/* 100 ms */
+	USCHED_WATCHDOG_DEFAULT_MS	= 5000,				/* 5 s */
+};
+
 /* queued_task.flags */
 enum usched_task_flags {
 	USCHED_TASK_WAKEUP	= 1 << 0,	/* became runnable by a wake-up */

@@ -125,7 +125,7 @@ static __always_inline struct task_ctx *lookup_task_ctx(struct task_struct *p)
 
 /* The most a task's rescues may have run past their fair shares: what the
  * next rescues take back (see rescue_slice()). */
-#define RESCUE_DEBT_MAX (50ULL * 1000 * 1000)
+#define RESCUE_DEBT_MAX (50 * NSEC_PER_MSEC)
 
 /*
  * runnable_weight: the sum of the load weights of the tasks that are
@@ -316,19 +316,21 @@ static __always_inline u64 cpu_curr_run_ns(s32 cpu, u64 now)
 /*
  * A fast waker may cut in on @cpu when the CPU idles or its task is a long
  * runner: it has run without sleeping for twice the waker's last burst and
- * at least 1 ms (a CPU hog, a batch job), so preempting it costs it little
+ * at least CUT_IN_RUN_MIN_NS (a CPU hog, a batch job), so preempting it costs it little
  * and saves the waker up to a whole slice. A short runner there (another
  * waker, a message-passing task) is left alone, and the waker takes the
  * ordinary path through the policy.
  */
+#define CUT_IN_RUN_MIN_NS	NSEC_PER_MSEC
+
 static __always_inline bool may_cut_in(s32 cpu, struct task_ctx *tctx, u64 now)
 {
 	u64 need = 2 * tctx->last_burst;
 
 	if (cpu < 0 || cpu >= USCHED_MAX_CPUS || cpu_reserved(cpu))
 		return false;
-	if (need < 1000000)
-		need = 1000000;
+	if (need < CUT_IN_RUN_MIN_NS)
+		need = CUT_IN_RUN_MIN_NS;
 	/* Masked again: the verifier loses the bound across the inlining. */
 	return cpu_idle[cpu & (USCHED_MAX_CPUS - 1)] || cpu_curr_run_ns(cpu, now) >= need;
 }
@@ -531,7 +533,7 @@ static bool still_first(s32 cpu, u64 vtime)
  * ping-pong pair most of its throughput (llc-pair: 1.4-1.5k round trips a
  * second, 9-11k with the hand-off; EEVDF 6-9k). The CPU, or -1.
  */
-#define SYNC_WAKER_RUN_MAX_NS	(1000ULL * 1000)
+#define SYNC_WAKER_RUN_MAX_NS	NSEC_PER_MSEC
 
 static __always_inline s32 sync_handoff_cpu(struct task_struct *p, s32 prev_cpu)
 {
@@ -1395,6 +1397,9 @@ void BPF_STRUCT_OPS(usched_running, struct task_struct *p)
 	task_settle(tctx);
 }
 
+/* A task cut in on resumes its slice if at least this much of it is left. */
+#define RESUME_LEFT_MIN_NS	(100 * NSEC_PER_USEC)
+
 void BPF_STRUCT_OPS(usched_stopping, struct task_struct *p, bool runnable)
 {
 	struct task_ctx *tctx = lookup_task_ctx(p);
@@ -1451,10 +1456,10 @@ void BPF_STRUCT_OPS(usched_stopping, struct task_struct *p, bool runnable)
 		if (runnable)
 			tctx->wait_since = now;
 	}
-	/* Preempted by a fast waker or the dispatcher with at least 100 us of
-	 * its slice left:
-	 * ops.enqueue() puts it back here with what is left. */
-	if (cut_in && runnable && tctx->run_slice > delta + 100000)
+	/* Preempted by a fast waker or the dispatcher with at least
+	 * RESUME_LEFT_MIN_NS of its slice left: ops.enqueue() puts it back
+	 * here with what is left. */
+	if (cut_in && runnable && tctx->run_slice > delta + RESUME_LEFT_MIN_NS)
 		tctx->resume_slice = tctx->run_slice - delta;
 	tctx->exec_runtime += delta;
 	tctx->key_run += delta;
@@ -1696,5 +1701,5 @@ SCX_OPS_DEFINE(usched_ops,
 	       .exit			= (void *)usched_exit,
 	       .flags			= SCX_OPS_ENQ_LAST | SCX_OPS_KEEP_BUILTIN_IDLE,
 	       .dispatch_max_batch	= USCHED_DRAIN_MAX,
-	       .timeout_ms		= 5000,
+	       .timeout_ms		= USCHED_WATCHDOG_DEFAULT_MS,
 	       .name			= "usched");

@@ -4,14 +4,20 @@
  * state it shares with user space (.bss), the per-CPU and per-task contexts
  * and the maps. Included once, by main.bpf.c.
  */
+/* Time units. */
+#define NSEC_PER_USEC	1000ULL
+#define NSEC_PER_MSEC	(1000ULL * NSEC_PER_USEC)
+#define NSEC_PER_SEC	(1000ULL * NSEC_PER_MSEC)
+
 /* Tunables, set by user space before the program is loaded. */
 const volatile s32 usersched_tgid;		/* the scheduler's own process */
-const volatile u64 slice_ns = 5000000ULL;	/* default slice */
+const volatile u64 slice_ns = USCHED_SLICE_DEFAULT_NS;	/* default slice */
 const volatile bool builtin_idle;		/* dispatch to idle CPUs directly */
 const volatile s32 dispatcher_cpu = -1;		/* CPU reserved in busy mode */
 const volatile u32 poll_mode = USCHED_POLL_ADAPTIVE;
-const volatile u64 heartbeat_ns = 100000000ULL;
-const volatile u64 starve_ns = 500000000ULL;	/* starvation guard's threshold */
+const volatile u64 heartbeat_ns = USCHED_HEARTBEAT_DEFAULT_NS;
+/* The starvation guard's threshold: the watchdog / USCHED_STARVE_DIV. */
+const volatile u64 starve_ns = USCHED_WATCHDOG_DEFAULT_MS * NSEC_PER_MSEC / USCHED_STARVE_DIV;
 const volatile bool debug;			/* trace each decision (bpf_printk) */
 const volatile bool cpufreq;			/* set CPU performance targets (cpuperf.bpf.h) */
 const volatile bool pack_work;			/* idle CPUs on partly busy cores first (place.bpf.h) */

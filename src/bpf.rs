@@ -57,3 +57,14 @@ const _: () = assert!(
 const _: () = assert!(
     intf::usched_limits_USCHED_SLICE_MAX_NS == usched_core::policy::DeadlineConfig::SLICE_NS_MAX
 );
+// The core's Deadline defaults are usched's: its slice, and its aging bound
+// the starvation guard's threshold (the watchdog / USCHED_STARVE_DIV).
+const _: () = assert!(
+    intf::usched_defaults_USCHED_SLICE_DEFAULT_NS as u64
+        == usched_core::policy::DeadlineConfig::DEFAULT.slice_max_ns
+);
+const _: () = assert!(
+    intf::usched_defaults_USCHED_WATCHDOG_DEFAULT_MS as u64 * 1_000_000
+        / intf::usched_limits_USCHED_STARVE_DIV
+        == usched_core::policy::DeadlineConfig::DEFAULT.max_wait_ns
+);

@@ -235,8 +235,9 @@ impl Config {
         name: Option<String>,
     }
 
-    /// Default [`Config::slice`].
-    pub const SLICE_DEFAULT: Duration = Duration::from_millis(5);
+    /// Default [`Config::slice`] (`USCHED_SLICE_DEFAULT_NS`, `bpf/intf.h`).
+    pub const SLICE_DEFAULT: Duration =
+        Duration::from_nanos(crate::bpf::intf::usched_defaults_USCHED_SLICE_DEFAULT_NS as u64);
     /// Shortest [`Config::slice`].
     pub const SLICE_MIN: Duration = Duration::from_micros(50);
     /// Longest [`Config::slice`]: the longest slice a decision may carry
@@ -247,10 +248,12 @@ impl Config {
     pub const SPIN_DEFAULT: Duration = Duration::from_micros(200);
     /// Longest [`Config::spin`].
     pub const SPIN_MAX: Duration = Duration::from_secs(1);
-    /// Default [`Config::watchdog`].
-    pub const WATCHDOG_DEFAULT: Duration = Duration::from_secs(5);
-    /// Default [`Config::heartbeat`].
-    pub const HEARTBEAT_DEFAULT: Duration = Duration::from_millis(100);
+    /// Default [`Config::watchdog`] (`USCHED_WATCHDOG_DEFAULT_MS`, `bpf/intf.h`).
+    pub const WATCHDOG_DEFAULT: Duration =
+        Duration::from_millis(crate::bpf::intf::usched_defaults_USCHED_WATCHDOG_DEFAULT_MS as u64);
+    /// Default [`Config::heartbeat`] (`USCHED_HEARTBEAT_DEFAULT_NS`, `bpf/intf.h`).
+    pub const HEARTBEAT_DEFAULT: Duration =
+        Duration::from_nanos(crate::bpf::intf::usched_defaults_USCHED_HEARTBEAT_DEFAULT_NS as u64);
     /// Shortest [`Config::heartbeat`].
     pub const HEARTBEAT_MIN: Duration = Duration::from_millis(1);
     /// Longest [`Config::heartbeat`].

@@ -162,16 +162,24 @@ impl fmt::Display for ConfigError {
 #[cfg(feature = "std")]
 impl std::error::Error for ConfigError {}
 
+impl DeadlineConfig {
+    /// The defaults ([`Default`]): 5 ms slices at most, 0.5 ms at least, one
+    /// CPU, 50 ms of runtime towards a deadline, wake-ups preempt, aging
+    /// after 0.5 s. usched asserts that its own defaults (`bpf/intf.h`)
+    /// agree.
+    pub const DEFAULT: Self = Self {
+        slice_max_ns: 5_000_000,
+        slice_min_ns: 500_000,
+        nr_cpus: 1,
+        max_exec_ns: 50_000_000,
+        preempt_wakeups: true,
+        max_wait_ns: 500_000_000,
+    };
+}
+
 impl Default for DeadlineConfig {
     fn default() -> Self {
-        Self {
-            slice_max_ns: 5_000_000,
-            slice_min_ns: 500_000,
-            nr_cpus: 1,
-            max_exec_ns: 50_000_000,
-            preempt_wakeups: true,
-            max_wait_ns: 500_000_000,
-        }
+        Self::DEFAULT
     }
 }
 

@@ -176,7 +176,9 @@ pub trait Policy {
     /// task some other way.
     fn enqueue(&mut self, task: Task) -> Result<(), EnqueueError>;
 
-    /// The next task to run, if any, chosen at time `now` (ns).
+    /// The next task to run, if any, chosen at time `now` (ns, on the clock
+    /// of [`Task::enq_time`]: usched passes CLOCK_MONOTONIC, the BPF
+    /// side's `bpf_ktime_get_ns()`; a simulator its own clock).
     fn dispatch(&mut self, now: u64) -> Option<Decision>;
 
     /// Drops a queued task (it exited, or the kernel took it back).
