@@ -34,9 +34,10 @@ struct Cli {
 enum Cmd {
     /// Simulate a workload.
     Run {
-        /// CPUs of the simulated machine.
-        #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..=4096))]
-        cpus: u64,
+        /// CPUs of the simulated machine (default: as many as --topology
+        /// names; 2 for flat and smt2, which name no count).
+        #[arg(long, value_parser = clap::value_parser!(u64).range(1..=4096))]
+        cpus: Option<u64>,
         /// The workload (usched_sim::workload::GRAMMAR), e.g. audio=8,game=4,hogs=128.
         #[arg(long)]
         workload: String,
@@ -63,7 +64,8 @@ enum Cmd {
 
 #[derive(Args)]
 struct Common {
-    /// flat, smt2, smt4, numa4, smt8, numa8, llc8, or sockets=S[,dies=D],cores=K,threads=T.
+    /// flat, smt2, the VM's smt4, smt8, llc4, llc8, numa4, numa8, or qemu's
+    /// sockets=S[,dies=D],cores=K[,threads=T][,nodes=N] (an LLC per socket).
     #[arg(long, default_value = "flat")]
     topology: String,
     /// Comma list of eevdf, fifo, deadline, usched.
@@ -128,9 +130,13 @@ fn configure(cfg: &mut RunConfig, common: &Common) -> Result<(), String> {
 fn run(cli: Cli) -> Result<(), String> {
     let (mut cfg, common, note) = match cli.cmd {
         Cmd::Run { cpus, workload, seconds, common } => {
-            let cfg =
-                RunConfig::new(&workload, cpus as usize, &common.topology, seconds, common.seed)
-                    .map_err(|e| e.0)?;
+            // A bad description is reported by RunConfig::new below.
+            let cpus = cpus.map_or_else(
+                || Topology::parse(&common.topology, None).map_or(2, |t| t.nr_cpus()),
+                |c| c as usize,
+            );
+            let cfg = RunConfig::new(&workload, cpus, &common.topology, seconds, common.seed)
+                .map_err(|e| e.0)?;
             (cfg, common, None)
         }
         Cmd::Replay { file, cpus, seconds, common } => {

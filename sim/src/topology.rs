@@ -40,16 +40,20 @@ impl std::error::Error for TopologyError {}
 pub const MAX_CPUS: usize = 4096;
 
 impl Topology {
-    /// `sockets` × `dies` × `cores` × `threads` CPUs: one NUMA node per
-    /// socket, one last-level cache per die.
+    /// `sockets` × `dies` × `cores` × `threads` CPUs, as a qemu guest sees
+    /// them: one last-level cache per socket (qemu's dies share it: the
+    /// VM's guests see one LLC per socket), and the sockets split evenly
+    /// into `nodes` NUMA nodes (qemu: one node unless `-numa` says more).
     ///
     /// # Errors
-    /// A zero count, or more than [`MAX_CPUS`] CPUs.
+    /// A zero count, more than [`MAX_CPUS`] CPUs, or sockets that do not
+    /// split evenly into the nodes.
     pub fn grid(
         sockets: usize,
         dies: usize,
         cores: usize,
         threads: usize,
+        nodes: usize,
     ) -> Result<Self, TopologyError> {
         let n = sockets
             .checked_mul(dies)
@@ -61,12 +65,17 @@ impl Topology {
                 "topology sockets={sockets},dies={dies},cores={cores},threads={threads}: every count must be at least 1 and the product at most {MAX_CPUS}"
             )));
         }
+        if nodes == 0 || !sockets.is_multiple_of(nodes) {
+            return Err(TopologyError(format!(
+                "topology with {sockets} sockets: nodes={nodes} must divide them evenly"
+            )));
+        }
         let mut cpus = Vec::with_capacity(n);
         for cpu in 0..n {
             let core = cpu / threads;
-            let die = core / cores;
-            let socket = die / dies;
-            cpus.push(CpuPlace { core: core as u32, llc: die as u32, node: socket as u32 });
+            let socket = core / cores / dies;
+            let node = socket / (sockets / nodes);
+            cpus.push(CpuPlace { core: core as u32, llc: socket as u32, node: node as u32 });
         }
         let siblings = (0..n)
             .map(|c| (0..n).filter(|&o| o != c && cpus[o].core == cpus[c].core).collect())
@@ -76,8 +85,13 @@ impl Topology {
 
     /// Reads a description for `cpus` CPUs (`None`: as many as it names):
     /// `flat` (one core per CPU, one LLC), `smt2` (2 threads per core, one
-    /// LLC), the VM's names `smt4`, `numa4`, `smt8`, `numa8`, `llc8`, or
-    /// qemu's form `sockets=S[,dies=D],cores=K,threads=T`.
+    /// LLC), the VM's names (`vm/usched-vm`: `smt4`, `smt8`, `llc4`,
+    /// `llc8`, `numa4`, `numa8`, the same machines), or qemu's form
+    /// `sockets=S[,dies=D],cores=K[,threads=T][,nodes=N]` (one LLC per
+    /// socket; `nodes=N` splits the sockets into N NUMA nodes, as qemu's
+    /// `-numa` options would, else one node).
+    ///
+    /// Without `cpus`, `flat` and `smt2` are refused: they name no count.
     ///
     /// # Errors
     /// An unknown name, a malformed or zero count, or a CPU count that does
@@ -87,7 +101,7 @@ impl Topology {
             cpus.ok_or_else(|| TopologyError(format!("topology '{what}' needs --cpus")))
         };
         let t = match desc {
-            "flat" => Self::grid(1, 1, need("flat")?, 1)?,
+            "flat" => Self::grid(1, 1, need("flat")?, 1, 1)?,
             "smt2" => {
                 let n = need("smt2")?;
                 if n % 2 != 0 {
@@ -95,19 +109,20 @@ impl Topology {
                         "topology smt2 needs an even number of CPUs, not {n}"
                     )));
                 }
-                Self::grid(1, 1, n / 2, 2)?
+                Self::grid(1, 1, n / 2, 2, 1)?
             }
-            "smt4" => Self::grid(1, 1, 2, 2)?,
-            "smt8" => Self::grid(1, 1, 4, 2)?,
-            "numa4" => Self::grid(2, 1, 2, 1)?,
-            "numa8" => Self::grid(2, 1, 4, 1)?,
-            "llc8" => Self::grid(1, 2, 4, 1)?,
+            "smt4" => Self::grid(1, 1, 2, 2, 1)?,
+            "smt8" => Self::grid(1, 1, 4, 2, 1)?,
+            "llc4" => Self::grid(2, 1, 2, 1, 1)?,
+            "llc8" => Self::grid(2, 1, 4, 1, 1)?,
+            "numa4" => Self::grid(2, 1, 2, 1, 2)?,
+            "numa8" => Self::grid(2, 1, 4, 1, 2)?,
             form => {
-                let (mut s, mut d, mut c, mut th) = (1, 1, None, 1);
+                let (mut s, mut d, mut c, mut th, mut nodes) = (1, 1, None, 1, 1);
                 for kv in form.split(',') {
                     let (k, v) = kv.split_once('=').ok_or_else(|| {
                         TopologyError(format!(
-                            "unknown topology '{form}' (flat, smt2, smt4, numa4, smt8, numa8, llc8, or sockets=S,cores=K,threads=T)"
+                            "unknown topology '{form}' (flat, smt2, smt4, smt8, llc4, llc8, numa4, numa8, or sockets=S,cores=K,threads=T[,nodes=N])"
                         ))
                     })?;
                     let v: usize = v.parse().map_err(|_| {
@@ -118,16 +133,17 @@ impl Topology {
                         "dies" => d = v,
                         "cores" => c = Some(v),
                         "threads" => th = v,
+                        "nodes" => nodes = v,
                         _ => {
                             return Err(TopologyError(format!(
-                            "topology '{form}': unknown key '{k}' (sockets, dies, cores, threads)"
+                            "topology '{form}': unknown key '{k}' (sockets, dies, cores, threads, nodes)"
                         )))
                         }
                     }
                 }
                 let c =
                     c.ok_or_else(|| TopologyError(format!("topology '{form}' needs cores=K")))?;
-                Self::grid(s, d, c, th)?
+                Self::grid(s, d, c, th, nodes)?
             }
         };
         match cpus {
@@ -183,11 +199,23 @@ mod tests {
         assert_eq!(t.siblings(0), &[1]);
         assert_eq!(t.distance(0, 1), 1);
         assert_eq!(t.distance(0, 2), 2);
+        // qemu without -numa: one node, an LLC per socket; nodes=N splits.
         let t = Topology::parse("sockets=2,cores=4,threads=2", Some(16)).unwrap();
+        assert_eq!(t.place(15), CpuPlace { core: 7, llc: 1, node: 0 });
+        assert_eq!(t.distance(0, 8), 3);
+        let t = Topology::parse("sockets=2,cores=4,threads=2,nodes=2", Some(16)).unwrap();
         assert_eq!(t.place(15), CpuPlace { core: 7, llc: 1, node: 1 });
         assert_eq!(t.distance(0, 8), 4);
-        let t = Topology::parse("llc8", None).unwrap();
-        assert_eq!(t.distance(0, 4), 3);
+        // qemu's dies share their socket's LLC.
+        let t = Topology::parse("sockets=1,dies=2,cores=2", None).unwrap();
+        assert_eq!(t.distance(0, 3), 2);
+        // The VM's names are the VM's machines.
+        assert_eq!(Topology::parse("llc8", None).unwrap().distance(0, 4), 3);
+        assert_eq!(
+            Topology::parse("llc4", None).unwrap().place(3),
+            CpuPlace { core: 3, llc: 1, node: 0 }
+        );
+        assert_eq!(Topology::parse("numa4", None).unwrap().distance(0, 2), 4);
         assert_eq!(Topology::parse("flat", Some(64)).unwrap().siblings(3), &[] as &[usize]);
         assert_eq!(Topology::parse("smt2", Some(64)).unwrap().siblings(3), &[2]);
     }
@@ -203,6 +231,7 @@ mod tests {
             ("mesh", Some(2), "unknown topology"),
             ("sockets=1,cores=2,smt=2", None, "unknown key"),
             ("sockets=64,cores=64,threads=2", None, "at most"),
+            ("sockets=3,cores=2,nodes=2", None, "divide them evenly"),
         ] {
             let e = Topology::parse(d, n).unwrap_err().to_string();
             assert!(e.contains(says), "{d}: {e}");

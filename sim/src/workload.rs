@@ -99,7 +99,7 @@ impl std::error::Error for WorkloadError {}
 pub const GRAMMAR: &str =
     "comma-separated NAME=COUNT[:ARG...]: audio=N (1 ms period, 50 us work), \
 game=N (60 Hz, 4 ms), cyclic=N (1 ms, 10 us, pinned round-robin), periodic=N:PERIOD_US:WORK_US, \
-hogs=N[:NICE|:idle], hackbench=GROUPS (10 message pairs each, 10 us per message), \
+hogs=N[:NICE|:idle], hackbench=GROUPS (10 message pairs each, 100 us per message), \
 fork=N (a spawner forking N children of 200 us every 10 ms), kworker=N (N per-CPU kernel threads \
 per CPU, 20 us every 4 ms)";
 

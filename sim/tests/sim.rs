@@ -108,6 +108,20 @@ fn slice_end_rule_keeps_the_first_in_line_without_a_round_trip() {
 }
 
 #[test]
+fn kept_timer_rule_ends_a_kept_light_slice_on_time() {
+    // A nice-19 hog alone on its CPU is kept at every slice end (last-task:
+    // nothing waits), so no new run arms the slice timer. With the rule,
+    // the refilled slice (0.5 ms, the policy's shortest) still ends on
+    // time, about 2000 times a second; without it, at the 4 ms tick (250).
+    let c = cfg("hogs=1:19", 1, 1.0);
+    let on = simulate(&c, PolicyChoice::Usched, None);
+    let off = simulate(&c, PolicyChoice::Usched, rules("-kept-timer"));
+    assert!(on.events > 3 * off.events, "on {} events, off {}", on.events, off.events);
+    // Kept either way: no round trip per slice.
+    assert!(counter(&on, "user_dispatches") <= 2, "{}", on.table());
+}
+
+#[test]
 fn sync_handoff_rule_runs_messages_without_a_round_trip() {
     // One group of 10 message pairs on 32 CPUs: at most 10 tasks are
     // runnable, so nothing waits at most wake-ups.
