@@ -13,8 +13,9 @@
 //! usched-probe hogs --spec 0,0,19,idle [--secs S] [--pin CPU] [--long-ms MS]
 //!     one CPU-bound thread per entry, at that nice level (or SCHED_IDLE):
 //!     prints each one's CPU time, its share against what the kernel's
-//!     weights give it among the others (at most one CPU's worth: with
-//!     more CPUs than hogs each expects a whole CPU), and the longest time it waited
+//!     weights give it among the others of the CPU time they all got (at
+//!     most one CPU's worth each; the total is what was measured, so a
+//!     hog starved while CPUs stood idle is not seen), and the longest time it waited
 //!     off-CPU (the largest gap between two clock reads of its spin loop),
 //!     how many of its waits were longer than --long-ms (900), and its
 //!     thread id (to find it in a `scx_usched --record` trace). The hogs
@@ -329,8 +330,8 @@ fn hogs(args: &[String]) -> Result<()> {
 /// `total` ns of CPU time, when one hog can use at most `cap` ns (one CPU
 /// over the measured window): shares in proportion to the weights, except
 /// that a hog whose share would exceed `cap` gets `cap` and the rest is
-/// shared among the others in the same way (six hogs on eight CPUs each
-/// expect a whole CPU, not 1/6 of eight).
+/// shared among the others in the same way (six hogs that got six CPUs'
+/// worth each expect one, not 1/6 of six by weight).
 fn fair_shares(total: f64, weights: &[u64], cap: f64) -> Vec<f64> {
     let mut share = vec![0.0; weights.len()];
     let mut capped = vec![false; weights.len()];

@@ -9,7 +9,8 @@
 #   share  4 nice-0, 1 nice-19 and 1 SCHED_IDLE CPU hogs: each light hog's
 #          CPU time over what the kernel's weights give it (1.00 = exact),
 #          and the longest any hog waited (ms); share_*_range rows give the
-#          rounds' lowest-highest ratio and how many 10 s windows were
+#          rounds' lowest-highest ratio and how many windows (BENCH_SECS,
+#          10 s by default) were
 #          within +-20 % of the weights (#10)
 #   fair   one periodic thread asking less than its fair share (10 ms
 #          period, 1 ms of work) among 4x the CPUs in nice-0 hogs: % of its
