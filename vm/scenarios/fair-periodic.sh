@@ -9,7 +9,7 @@
 # from 0, behind every key): from the second round on the thread waited for
 # the starvation guard (615 ms) and did half its periods (2 % with
 # multi-threaded TCG). In every round it must complete at least 60 % of the
-# periods it completes under EEVDF in the same boot (69-79 % measured on
+# periods it completes under EEVDF in the same boot (69-80 % measured on
 # single-threaded TCG, 18 rounds in 6 boots, three of them fresh-clone CI
 # runs at 69-72 %; with the emulator stopped for 0.3 s every 3 s from the
 # host, 396-420 periods against 491-522 without; 99 % of 1000 with
