@@ -48,6 +48,12 @@ step "release build for the VM"
 cargo build --release --workspace --bins --examples
 
 step "cargo package: usched-core and usched build from their packaged files alone"
+# cargo verifies usched against usched-core from a local registry under
+# target/package, and keys both its unpacked copy of that crate (in
+# CARGO_HOME) and the copy's build (in target/debug) by name and version
+# only. On a checkout that is tested again at the same path, the copy of an
+# earlier commit would be verified instead of this one: remove both.
+rm -rf "${CARGO_HOME:-$HOME/.cargo}"/registry/src/-*/usched-core-* target/debug/.fingerprint/usched-core-*
 cargo package -p usched-core -p usched --allow-dirty --quiet
 
 step "scx_rlfifo (written for scx_rustland_core 2.4) ported by docs/porting.md's recipe"
