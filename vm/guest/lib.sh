@@ -4,6 +4,14 @@
 info() { echo "[scenario] $*"; }
 fail() { echo "[scenario] FAIL: $*"; exit 1; }
 
+# fail_usched MESSAGE: fail, after printing scx_usched's counters and the
+# tail of its log (what a reader of the failure needs first).
+fail_usched() { usched-stat; tail -5 /tmp/usched.log; fail "$@"; }
+
+# proc_ticks PID: the CPU time PID has used so far, user + system, in clock
+# ticks (USER_HZ: 100 a second).
+proc_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+
 scx_state() { cat /sys/kernel/sched_ext/state; }
 scx_ops() { cat /sys/kernel/sched_ext/root/ops 2>/dev/null; }
 scx_seq() { cat /sys/kernel/sched_ext/enable_seq; }

@@ -11,7 +11,9 @@
 #          and the longest any hog waited (ms); share_*_range rows give the
 #          rounds' lowest-highest ratio and how many windows (BENCH_SECS,
 #          10 s by default) were
-#          within +-20 % of the weights (#10)
+#          within +-20 % of the weights (#10); share_use is the CPU time
+#          the hogs got together over what the CPUs could give them (1.00 =
+#          no CPU left idle and none taken by the scheduler itself)
 #   fair   one periodic thread asking less than its fair share (10 ms
 #          period, 1 ms of work) among 4x the CPUs in nice-0 hogs: % of its
 #          periods done (100 = all; frames a game would not drop) and %
@@ -32,7 +34,9 @@ case ${1:-} in rounds=*) rounds=${1#rounds=}; shift;; esac
 variants=${*:-busy adaptive blocking}
 out=/tmp/bench.txt
 : > $out
-rec() { echo "BENCH $1 $2 $3 $round" | tee -a $out; }   # rec SCHED METRIC VALUE
+# rec SCHED METRIC VALUE; a workload that printed no value records NA (the
+# table and the picture leave it out), never a shifted line.
+rec() { echo "BENCH $1 $2 ${3:-NA} $round" | tee -a $out; }
 
 hogs() { stress-ng --cpu "$n" -t $((secs + 3)) --quiet & HOGS=$!; sleep 1; }
 
@@ -57,6 +61,7 @@ workloads() { # workloads NAME
     rec $name share_nice19 $(awk '/^HOG / && $3 == "nice19" { sub("ratio=", "", $6); print $6 }' /tmp/share.txt)
     rec $name share_idle $(awk '/^HOG / && $3 == "idle" { sub("ratio=", "", $6); print $6 }' /tmp/share.txt)
     rec $name share_max_wait_ms $(awk '/^HOGS / { for (i = 1; i <= NF; i++) if ($i ~ /^max_wait_ms=/) { sub("max_wait_ms=", "", $i); print $i } }' /tmp/share.txt)
+    rec $name share_use $(awk '/^HOGS / { for (i = 1; i <= NF; i++) if ($i ~ /^use=/) { sub("use=", "", $i); print $i } }' /tmp/share.txt)
     stress-ng --cpu $((4 * n)) -t $((secs + 3)) --quiet & HOGS=$!; sleep 1
     set -- $(usched-probe periodic --threads 1 --period-us 10000 --work-us 1000 --secs $secs --label fair)
     wait $HOGS
@@ -67,14 +72,15 @@ workloads() { # workloads NAME
 }
 
 cputime() { # cputime PID -> seconds of CPU used so far
-    awk '{ printf "%.2f", ($14 + $15) / 100 }' /proc/$1/stat 2>/dev/null || echo 0
+    t=$(proc_ticks $1 2>/dev/null) || t=0
+    awk "BEGIN { printf \"%.2f\", $t / 100 }"
 }
 
 idle_cpu() { # idle_cpu NAME PID: the scheduler's CPU use over 10 s of an idle guest, % of one CPU
     sleep 2
-    c0=$(awk '{ print $14 + $15 }' /proc/$2/stat)
+    c0=$(proc_ticks $2)
     sleep 10
-    c1=$(awk '{ print $14 + $15 }' /proc/$2/stat)
+    c1=$(proc_ticks $2)
     rec $1 idle_cpu_pct $(awk "BEGIN { printf \"%.2f\", ($c1 - $c0) / 10 }")   # ticks of 10 ms over 10 s
 }
 
@@ -132,7 +138,7 @@ done
 
 echo
 echo "BENCH-TABLE ($n vCPUs, TCG, median of $rounds rounds; ratio = value / EEVDF's; lower is better except share_* (1.00 = what the weights give) and fair_done_pct (100 = every period)"
-awk '$1 == "BENCH" { k = $2","$3; nv[k]++; v[k, nv[k]] = $4
+awk '$1 == "BENCH" && $4 != "NA" { k = $2","$3; nv[k]++; v[k, nv[k]] = $4
                      if (!($2 in seen)) { seen[$2]; order[++ns] = $2 }
                      if (!($3 in mseen)) { mseen[$3]; m[++nm] = $3 } }
      function median(k,   i, j, t, a, c) {

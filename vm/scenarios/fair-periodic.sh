@@ -29,20 +29,19 @@ run() { # LABEL
 }
 run eevdf
 n_eevdf=$(field n)
-die() { usched-stat; tail -5 /tmp/usched.log; fail "$@"; }
 start_usched
 for r in 1 2 3; do
     usched-probe hogs --spec 0,0,0,0,19,idle --secs 8 | grep HOGS
     run scx_usched-$r
     n_us=$(field n); max=$(field late_max_us)
-    [ "$(scx_state)" = enabled ] || die "round $r: scheduler ejected"
+    [ "$(scx_state)" = enabled ] || fail_usched "round $r: scheduler ejected"
     info "round $r: periods eevdf $n_eevdf, scx_usched $n_us; max lateness ${max} us"
-    [ $((n_us * 10)) -ge $((n_eevdf * 6)) ] || die "round $r: $n_us periods, under 60 % of EEVDF's $n_eevdf"
-    awk "BEGIN{exit !($max < 300000)}" || die "round $r: a wake-up was ${max} us late (> 300 ms)"
+    [ $((n_us * 10)) -ge $((n_eevdf * 6)) ] || fail_usched "round $r: $n_us periods, under 60 % of EEVDF's $n_eevdf"
+    awk "BEGIN{exit !($max < 300000)}" || fail_usched "round $r: a wake-up was ${max} us late (> 300 ms)"
 done
 usched-stat | grep -E "^dispatch"
 wmax=$(usched-stat | sed -n 's/.*wait_max_ms=\([0-9]*\).*/\1/p')
 info "longest runnable wait: ${wmax:-?} ms"
-[ -n "$wmax" ] && [ "$wmax" -le 3500 ] || die "a task waited ${wmax:-?} ms runnable (bound 3.5 s)"
+[ -n "$wmax" ] && [ "$wmax" -le 3500 ] || fail_usched "a task waited ${wmax:-?} ms runnable (bound 3.5 s)"
 stop_usched
 check_dmesg

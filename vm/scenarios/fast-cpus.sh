@@ -31,12 +31,10 @@ run() { # LABEL
         { cat /tmp/fc.txt; fail "probe $1 failed"; }
     cat /tmp/fc.txt
 }
-die() { usched-stat; tail -5 /tmp/usched.log; fail "$@"; }
-ticks() { awk '{ print $14 + $15 }' /proc/$USCHED_PID/stat; }   # utime + stime, 10 ms ticks
 p0=$(usched-stat | sed -n 's/.*(fast [0-9]* pref \([0-9]*\)).*/\1/p')
-t0=$(ticks)
+t0=$(proc_ticks $USCHED_PID)
 run idle
-t1=$(ticks)
+t1=$(proc_ticks $USCHED_PID)
 s23=$(share 2 3)
 imiss=$(sed -n 's/^PROBE.* miss_pct=\([0-9.]*\).*/\1/p' /tmp/fc.txt)
 p1=$(usched-stat | sed -n 's/.*(fast [0-9]* pref \([0-9]*\)).*/\1/p')
@@ -50,9 +48,9 @@ miss=$(sed -n 's/^PROBE.* miss_pct=\([0-9]*\).*/\1/p' /tmp/fc.txt)
 wait $h2 $h3
 info "CPUs 2-3 busy: ${s01} % of the wake-ups on CPUs 0-1, misses ${miss} %"
 [ "$(scx_state)" = enabled ] || { tail -20 /tmp/usched.log; fail "ejected"; }
-[ -n "$s23" ] && [ -n "$s01" ] && [ -n "$miss" ] && [ -n "$p0" ] && [ -n "$p1" ] || die "no PROBE line or no counter"
-[ "$s23" -ge 90 ] || die "only $s23 % of the wake-ups ran on the preferred CPUs 2-3 (bound 90 %)"
-[ "$p1" -gt "$p0" ] || die "no preferred pick counted"
-[ "$s01" -ge 75 ] || die "with CPUs 2-3 busy, only $s01 % of the wake-ups ran on the idle CPUs 0-1 (bound 75 %)"
+[ -n "$s23" ] && [ -n "$s01" ] && [ -n "$miss" ] && [ -n "$p0" ] && [ -n "$p1" ] || fail_usched "no PROBE line or no counter"
+[ "$s23" -ge 90 ] || fail_usched "only $s23 % of the wake-ups ran on the preferred CPUs 2-3 (bound 90 %)"
+[ "$p1" -gt "$p0" ] || fail_usched "no preferred pick counted"
+[ "$s01" -ge 75 ] || fail_usched "with CPUs 2-3 busy, only $s01 % of the wake-ups ran on the idle CPUs 0-1 (bound 75 %)"
 stop_usched
 check_dmesg

@@ -29,10 +29,10 @@ for c in $(seq 0 $((ncpu - 1))); do
     info "cpu$c core $(core_of $c) node $(ls -d $topo/cpu$c/node* 2>/dev/null | sed 's/.*node//') llc $(cat $topo/cpu$c/cache/index3/shared_cpu_list 2>/dev/null)"
 done
 
-cputime() { t=0; for p in $pids; do t=$((t + $(awk '{print $14 + $15}' /proc/$p/stat))); done; echo $t; }
+cputime() { t=0; for p in $pids; do t=$((t + $(proc_ticks $p))); done; echo $t; }
 # Idle ticks of the whole machine; the scheduler process's CPU time (0 under EEVDF).
 idletime() { awk '/^cpu /{print $5 + $6}' /proc/stat; }
-schedtime() { if [ -n "$USCHED_PID" ]; then awk '{print $14 + $15}' /proc/$USCHED_PID/stat; else echo 0; fi; }
+schedtime() { if [ -n "$USCHED_PID" ]; then proc_ticks $USCHED_PID; else echo 0; fi; }
 
 # Each CPU's core, read once: the sampler must stay light, since every
 # process it forks runs on an idle CPU next to the hogs it measures (it
