@@ -300,7 +300,15 @@ fn hogs(args: &[String]) -> Result<()> {
     }
     let total: u64 = res.iter().map(|r| r.0).sum();
     let weights: Vec<u64> = classes.iter().map(|c| c.weight()).collect();
-    let expects = fair_shares(total as f64, &weights, (end - warm) as f64);
+    let window = (end - warm) as f64;
+    let expects = fair_shares(total as f64, &weights, window);
+    // The shares are of the time the hogs got together, so hogs that all got
+    // less than the machine had to give (two hogs sharing one CPU while
+    // another idles) still read 1.00: `use` is that total over what the CPUs
+    // they may run on could give them.
+    let cpus =
+        if pin >= 0 { 1 } else { std::thread::available_parallelism().map_or(1, |n| n.get()) };
+    let capacity = cpus.min(res.len()) as f64 * window;
     let (mut lo, mut hi, mut gap, mut long) = (f64::MAX, 0f64, 0u64, 0u64);
     for (i, (c, (cpu, g, l, tid))) in classes.iter().zip(&res).enumerate() {
         let expect = expects[i];
@@ -318,9 +326,10 @@ fn hogs(args: &[String]) -> Result<()> {
         );
     }
     println!(
-        "HOGS n={} total_cpu_ms={:.1} ratio_min={lo:.2} ratio_max={hi:.2} max_wait_ms={:.1} long_waits={long}",
+        "HOGS n={} total_cpu_ms={:.1} use={:.2} ratio_min={lo:.2} ratio_max={hi:.2} max_wait_ms={:.1} long_waits={long}",
         res.len(),
         total as f64 / 1e6,
+        total as f64 / capacity,
         gap as f64 / 1e6
     );
     Ok(())
