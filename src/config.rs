@@ -354,6 +354,27 @@ impl Config {
     }
 }
 
+// Each default lies in its own range (`Config::default()` validates).
+const _: () = {
+    const fn within_ns(v: Duration, min: Duration, max: Duration) -> bool {
+        v.as_nanos() >= min.as_nanos() && v.as_nanos() <= max.as_nanos()
+    }
+    assert!(within_ns(Config::SLICE_DEFAULT, Config::SLICE_MIN, Config::SLICE_MAX));
+    assert!(within_ns(Config::SPIN_DEFAULT, Duration::ZERO, Config::SPIN_MAX));
+    assert!(within_ns(Config::WATCHDOG_DEFAULT, Config::WATCHDOG_MIN, Config::WATCHDOG_MAX));
+    assert!(within_ns(Config::HEARTBEAT_DEFAULT, Config::HEARTBEAT_MIN, Config::HEARTBEAT_MAX));
+    assert!(
+        Config::RING_BYTES_DEFAULT >= Config::RING_BYTES_MIN
+            && Config::RING_BYTES_DEFAULT <= Config::RING_BYTES_MAX
+            && Config::RING_BYTES_DEFAULT.is_power_of_two()
+    );
+    assert!(
+        Config::HEARTBEAT_DEFAULT.as_nanos()
+            <= Config::WATCHDOG_DEFAULT.as_nanos()
+                / crate::bpf::intf::usched_limits_USCHED_STARVE_DIV as u128
+    );
+};
+
 /// `v` lies in `min..=max`, or an [`Error::InvalidConfig`] naming `what`.
 fn within(what: &str, v: Duration, min: Duration, max: Duration) -> Result<()> {
     if v < min || v > max {

@@ -122,7 +122,7 @@ impl Topology {
                 for kv in form.split(',') {
                     let (k, v) = kv.split_once('=').ok_or_else(|| {
                         TopologyError(format!(
-                            "unknown topology '{form}' (flat, smt2, smt4, smt8, llc4, llc8, numa4, numa8, or sockets=S,cores=K,threads=T[,nodes=N])"
+                            "unknown topology '{form}' (flat, smt2, smt4, smt8, llc4, llc8, numa4, numa8, or sockets=S[,dies=D],cores=K[,threads=T][,nodes=N])"
                         ))
                     })?;
                     let v: usize = v.parse().map_err(|_| {
