@@ -1648,10 +1648,25 @@ int usched_kick(struct kick_args *args)
 			break;
 		found++;
 	}
-	/* Urgent ones that found no idle CPU take their tasks' last CPUs. */
+	/*
+	 * Urgent ones that found no idle CPU take their tasks' last CPUs; but
+	 * not this one. The caller is the dispatcher, which goes on to sleep
+	 * (no CPU is idle, so it does not spin) and its CPU then takes the
+	 * decision from the shared DSQ; preempted, it would wait behind the
+	 * task it kicked for, and every later decision with it.
+	 */
 	if (found < args->nr_urgent) {
-		bpf_for(w, 0, USCHED_CPU_WORDS)
-			args->preempt[w] |= args->urgent[w];
+		u32 self = bpf_get_smp_processor_id();
+
+		bpf_for(w, 0, USCHED_CPU_WORDS) {
+			u64 u = args->urgent[w];
+
+			if (w == self / 64 && (u & (1ULL << (self % 64)))) {
+				u &= ~(1ULL << (self % 64));
+				cnt_inc(nr_self_kicks_skipped);
+			}
+			args->preempt[w] |= u;
+		}
 	}
 
 	bpf_for(w, 0, USCHED_CPU_WORDS) {

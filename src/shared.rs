@@ -94,7 +94,7 @@ impl SharedBss {
     /// A racy copy of the BPF side's event counters alone (168 bytes: cheap
     /// where [`snapshot`](Self::snapshot) copies the histograms too).
     pub(crate) fn counters(&self) -> types::usched_counters {
-        const _: () = assert!(std::mem::size_of::<types::usched_counters>() == 168);
+        const _: () = assert!(std::mem::size_of::<types::usched_counters>() == 176);
         // SAFETY: see `new`; the counters are plain integers, so a copy
         // that races with the BPF side's stores is a valid value, and
         // read_volatile keeps the compiler from assuming them unchanged.

@@ -30,6 +30,9 @@ pub struct Stats {
     pub nr_wakeups_sent: u64,
     /// CPUs kicked to preempt their task.
     pub nr_preempt_kicks: u64,
+    /// Urgent decisions' kicks not sent to the dispatcher's own CPU, which
+    /// takes the decision once the dispatcher sleeps (`usched_kick`).
+    pub nr_self_kicks_skipped: u64,
     /// Idle CPUs kicked.
     pub nr_idle_kicks: u64,
     /// BPF heartbeat timer runs.
@@ -150,6 +153,7 @@ impl Stats {
             nr_enqueued: c.nr_enqueued,
             nr_wakeups_sent: c.nr_wakeups_sent,
             nr_preempt_kicks: c.nr_preempt_kicks,
+            nr_self_kicks_skipped: c.nr_self_kicks_skipped,
             nr_idle_kicks: c.nr_idle_kicks,
             nr_heartbeats: c.nr_heartbeats,
             nr_clamped: c.nr_clamped,
@@ -217,7 +221,7 @@ impl std::fmt::Display for Stats {
         )?;
         writeln!(
             f,
-            "tasks: running={} queued={} scheduled={} weight={} cpus={} enqueued={} wakeups={} (lost {}) kicks(preempt/idle/slice)={}/{}/{} faults={}",
+            "tasks: running={} queued={} scheduled={} weight={} cpus={} enqueued={} wakeups={} (lost {}) kicks(preempt/idle/slice)={}/{}/{} (self skipped {}) faults={}",
             self.nr_running,
             self.nr_queued,
             self.nr_scheduled,
@@ -229,6 +233,7 @@ impl std::fmt::Display for Stats {
             self.nr_preempt_kicks,
             self.nr_idle_kicks,
             self.nr_slice_kicks,
+            self.nr_self_kicks_skipped,
             self.dispatcher_page_faults
         )?;
         if !self.cpuperf.is_empty() {
