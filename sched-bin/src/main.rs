@@ -137,7 +137,7 @@ struct Opts {
     /// least twice its bursts) is dispatched by the BPF side at once, to an
     /// idle CPU or cutting in on a long-running task. 0 = off. A burst is
     /// wall time on the CPU, wake-up and going to sleep included.
-    /// Default: from --mode (auto: 1000).
+    /// Default: from --mode (auto: 5000).
     #[arg(long, value_parser = clap::value_parser!(u64).range(0..=1_000_000))]
     fast_wakeup_us: Option<u64>,
 
@@ -670,5 +670,26 @@ mod tests {
         assert_eq!(l("0-8191").map(|v| v.len()), Ok(8192));
         assert_eq!(l("0-8191,0"), Err("more than 8192 CPU ids".into()));
         assert_eq!(l("0-99999999999"), Err("more than 8192 CPU ids".into()));
+    }
+
+    /// The help's "(auto: N)" figures are `--mode auto`'s knobs.
+    #[test]
+    fn the_help_names_the_auto_modes_values() {
+        use clap::CommandFactory;
+        let k = super::Mode::Auto.knobs();
+        let cmd = super::Opts::command();
+        let help = |id: &str| {
+            let a = cmd.get_arguments().find(|a| a.get_id() == id).expect(id);
+            a.get_help().map(|h| h.to_string().replace('\n', " ")).unwrap_or_default()
+        };
+        let poll = k.poll.to_string();
+        for (id, want) in [
+            ("slice_us", format!("(auto: {})", k.slice_us)),
+            ("spin_us", format!("(auto: {})", k.spin_us)),
+            ("fast_wakeup_us", format!("(auto: {})", k.fast_wakeup_us)),
+            ("poll", format!("(auto: {poll})")),
+        ] {
+            assert!(help(id).contains(&want), "--{id}'s help {:?} lacks {want}", help(id));
+        }
     }
 }

@@ -78,8 +78,12 @@ pub struct Explicit {
     pub pack: Option<bool>,
 }
 
-/// usched's default fast wake-up threshold, µs.
-pub const FAST_WAKEUP_US_DEFAULT: u64 = 1000;
+/// usched's default fast wake-up threshold, µs: a 60 Hz frame loop's 4 ms
+/// of work takes the fast path (at 1 ms it went through user space and woke
+/// 1.3-1.7 ms late at the median against EEVDF's 0.26-0.34 ms; docs/benchmarks.md,
+/// "Frame loops on the fast path"). At most the default slice (`Config`
+/// wants the threshold within it).
+pub const FAST_WAKEUP_US_DEFAULT: u64 = 5000;
 
 impl Mode {
     /// The knobs of this mode.
@@ -94,15 +98,12 @@ impl Mode {
         };
         match self {
             Mode::Auto => auto,
-            Mode::Gaming => Knobs {
-                spin_us: 2 * auto.spin_us,
-                fast_wakeup_us: 2 * FAST_WAKEUP_US_DEFAULT,
-                ..auto
-            },
+            Mode::Gaming => Knobs { spin_us: 2 * auto.spin_us, ..auto },
             Mode::Lowlatency => Knobs {
                 poll: PollMode::Busy,
                 slice_us: ms(2),
-                fast_wakeup_us: 2 * FAST_WAKEUP_US_DEFAULT,
+                // Within its slice.
+                fast_wakeup_us: ms(2),
                 ..auto
             },
             Mode::Powersave => Knobs {
@@ -118,14 +119,17 @@ impl Mode {
     }
 
     /// This mode's knobs, each replaced by the explicit value where the
-    /// user gave one.
+    /// user gave one. The mode's fast wake-up threshold is cut to the slice
+    /// given (`-s 2000` alone must not be refused for it); one given
+    /// explicitly is checked by `Config` instead.
     pub fn resolve(self, given: Explicit) -> Knobs {
         let k = self.knobs();
+        let slice_us = given.slice_us.unwrap_or(k.slice_us);
         Knobs {
             poll: given.poll.unwrap_or(k.poll),
-            slice_us: given.slice_us.unwrap_or(k.slice_us),
+            slice_us,
             spin_us: given.spin_us.unwrap_or(k.spin_us),
-            fast_wakeup_us: given.fast_wakeup_us.unwrap_or(k.fast_wakeup_us),
+            fast_wakeup_us: given.fast_wakeup_us.unwrap_or(k.fast_wakeup_us.min(slice_us)),
             cpufreq: given.cpufreq.unwrap_or(k.cpufreq),
             pack: given.pack.unwrap_or(k.pack),
         }
@@ -163,6 +167,12 @@ mod tests {
         let on = Explicit { cpufreq: Some(true), ..Default::default() };
         assert!(Mode::Gaming.resolve(on).cpufreq);
         assert_eq!(Mode::Lowlatency.resolve(Explicit::default()), Mode::Lowlatency.knobs());
+        // A shorter slice given alone takes the mode's threshold down with it.
+        let short = Explicit { slice_us: Some(2000), ..Default::default() };
+        assert_eq!(Mode::Auto.resolve(short).fast_wakeup_us, 2000);
+        let both =
+            Explicit { slice_us: Some(2000), fast_wakeup_us: Some(3000), ..Default::default() };
+        assert_eq!(Mode::Auto.resolve(both).fast_wakeup_us, 3000, "explicit: Config judges it");
     }
 
     #[test]
@@ -172,7 +182,7 @@ mod tests {
             let slice = Duration::from_micros(k.slice_us);
             assert!((Config::SLICE_MIN..=Config::SLICE_MAX).contains(&slice), "{m}");
             assert!(Duration::from_micros(k.spin_us) <= Config::SPIN_MAX, "{m}");
-            assert!(k.fast_wakeup_us <= 1_000_000, "{m}");
+            assert!(k.fast_wakeup_us <= k.slice_us, "{m}: the threshold within the slice");
         }
     }
 }
