@@ -338,11 +338,17 @@ static __always_inline bool may_cut_in(s32 cpu, struct task_ctx *tctx, u64 now)
 /*
  * How much of a fast waker's burst is protected, at most: an audio period's
  * whole burst, a frame's first millisecond. Protected for all of its 4 ms
- * (fast_wakeup_ns 5 ms), a frame loop held audio periods and the dispatcher
- * behind it: audio p99 5.9-8.2 ms beside two such loops, 3.3-4.2 ms with
- * the 1 ms threshold (2 vCPUs, one boot, 3 rounds).
+ * (fast_wakeup_ns 5 ms), two frame loops held audio periods and the
+ * dispatcher behind them: audio p99 7.8 ms beside them against 6.1 ms with
+ * this cap, the loops' own p99 6.9 against 5.2 ms (medians of 3, one boot;
+ * the rounds overlap). It limits which requests wait, not for how long: one
+ * that came in the first millisecond (a decision, the dispatcher, a waker
+ * behind the burst) still waits for the burst to end. Past it, a burst is a
+ * long runner to may_cut_in() as well (CUT_IN_RUN_MIN_NS).
  */
 #define FAST_PROTECT_MAX_NS	NSEC_PER_MSEC
+_Static_assert(FAST_PROTECT_MAX_NS <= CUT_IN_RUN_MIN_NS,
+	       "a burst past its protection may be cut in on");
 
 /*
  * @cpu runs a fast waker's short burst (until it has run fast_wakeup_ns, and
@@ -770,7 +776,8 @@ static __always_inline bool try_fast_wakeup(struct task_struct *p, struct task_c
 	/*
 	 * No long runner to cut in on, but this CPU runs another fast waker's
 	 * burst (or one is about to): wait right behind it, at the head of
-	 * the local DSQ - a bounded wait, shorter than a round trip.
+	 * the local DSQ - a wait bounded by that burst (under fast_wakeup_ns
+	 * on average), in the first millisecond of which this runs.
 	 */
 	if (cpu_short_burst(cpu)) {
 		kernel_local(p, slice_ns, enq_flags | SCX_ENQ_HEAD);
@@ -1662,18 +1669,24 @@ int usched_kick(struct kick_args *args)
 	}
 	/*
 	 * Urgent ones that found no idle CPU take their tasks' last CPUs; but
-	 * not this one. The caller is the dispatcher, which goes on to sleep
-	 * (no CPU is idle, so it does not spin) and its CPU then takes the
-	 * decision from the shared DSQ; preempted, it would wait behind the
-	 * task it kicked for, and every later decision with it.
+	 * not this one when the caller - the dispatcher, at the end of a batch
+	 * - is about to wait: nothing left in user space (notify_complete()
+	 * stored that before this run) nor in the ring buffer, and not busy
+	 * polling. It then sleeps (it spins first only while a CPU idles, at
+	 * most its spin window) and its CPU takes the decision from the shared
+	 * DSQ; preempted, it would wait behind the task it kicked for, with
+	 * every later decision. A decision naming this CPU (RL_PREEMPT) still
+	 * preempts it.
 	 */
 	if (found < args->nr_urgent) {
 		u32 self = bpf_get_smp_processor_id();
+		bool waits = poll_mode != USCHED_POLL_BUSY && !nr_user_queued &&
+			     !bpf_ringbuf_query(&queued, BPF_RB_AVAIL_DATA);
 
 		bpf_for(w, 0, USCHED_CPU_WORDS) {
 			u64 u = args->urgent[w];
 
-			if (w == self / 64 && (u & (1ULL << (self % 64)))) {
+			if (waits && w == self / 64 && (u & (1ULL << (self % 64)))) {
 				u &= ~(1ULL << (self % 64));
 				cnt_inc(nr_self_kicks_skipped);
 			}
