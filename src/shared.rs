@@ -91,7 +91,7 @@ impl SharedBss {
         nr_running: AtomicU64 = nr_running
     );
 
-    /// A racy copy of the BPF side's event counters alone (168 bytes: cheap
+    /// A racy copy of the BPF side's event counters alone (176 bytes: cheap
     /// where [`snapshot`](Self::snapshot) copies the histograms too).
     pub(crate) fn counters(&self) -> types::usched_counters {
         const _: () = assert!(std::mem::size_of::<types::usched_counters>() == 176);

@@ -11,13 +11,12 @@ use usched::{Config, PollMode};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum Mode {
     /// usched's defaults: adaptive polling, 5 ms slices, fast wake-ups up
-    /// to 1 ms bursts.
+    /// to 5 ms bursts (an audio period, a 60 Hz frame's work).
     #[default]
     Auto,
-    /// A game beside background work: fast wake-ups for bursts up to 2 ms
-    /// (input, audio and render threads skip the user-space round trip
-    /// more often), and the adaptive dispatcher spins twice as long before
-    /// it sleeps.
+    /// A game beside background work: the adaptive dispatcher spins twice
+    /// as long before it sleeps (fast wake-ups as auto's: a threshold is at
+    /// most the slice).
     Gaming,
     /// Latency first: the dispatcher busy-polls on a reserved CPU (it costs
     /// that CPU), 2 ms slices, fast wake-ups up to 2 ms bursts.

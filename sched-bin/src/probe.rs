@@ -14,8 +14,10 @@
 //!     one CPU-bound thread per entry, at that nice level (or SCHED_IDLE):
 //!     prints each one's CPU time, its share against what the kernel's
 //!     weights give it among the others of the CPU time they all got (at
-//!     most one CPU's worth each; the total is what was measured, so a
-//!     hog starved while CPUs stood idle is not seen), and the longest time it waited
+//!     most one CPU's worth each; the total is what was measured, so hogs
+//!     starved alike while CPUs stood idle are not seen there: the HOGS
+//!     line's `use=` is that total over what the CPUs they may run on could
+//!     give them), and the longest time it waited
 //!     off-CPU (the largest gap between two clock reads of its spin loop),
 //!     how many of its waits were longer than --long-ms (900), and its
 //!     thread id (to find it in a `scx_usched --record` trace). The hogs

@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0-only
 # affinity-idle (4 CPUs): a periodic thread allowed on CPUs 2-3 only (5 ms
-# period, 1 ms of work: too long for the fast path, so every wake-up goes
+# period, 1 ms of work: too long for the fast path at --fast-wakeup-us 1000,
+# the default when this was written and set here, so every wake-up goes
 # through the policy as an any-CPU decision) on an otherwise idle machine.
 # Its wake-up lateness stays far below the starvation guard's 0.5 s, and
 # the guard never fires: the CPU that can run a decided task is woken when
@@ -16,7 +17,7 @@ run() {
     cat /tmp/p.txt
 }
 run eevdf
-start_usched
+start_usched --fast-wakeup-us 1000
 s0=$(starved)
 run scx_usched
 s1=$(starved)

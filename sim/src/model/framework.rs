@@ -88,7 +88,10 @@ impl Rules {
         kept_timer: false,
         sync_handoff: false,
     };
-    /// scx_usched's defaults.
+    /// Every rule on, as scx_usched's defaults were until 2026-11-29: its
+    /// fast path now takes bursts under 5 ms and protects at most 1 ms of
+    /// one, and its dispatcher skips urgent kicks at its own CPU, none of
+    /// which the model has (docs/architecture.md, the parity table).
     pub const ALL: Self = Self {
         fast_wakeup_ns: 1_000_000,
         kthread: true,
