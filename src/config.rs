@@ -279,8 +279,8 @@ impl Config {
     /// How long a task may wait in a DSQ before the starvation guard moves
     /// it ahead: the watchdog divided by `USCHED_STARVE_DIV` (`bpf/intf.h`),
     /// so that a task is rescued well before the kernel ejects the scheduler.
-    pub fn starve_after(&self) -> Duration {
-        self.watchdog / crate::bpf::intf::usched_limits_USCHED_STARVE_DIV as u32
+    pub const fn starve_after(&self) -> Duration {
+        starve_after_for(self.watchdog)
     }
 
     /// Checks every value against its range on a machine with `nr_cpu_ids` possible CPU ids.
@@ -370,10 +370,19 @@ const _: () = {
     );
     assert!(
         Config::HEARTBEAT_DEFAULT.as_nanos()
-            <= Config::WATCHDOG_DEFAULT.as_nanos()
-                / crate::bpf::intf::usched_limits_USCHED_STARVE_DIV as u128
+            <= starve_after_for(Config::WATCHDOG_DEFAULT).as_nanos()
     );
 };
+
+/// The starvation threshold under `watchdog` (see [`Config::starve_after`]).
+const fn starve_after_for(watchdog: Duration) -> Duration {
+    const DIV: u32 = crate::bpf::intf::usched_limits_USCHED_STARVE_DIV as u32;
+    const _: () = assert!(DIV > 0);
+    match watchdog.checked_div(DIV) {
+        Some(d) => d,
+        None => Duration::ZERO,
+    }
+}
 
 /// `v` lies in `min..=max`, or an [`Error::InvalidConfig`] naming `what`.
 fn within(what: &str, v: Duration, min: Duration, max: Duration) -> Result<()> {
