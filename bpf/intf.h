@@ -211,12 +211,13 @@ struct usched_counters {
 	u64 nr_cpuperf_boosts;		/* latency-critical runs started at full speed (--cpufreq) */
 	u64 nr_fast_cpu_picks;		/* fast wake-ups placed on an idle preferred CPU */
 	u64 nr_self_kicks_skipped;	/* urgent kicks not sent to the dispatcher's CPU */
+	u64 nr_protect_kicks;		/* held-back preemptions sent when a protection ended */
 };
 
 _Static_assert(sizeof(struct queued_task) == 128, "queued_task ABI");
 _Static_assert(sizeof(struct dispatched_task) == 48, "dispatched_task ABI");
 _Static_assert(sizeof(struct kick_args) == 3 * USCHED_CPU_WORDS * 8 + 8, "kick_args ABI");
-_Static_assert(sizeof(struct usched_counters) == 22 * 8, "usched_counters ABI");
+_Static_assert(sizeof(struct usched_counters) == 23 * 8, "usched_counters ABI");
 _Static_assert(sizeof(struct usched_run_event) == 40, "usched_run_event ABI");
 
 #endif /* __USCHED_INTF_H */

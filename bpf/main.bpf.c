@@ -350,6 +350,12 @@ static __always_inline bool may_cut_in(s32 cpu, struct task_ctx *tctx, u64 now)
 _Static_assert(FAST_PROTECT_MAX_NS <= CUT_IN_RUN_MIN_NS,
 	       "a burst past its protection may be cut in on");
 
+/* How much of a fast waker's burst is protected: min(fast_wakeup_ns, cap). */
+static __always_inline u64 fast_protect_ns(void)
+{
+	return fast_wakeup_ns < FAST_PROTECT_MAX_NS ? fast_wakeup_ns : FAST_PROTECT_MAX_NS;
+}
+
 /*
  * @cpu runs a fast waker's short burst (until it has run fast_wakeup_ns, and
  * FAST_PROTECT_MAX_NS at most): nothing preempts it - not a decision asking
@@ -359,19 +365,74 @@ _Static_assert(FAST_PROTECT_MAX_NS <= CUT_IN_RUN_MIN_NS,
  */
 static __always_inline bool cpu_runs_fast_waker(s32 cpu)
 {
-	u64 protect = fast_wakeup_ns < FAST_PROTECT_MAX_NS ? fast_wakeup_ns : FAST_PROTECT_MAX_NS;
-
 	return cpu >= 0 && cpu < USCHED_MAX_CPUS && cpu_ctx_of(cpu)->fast &&
-	       cpu_curr_run_ns(cpu, bpf_ktime_get_ns()) < protect;
+	       cpu_curr_run_ns(cpu, bpf_ktime_get_ns()) < fast_protect_ns();
+}
+
+/*
+ * A preemption held back sends itself when the protection ends (see
+ * RUN_TIMER_PROTECT), if the burst it waited for still runs and work waits.
+ */
+static int protect_timer_fn(void *map, int *key, struct run_timer *pt)
+{
+	u32 cpu = (u32)*key % USCHED_MAX_CPUS;
+	struct cpu_ctx *cc = cpu_ctx_of(cpu);
+
+	if (!pt->run_start || cc->run_start != pt->run_start || !cc->preempt_pending)
+		return 0;
+	cc->preempt_pending = 0;
+	if (scx_bpf_dsq_nr_queued(SCX_DSQ_LOCAL_ON | cpu) || scx_bpf_dsq_nr_queued(cpu_dsq(cpu)) ||
+	    (!cpu_reserved(cpu) && scx_bpf_dsq_nr_queued(USCHED_SHARED_DSQ))) {
+		/* The burst was cut in on, not done: it resumes after what
+		 * waited, without a round trip (try_resume_after_cut_in()). */
+		cc->held_cut_in = 1;
+		scx_bpf_kick_cpu(cpu, SCX_KICK_PREEMPT);
+		cnt_inc(nr_protect_kicks);
+	}
+	return 0;
+}
+
+/* Sets @cpu's protect timer for the end of its fast waker's protection. */
+static __always_inline void arm_protect_timer(s32 cpu, u64 now)
+{
+	struct cpu_ctx *cc = cpu_ctx_of(cpu);
+	u64 run, protect = fast_protect_ns();
+	struct run_timer *pt;
+
+	if (!cc->fast || !cc->run_start)
+		return;
+	pt = run_timer_of(RUN_TIMER_PROTECT, cpu);
+	if (!pt)
+		return;
+	run = cpu_curr_run_ns(cpu, now);
+	pt->run_start = cc->run_start;
+	bpf_timer_start(&pt->timer, run < protect ? protect - run : 0, 0);
+}
+
+/*
+ * A preemption of @cpu waits for the protected part of its fast waker's
+ * burst (or of the one about to start there: ops.running() arms the timer
+ * then), and no longer: after it, the task that runs gives way if work waits.
+ */
+static __always_inline void hold_preempt(s32 cpu)
+{
+	if (cpu < 0 || cpu >= USCHED_MAX_CPUS)
+		return;
+	cpu_ctx_of(cpu)->preempt_pending = 1;
+	arm_protect_timer(cpu, bpf_ktime_get_ns());
 }
 
 /*
  * Flags for a task that should run next on @cpu: preempt what runs there,
- * or - while a fast waker's burst runs - wait at the head of the queue.
+ * or - while a fast waker's burst is protected - wait at the head of the
+ * queue until the protection ends.
  */
 static __always_inline u64 run_next_flags(s32 cpu)
 {
-	return cpu_runs_fast_waker(cpu) ? SCX_ENQ_HEAD : SCX_ENQ_PREEMPT;
+	if (!cpu_runs_fast_waker(cpu))
+		return SCX_ENQ_PREEMPT;
+	hold_preempt(cpu);
+	return SCX_ENQ_HEAD;
 }
 
 /* Decisions wait in the user ring buffer: pushed, not yet drained by an
@@ -781,6 +842,7 @@ static __always_inline bool try_fast_wakeup(struct task_struct *p, struct task_c
 	 */
 	if (cpu_short_burst(cpu)) {
 		kernel_local(p, slice_ns, enq_flags | SCX_ENQ_HEAD);
+		hold_preempt(cpu);
 		cnt_inc(nr_fast_dispatches);
 		return true;
 	}
@@ -1108,20 +1170,16 @@ static bool consume_earliest(s32 cpu)
 }
 
 /*
- * The slice timer (see struct slice_timer): a task lighter than nice 0 is
+ * The slice timer (see RUN_TIMER_SLICE): a task lighter than nice 0 is
  * preempted when its slice ends, not at the next tick after.
  */
-static int slice_timer_fn(void *map, int *key, struct bpf_timer *timer)
+static int slice_timer_fn(void *map, int *key, struct run_timer *st)
 {
-	struct slice_timer *st;
-	u32 cpu = *key;
+	u32 cpu = (u32)*key % USCHED_MAX_CPUS;
 
-	if (cpu >= USCHED_MAX_CPUS)
-		return 0;
-	st = bpf_map_lookup_elem(&slice_timers, &cpu);
 	/* Still the run it was armed for (not a later one, nor a fast waker's
 	 * cut-in, which clears run_start). */
-	if (st && st->run_start && cpu_ctx_of(cpu)->run_start == st->run_start) {
+	if (st->run_start && cpu_ctx_of(cpu)->run_start == st->run_start) {
 		scx_bpf_kick_cpu(cpu, SCX_KICK_PREEMPT);
 		cnt_inc(nr_slice_kicks);
 	}
@@ -1131,8 +1189,7 @@ static int slice_timer_fn(void *map, int *key, struct bpf_timer *timer)
 static __always_inline void arm_slice_timer(struct task_struct *p, struct task_ctx *tctx,
 					    s32 cpu, u64 now)
 {
-	struct slice_timer *st;
-	u32 key = cpu;
+	struct run_timer *st;
 
 	/* (A slice past the tick ends at the tick or here, whichever is
 	 * first: the timer needs no knowledge of HZ.) A rescue's slice is its
@@ -1141,7 +1198,7 @@ static __always_inline void arm_slice_timer(struct task_struct *p, struct task_c
 	if ((task_load_weight(p) >= USCHED_LOAD_WEIGHT_NICE0 && !tctx->rescue_fair) || !p->scx.slice ||
 	    p->scx.slice > USCHED_SLICE_MAX_NS)
 		return;
-	st = bpf_map_lookup_elem(&slice_timers, &key);
+	st = run_timer_of(RUN_TIMER_SLICE, cpu);
 	if (!st)
 		return;
 	st->run_start = now;
@@ -1404,6 +1461,10 @@ void BPF_STRUCT_OPS(usched_running, struct task_struct *p)
 				scx_bpf_kick_cpu(cpu, SCX_KICK_PREEMPT);
 				cnt_inc(nr_preempt_kicks);
 			}
+		} else if (cc->preempt_pending) {
+			/* A fast waker starts with a preemption waiting for
+			 * it: held for its protection only. */
+			arm_protect_timer(cpu, now);
 		}
 	}
 	if (tctx->runnable_at) {
@@ -1441,9 +1502,10 @@ void BPF_STRUCT_OPS(usched_stopping, struct task_struct *p, bool runnable)
 			cpuperf_apply(cpu, false);
 		cc->run_start = 0;
 		cc->fast = 0;
-		cut_in = cc->cut_in || cc->disp_cut_in;
+		cut_in = cc->cut_in || cc->disp_cut_in || cc->held_cut_in;
 		cc->cut_in = 0;
 		cc->disp_cut_in = 0;
+		cc->held_cut_in = 0;
 	}
 	if (!tctx || !tctx->last_run_at)
 		return;
@@ -1475,7 +1537,8 @@ void BPF_STRUCT_OPS(usched_stopping, struct task_struct *p, bool runnable)
 		if (runnable)
 			tctx->wait_since = now;
 	}
-	/* Preempted by a fast waker or the dispatcher with at least
+	/* Preempted by a fast waker, the dispatcher or a held-back
+	 * preemption (protect_timer_fn()) with at least
 	 * RESUME_LEFT_MIN_NS of its slice left: ops.enqueue() puts it back
 	 * here with what is left. */
 	if (cut_in && runnable && tctx->run_slice > delta + RESUME_LEFT_MIN_NS)
@@ -1625,14 +1688,15 @@ s32 BPF_STRUCT_OPS_SLEEPABLE(usched_init)
 		}
 	}
 	bpf_for(i, 0, scx_bpf_nr_cpu_ids()) {
-		struct slice_timer *st;
-		u32 k = i;
+		struct run_timer *st = run_timer_of(RUN_TIMER_SLICE, i);
+		struct run_timer *pt = run_timer_of(RUN_TIMER_PROTECT, i);
 
-		st = bpf_map_lookup_elem(&slice_timers, &k);
-		if (!st)
+		if (!st || !pt)
 			return -ENOENT;
-		bpf_timer_init(&st->timer, &slice_timers, CLOCK_MONOTONIC);
+		bpf_timer_init(&st->timer, &run_timers, CLOCK_MONOTONIC);
 		bpf_timer_set_callback(&st->timer, slice_timer_fn);
+		bpf_timer_init(&pt->timer, &run_timers, CLOCK_MONOTONIC);
+		bpf_timer_set_callback(&pt->timer, protect_timer_fn);
 	}
 	hb = bpf_map_lookup_elem(&heartbeat_map, &key);
 	if (!hb)
@@ -1709,8 +1773,8 @@ int usched_kick(struct kick_args *args)
 			if (cpu >= n)
 				break;
 			if ((pm & (1ULL << b)) && cpu_runs_fast_waker(cpu)) {
-				/* Deferred to the burst's end: ops.running(). */
-				cpu_ctx_of(cpu)->preempt_pending = 1;
+				/* Deferred to the protection's end. */
+				hold_preempt(cpu);
 			} else if (pm & (1ULL << b)) {
 				scx_bpf_kick_cpu(cpu, SCX_KICK_PREEMPT);
 				cnt_inc(nr_preempt_kicks);

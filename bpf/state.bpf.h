@@ -101,6 +101,7 @@ struct cpu_ctx {
 	u8 fast;		/* it runs a fast waker's short burst */
 	u8 cut_in;		/* a fast waker preempted its task */
 	u8 disp_cut_in;		/* the dispatcher preempted its task */
+	u8 held_cut_in;		/* a held-back preemption ended its burst */
 	u8 preempt_pending;	/* a preemption waits for a fast burst's end */
 	/* When a sync wake-up was handed this CPU, to wait behind its current
 	 * task (0: none since a task last started here; see ops.tick()). */
@@ -192,23 +193,46 @@ struct {
 } heartbeat_map SEC(".maps");
 
 /*
- * Per CPU: ends the slice of a task lighter than nice 0 on time. The kernel
- * checks slices only at the tick, so a 0.5 ms turn of a SCHED_IDLE hog
- * lasted until the next tick (up to 4 ms): about five times its weight's
- * share (docs/simulator.md, "What-ifs"; the nice-fair scenario). Armed
- * when such a task starts running (ops.running()) and when ops.dispatch()
- * refills its slice where it runs (keep_prev()).
+ * Per-CPU timers, one of each kind per CPU (a map value holds one bpf_timer):
+ * - RUN_TIMER_SLICE ends the slice of a task lighter than nice 0 on time.
+ *   The kernel checks slices only at the tick, so a 0.5 ms turn of a
+ *   SCHED_IDLE hog lasted until the next tick (up to 4 ms): about five times
+ *   its weight's share (docs/simulator.md, "What-ifs"; the nice-fair
+ *   scenario). Armed when such a task starts running (ops.running()) and
+ *   when ops.dispatch() refills its slice where it runs (keep_prev()).
+ * - RUN_TIMER_PROTECT ends a fast waker's protection on time. A preemption
+ *   asked for while the burst is protected is held back
+ *   (cpu_ctx.preempt_pending); with nothing but the burst's end to send it,
+ *   a request that came in its first millisecond waited for all of it (up
+ *   to fast_wakeup_ns, 5 ms), and the tick is as coarse. Armed when a
+ *   preemption is held back (hold_preempt()), and when a fast waker starts
+ *   running with one pending.
  */
-struct slice_timer {
+enum run_timer_kind {
+	RUN_TIMER_SLICE,
+	RUN_TIMER_PROTECT,
+	NR_RUN_TIMER_KINDS,
+};
+
+struct run_timer {
 	struct bpf_timer timer;
 	u64 run_start;	/* the run it ends: cpu_ctx.run_start when armed */
 };
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, USCHED_MAX_CPUS);
+	__uint(max_entries, NR_RUN_TIMER_KINDS * USCHED_MAX_CPUS);
 	__type(key, u32);
-	__type(value, struct slice_timer);
-} slice_timers SEC(".maps");
+	__type(value, struct run_timer);
+} run_timers SEC(".maps");
+
+/* @cpu's timer of @kind (its key: kind * USCHED_MAX_CPUS + cpu); callers
+ * check the range of @cpu first. */
+static __always_inline struct run_timer *run_timer_of(enum run_timer_kind kind, s32 cpu)
+{
+	u32 key = kind * USCHED_MAX_CPUS + (cpu & (USCHED_MAX_CPUS - 1));
+
+	return bpf_map_lookup_elem(&run_timers, &key);
+}
 
 #define cnt_inc(field) __sync_fetch_and_add(&counters.field, 1)

@@ -39,7 +39,7 @@ const _: () = assert!(
 );
 const _: () = assert!(core::mem::size_of::<intf::dispatched_task>() == 48);
 const _: () = assert!(core::mem::size_of::<intf::kick_args>() == 3 * 16 * 8 + 8);
-const _: () = assert!(core::mem::size_of::<intf::usched_counters>() == 22 * 8);
+const _: () = assert!(core::mem::size_of::<intf::usched_counters>() == 23 * 8);
 const _: () = assert!(intf::usched_consts_USCHED_CPUPERF_ONE == usched_core::cpuperf::CPUPERF_ONE);
 const _: () =
     assert!(intf::usched_consts_USCHED_WEIGHT_NICE0 as u64 == usched_core::policy::WEIGHT_NICE0);

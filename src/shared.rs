@@ -91,10 +91,10 @@ impl SharedBss {
         nr_running: AtomicU64 = nr_running
     );
 
-    /// A racy copy of the BPF side's event counters alone (176 bytes: cheap
+    /// A racy copy of the BPF side's event counters alone (184 bytes: cheap
     /// where [`snapshot`](Self::snapshot) copies the histograms too).
     pub(crate) fn counters(&self) -> types::usched_counters {
-        const _: () = assert!(std::mem::size_of::<types::usched_counters>() == 176);
+        const _: () = assert!(std::mem::size_of::<types::usched_counters>() == 184);
         // SAFETY: see `new`; the counters are plain integers, so a copy
         // that races with the BPF side's stores is a valid value, and
         // read_volatile keeps the compiler from assuming them unchanged.

@@ -33,6 +33,9 @@ pub struct Stats {
     /// Urgent decisions' kicks not sent to the dispatcher's own CPU, which
     /// takes the decision once the dispatcher sleeps (`usched_kick`).
     pub nr_self_kicks_skipped: u64,
+    /// Preemptions held back while a fast waker's burst was protected,
+    /// sent by the protect timer when the protection ended.
+    pub nr_protect_kicks: u64,
     /// Idle CPUs kicked.
     pub nr_idle_kicks: u64,
     /// BPF heartbeat timer runs.
@@ -154,6 +157,7 @@ impl Stats {
             nr_wakeups_sent: c.nr_wakeups_sent,
             nr_preempt_kicks: c.nr_preempt_kicks,
             nr_self_kicks_skipped: c.nr_self_kicks_skipped,
+            nr_protect_kicks: c.nr_protect_kicks,
             nr_idle_kicks: c.nr_idle_kicks,
             nr_heartbeats: c.nr_heartbeats,
             nr_clamped: c.nr_clamped,
@@ -221,7 +225,7 @@ impl std::fmt::Display for Stats {
         )?;
         writeln!(
             f,
-            "tasks: running={} queued={} scheduled={} weight={} cpus={} enqueued={} wakeups={} (lost {}) kicks(preempt/idle/slice)={}/{}/{} (self skipped {}) faults={}",
+            "tasks: running={} queued={} scheduled={} weight={} cpus={} enqueued={} wakeups={} (lost {}) kicks(preempt/idle/slice)={}/{}/{} (self skipped {}) protect={} faults={}",
             self.nr_running,
             self.nr_queued,
             self.nr_scheduled,
@@ -234,6 +238,7 @@ impl std::fmt::Display for Stats {
             self.nr_idle_kicks,
             self.nr_slice_kicks,
             self.nr_self_kicks_skipped,
+            self.nr_protect_kicks,
             self.dispatcher_page_faults
         )?;
         if !self.cpuperf.is_empty() {

@@ -74,6 +74,10 @@ pub struct Metrics {
         desc = "Urgent kicks not sent to the dispatcher's own CPU (it takes the decision once the dispatcher sleeps), in the interval"
     )]
     pub nr_self_kicks_skipped: u64,
+    #[stat(
+        desc = "Preemptions held back during a fast waker's protected burst, sent when the protection ended, in the interval"
+    )]
+    pub nr_protect_kicks: u64,
     #[stat(desc = "Idle CPUs kicked in the interval")]
     pub nr_idle_kicks: u64,
     #[stat(desc = "Slices of tasks lighter than nice 0 ended by the slice timer, in the interval")]
@@ -191,6 +195,7 @@ impl Metrics {
             nr_wakeups: d(cur.nr_wakeups_sent, prev.nr_wakeups_sent),
             nr_preempt_kicks: d(cur.nr_preempt_kicks, prev.nr_preempt_kicks),
             nr_self_kicks_skipped: d(cur.nr_self_kicks_skipped, prev.nr_self_kicks_skipped),
+            nr_protect_kicks: d(cur.nr_protect_kicks, prev.nr_protect_kicks),
             nr_idle_kicks: d(cur.nr_idle_kicks, prev.nr_idle_kicks),
             nr_slice_kicks: d(cur.nr_slice_kicks, prev.nr_slice_kicks),
             nr_cpuperf_sets: d(cur.nr_cpuperf_sets, prev.nr_cpuperf_sets),
@@ -219,7 +224,7 @@ impl Metrics {
         writeln!(
             w,
             "[scx_usched] tasks r/q/s {}/{}/{} of {} cpus | dispatch u {} k {} (fast {} pref {}) c {} b {} f {} cg {} cl {} st {} (wait max {} ms) | \
-             kicks p {} i {} s {} self-skip {} wake {} | cpu {:.2}% pf {} | enq->dsp p50/p99 {:.0}/{:.0} us | \
+             kicks p {} i {} s {} self-skip {} protect {} wake {} | cpu {:.2}% pf {} | enq->dsp p50/p99 {:.0}/{:.0} us | \
              wake->run p50/p99/max {:.0}/{:.0}/{:.0} us | placed cpu/smt/llc/node/remote {}/{}/{}/{}/{}",
             self.nr_running,
             self.nr_queued,
@@ -240,6 +245,7 @@ impl Metrics {
             self.nr_idle_kicks,
             self.nr_slice_kicks,
             self.nr_self_kicks_skipped,
+            self.nr_protect_kicks,
             self.nr_wakeups,
             self.cpu_pct,
             self.nr_page_faults,

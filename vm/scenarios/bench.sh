@@ -4,6 +4,8 @@
 # (USCHED_EXTRA_BINS on the host, e.g. an upstream scx_rustland):
 #   audio  periodic SCHED_OTHER threads, 1 ms period, 50 us of work, vs CPU hogs
 #   game   periodic threads at 60 Hz doing 4 ms of work, vs CPU hogs
+#   mix    audio and game at once, vs CPU hogs: an audio period that comes
+#          during a frame's burst (issue #11)
 #   cyclic cyclictest (SCHED_OTHER) under stress-ng --cpu
 #   hack   hackbench time (median of 3)
 #   share  4 nice-0, 1 nice-19 and 1 SCHED_IDLE CPU hogs: each light hog's
@@ -49,6 +51,15 @@ workloads() { # workloads NAME
     hogs
     set -- $(usched-probe periodic --threads 2 --period-us 16667 --work-us 4000 --secs $secs --label game)
     for kv in "$@"; do case $kv in late_p50_us=*|late_p99_us=*|late_max_us=*|miss_pct=*) rec $name game_${kv%%=*} ${kv#*=};; esac; done
+    wait $HOGS
+    hogs
+    usched-probe periodic --threads 2 --period-us 16667 --work-us 4000 --secs $secs --label mixgame > /tmp/mixgame.txt 2>&1 &
+    mixgame=$!
+    set -- $(usched-probe periodic --threads 2 --period-us 1000 --work-us 50 --secs $secs --label mixaudio)
+    for kv in "$@"; do case $kv in late_p50_us=*|late_p99_us=*|miss_pct=*) rec $name mix_audio_${kv%%=*} ${kv#*=};; esac; done
+    wait $mixgame
+    set -- $(grep '^PROBE' /tmp/mixgame.txt)
+    for kv in "$@"; do case $kv in late_p50_us=*|late_p99_us=*|miss_pct=*) rec $name mix_game_${kv%%=*} ${kv#*=};; esac; done
     wait $HOGS
     hogs
     cyclictest -q -t 2 -i 1000 -D $secs -m > /tmp/cyc.txt 2>&1
