@@ -7,6 +7,12 @@
 # pids must really wrap; the scheduler stays attached, and once the machine
 # is idle no task is left counted as queued in user space or decided
 # (usched-stat's queued/scheduled read 0).
+# What it cannot show is the seq rule itself: a stale decision can meet a
+# pid's new owner only if the pids wrap (some 300 forks here) within one
+# round trip (about a millisecond), and if it did, the new owner would run
+# on a decision much like its own, no counter telling the two apart. The
+# rule rests on reading send_to_user() and the decision path; this scenario
+# is the load test around it (children lost, counters left, an ejection).
 . /usched/lib.sh
 stat_field() { usched-stat | sed -n "s/.* $1=\([0-9]*\).*/\1/p"; }
 settles_to_zero() { # FIELD: must read 0 at least once in 10 s
