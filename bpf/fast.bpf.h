@@ -2,8 +2,8 @@
 /*
  * The fast wake-up path's judgement: which task is a fast waker, which
  * CPU's task it may cut in on, and the protection of a fast waker's burst
- * (the first FAST_PROTECT_MAX_NS of it), with the held-back preemptions the
- * protect timer sends when that ends. Where a fast waker goes is
+ * (its first fast_protect_ns(): FAST_PROTECT_MAX_NS at most), with the
+ * held-back preemptions the protect timer sends when that ends. Where a fast waker goes is
  * try_fast_wakeup()'s (main.bpf.c) and place.bpf.h's.
  * Included once, by main.bpf.c, after the helpers it uses.
  */
@@ -72,10 +72,10 @@ static __always_inline bool may_cut_in(s32 cpu, struct task_ctx *tctx, u64 now)
  * (fast_wakeup_ns 5 ms), two frame loops held audio periods and the
  * dispatcher behind them: audio p99 7.8 ms beside them against 6.1 ms with
  * this cap, the loops' own p99 6.9 against 5.2 ms (medians of 3, one boot;
- * the rounds overlap). It limits which requests wait, not for how long: one
- * that came in the first millisecond (a decision, the dispatcher, a waker
- * behind the burst) still waits for the burst to end. Past it, a burst is a
- * long runner to may_cut_in() as well (CUT_IN_RUN_MIN_NS).
+ * the rounds overlap). What comes in the protected part (a decision's
+ * kick, the dispatcher, a waker behind the burst) waits for its end, and no
+ * longer: the protect timer (RUN_TIMER_PROTECT) sends it then. Past it, a
+ * burst is a long runner to may_cut_in() as well (CUT_IN_RUN_MIN_NS).
  */
 #define FAST_PROTECT_MAX_NS	NSEC_PER_MSEC
 _Static_assert(FAST_PROTECT_MAX_NS <= CUT_IN_RUN_MIN_NS,
@@ -88,11 +88,10 @@ static __always_inline u64 fast_protect_ns(void)
 }
 
 /*
- * @cpu runs a fast waker's short burst (until it has run fast_wakeup_ns, and
- * FAST_PROTECT_MAX_NS at most): nothing preempts it - not a decision asking
- * to, not the dispatcher waking up. A preempted task loses its slice and
- * would go back through user space, so one preemption would cost the burst
- * a whole round trip.
+ * @cpu runs the protected part of a fast waker's burst (fast_protect_ns()):
+ * nothing preempts it - not a decision asking to, not the dispatcher waking
+ * up. Preempted at once, the burst would pay a kick and, unless it resumes
+ * as a cut-in, a round trip, for every request that comes while it runs.
  */
 static __always_inline bool cpu_runs_fast_waker(s32 cpu)
 {
@@ -100,34 +99,55 @@ static __always_inline bool cpu_runs_fast_waker(s32 cpu)
 	       cpu_curr_run_ns(cpu, bpf_ktime_get_ns()) < fast_protect_ns();
 }
 
+/* What waits for a run's protection to end (run_timer.held). */
+enum {
+	HELD_HEAD	= 1,	/* a task at the head of the CPU's local DSQ */
+	HELD_KICK	= 2,	/* a preempt kick for its own or the shared DSQ */
+};
+
+/* Work that @held stands for still waits on @cpu. Only what was held back
+ * counts: a task the burst cut in on, back in the local DSQ to resume after
+ * it, must not end the burst. */
+static __always_inline bool held_work_waits(s32 cpu, u32 held)
+{
+	if ((held & HELD_HEAD) && scx_bpf_dsq_nr_queued(SCX_DSQ_LOCAL_ON | cpu))
+		return true;
+	return (held & HELD_KICK) && cpu_ctx_of(cpu)->preempt_pending &&
+	       (scx_bpf_dsq_nr_queued(cpu_dsq(cpu)) ||
+		(!cpu_reserved(cpu) && scx_bpf_dsq_nr_queued(USCHED_SHARED_DSQ)));
+}
+
 /*
- * A preemption held back sends itself when the protection ends (see
- * RUN_TIMER_PROTECT), if the burst it waited for still runs and work waits.
+ * The protection of the run the timer was armed for has ended: what it held
+ * back is sent, if that run still goes on and the work still waits. The
+ * check and the kick are not atomic with the run's end: a kick that lands
+ * after it preempts the next task once (not marked cut in on: another
+ * run_seq). A pending kick left here is the next task's (ops.running()).
  */
 static int protect_timer_fn(void *map, int *key, struct run_timer *pt)
 {
 	u32 cpu = (u32)*key % USCHED_MAX_CPUS;
 	struct cpu_ctx *cc = cpu_ctx_of(cpu);
+	u64 seq = pt->run_seq;
 
-	if (!pt->run_start || cc->run_start != pt->run_start || !cc->preempt_pending)
+	if (cc->run_seq != seq || !held_work_waits(cpu, pt->held))
 		return 0;
-	cc->preempt_pending = 0;
-	if (scx_bpf_dsq_nr_queued(SCX_DSQ_LOCAL_ON | cpu) || scx_bpf_dsq_nr_queued(cpu_dsq(cpu)) ||
-	    (!cpu_reserved(cpu) && scx_bpf_dsq_nr_queued(USCHED_SHARED_DSQ))) {
-		/* The burst was cut in on, not done: it resumes after what
-		 * waited, without a round trip (try_resume_after_cut_in()). */
-		cc->held_cut_in = 1;
-		scx_bpf_kick_cpu(cpu, SCX_KICK_PREEMPT);
-		cnt_inc(nr_protect_kicks);
-	}
+	if (pt->held & HELD_KICK)
+		__sync_lock_test_and_set(&cc->preempt_pending, 0);
+	/* The burst was cut in on, not done: it resumes after what waited,
+	 * without a round trip (try_resume_after_cut_in()). */
+	cc->held_cut_seq = seq;
+	scx_bpf_kick_cpu(cpu, SCX_KICK_PREEMPT);
+	cnt_inc(nr_protect_kicks);
 	return 0;
 }
 
-/* Sets @cpu's protect timer for the end of its fast waker's protection. */
-static __always_inline void arm_protect_timer(s32 cpu, u64 now)
+/* Sets @cpu's protect timer for the end of its fast waker's protection, for
+ * @held as well as what already waits for this run. */
+static __always_inline void arm_protect_timer(s32 cpu, u64 now, u32 held)
 {
 	struct cpu_ctx *cc = cpu_ctx_of(cpu);
-	u64 run, protect = fast_protect_ns();
+	u64 run, seq = cc->run_seq, protect = fast_protect_ns();
 	struct run_timer *pt;
 
 	if (!cc->fast || !cc->run_start)
@@ -135,22 +155,46 @@ static __always_inline void arm_protect_timer(s32 cpu, u64 now)
 	pt = run_timer_of(RUN_TIMER_PROTECT, cpu);
 	if (!pt)
 		return;
+	if (pt->run_seq != seq) {
+		pt->run_seq = seq;
+		pt->held = 0;
+	}
+	__sync_fetch_and_or(&pt->held, held);
 	run = cpu_curr_run_ns(cpu, now);
-	pt->run_start = cc->run_start;
 	bpf_timer_start(&pt->timer, run < protect ? protect - run : 0, 0);
 }
 
 /*
- * A preemption of @cpu waits for the protected part of its fast waker's
- * burst (or of the one about to start there: ops.running() arms the timer
- * then), and no longer: after it, the task that runs gives way if work waits.
+ * A task was put at the head of @cpu's local DSQ to run after the burst: it
+ * waits for the burst's protection, and no longer. (Behind a CPU claimed by
+ * a fast waker about to run, it waits for that waker's burst: the timer
+ * arms only for a run under way.)
  */
-static __always_inline void hold_preempt(s32 cpu)
+static __always_inline void hold_at_head(s32 cpu)
 {
+	if (cpu >= 0 && cpu < USCHED_MAX_CPUS)
+		arm_protect_timer(cpu, bpf_ktime_get_ns(), HELD_HEAD);
+}
+
+/*
+ * A preempt kick for @cpu (usched_kick) waits for its fast waker's
+ * protection. If the burst or its protection ended since the caller looked,
+ * the task after it found nothing pending: the kick goes now, unless that
+ * task's ops.running() or the timer took it first (the exchange).
+ */
+static __always_inline void hold_kick(s32 cpu)
+{
+	struct cpu_ctx *cc;
+
 	if (cpu < 0 || cpu >= USCHED_MAX_CPUS)
 		return;
-	cpu_ctx_of(cpu)->preempt_pending = 1;
-	arm_protect_timer(cpu, bpf_ktime_get_ns());
+	cc = cpu_ctx_of(cpu);
+	__sync_lock_test_and_set(&cc->preempt_pending, 1);
+	arm_protect_timer(cpu, bpf_ktime_get_ns(), HELD_KICK);
+	if (!cpu_runs_fast_waker(cpu) && __sync_lock_test_and_set(&cc->preempt_pending, 0)) {
+		scx_bpf_kick_cpu(cpu, SCX_KICK_PREEMPT);
+		cnt_inc(nr_preempt_kicks);
+	}
 }
 
 /*
@@ -162,6 +206,6 @@ static __always_inline u64 run_next_flags(s32 cpu)
 {
 	if (!cpu_runs_fast_waker(cpu))
 		return SCX_ENQ_PREEMPT;
-	hold_preempt(cpu);
+	hold_at_head(cpu);
 	return SCX_ENQ_HEAD;
 }

@@ -345,7 +345,8 @@ static __always_inline u64 fallback_key(struct task_ctx *tctx)
 /*
  * @cpu runs a fast waker's short burst, or is claimed by one about to run:
  * a fast waker that finds no long runner to cut in on waits there, at the
- * head of the queue, for at most that burst instead of a round trip.
+ * head of the queue, for that burst's protection (or that burst, if it
+ * ends first) instead of a round trip.
  */
 static __always_inline bool cpu_short_burst(s32 cpu)
 {
@@ -680,12 +681,11 @@ static __always_inline bool try_fast_wakeup(struct task_struct *p, struct task_c
 	/*
 	 * No long runner to cut in on, but this CPU runs another fast waker's
 	 * burst (or one is about to): wait right behind it, at the head of
-	 * the local DSQ - a wait bounded by that burst (under fast_wakeup_ns
-	 * on average), in the first millisecond of which this runs.
+	 * the local DSQ, until its protection ends (hold_at_head()).
 	 */
 	if (cpu_short_burst(cpu)) {
 		kernel_local(p, slice_ns, enq_flags | SCX_ENQ_HEAD);
-		hold_preempt(cpu);
+		hold_at_head(cpu);
 		cnt_inc(nr_fast_dispatches);
 		return true;
 	}
@@ -1284,6 +1284,7 @@ void BPF_STRUCT_OPS(usched_running, struct task_struct *p)
 	if (cpu >= 0 && cpu < USCHED_MAX_CPUS) {
 		struct cpu_ctx *cc = cpu_ctx_of(cpu);
 
+		cc->run_seq++;
 		cc->run_base = tctx->exec_runtime;
 		cc->run_start = is_usersched(p) ? 0 : now;
 		if (cc->run_start)
@@ -1293,21 +1294,19 @@ void BPF_STRUCT_OPS(usched_running, struct task_struct *p)
 		if (cpufreq && cc->fast)
 			cnt_inc(nr_cpuperf_boosts);
 		/*
-		 * A preemption asked for while a fast waker's burst ran here
-		 * was held back; the task after the burst (a long runner
-		 * resuming its slice, say) gives way now if work waits.
+		 * A preempt kick held back while a fast waker's burst ran here
+		 * (see hold_kick()): the task after the burst (a long runner
+		 * resuming its slice, say) gives way now if work waits; another
+		 * fast waker holds it for its own protection only.
 		 */
-		if (cc->preempt_pending && !cc->fast) {
-			cc->preempt_pending = 0;
-			if (!is_usersched(p) && (scx_bpf_dsq_nr_queued(USCHED_SHARED_DSQ) ||
-						 scx_bpf_dsq_nr_queued(cpu_dsq(cpu)))) {
-				scx_bpf_kick_cpu(cpu, SCX_KICK_PREEMPT);
-				cnt_inc(nr_preempt_kicks);
-			}
-		} else if (cc->preempt_pending) {
-			/* A fast waker starts with a preemption waiting for
-			 * it: held for its protection only. */
-			arm_protect_timer(cpu, now);
+		if (cc->preempt_pending && cc->fast) {
+			arm_protect_timer(cpu, now, HELD_KICK);
+		} else if (cc->preempt_pending &&
+			   __sync_lock_test_and_set(&cc->preempt_pending, 0) && !is_usersched(p) &&
+			   (scx_bpf_dsq_nr_queued(USCHED_SHARED_DSQ) ||
+			    scx_bpf_dsq_nr_queued(cpu_dsq(cpu)))) {
+			scx_bpf_kick_cpu(cpu, SCX_KICK_PREEMPT);
+			cnt_inc(nr_preempt_kicks);
 		}
 	}
 	if (tctx->runnable_at) {
@@ -1345,10 +1344,9 @@ void BPF_STRUCT_OPS(usched_stopping, struct task_struct *p, bool runnable)
 			cpuperf_apply(cpu, false);
 		cc->run_start = 0;
 		cc->fast = 0;
-		cut_in = cc->cut_in || cc->disp_cut_in || cc->held_cut_in;
+		cut_in = cc->cut_in || cc->disp_cut_in || cc->held_cut_seq == cc->run_seq;
 		cc->cut_in = 0;
 		cc->disp_cut_in = 0;
-		cc->held_cut_in = 0;
 	}
 	if (!tctx || !tctx->last_run_at)
 		return;
@@ -1617,7 +1615,7 @@ int usched_kick(struct kick_args *args)
 				break;
 			if ((pm & (1ULL << b)) && cpu_runs_fast_waker(cpu)) {
 				/* Deferred to the protection's end. */
-				hold_preempt(cpu);
+				hold_kick(cpu);
 			} else if (pm & (1ULL << b)) {
 				scx_bpf_kick_cpu(cpu, SCX_KICK_PREEMPT);
 				cnt_inc(nr_preempt_kicks);

@@ -101,8 +101,14 @@ struct cpu_ctx {
 	u8 fast;		/* it runs a fast waker's short burst */
 	u8 cut_in;		/* a fast waker preempted its task */
 	u8 disp_cut_in;		/* the dispatcher preempted its task */
-	u8 held_cut_in;		/* a held-back preemption ended its burst */
-	u8 preempt_pending;	/* a preemption waits for a fast burst's end */
+	/* A preempt kick (usched_kick) held back while a fast waker's burst
+	 * is protected: sent when the protection ends (the protect timer) or,
+	 * if the burst ends first, by the next task's ops.running(). */
+	u32 preempt_pending;
+	/* Runs started here (ops.running()): which run a protect timer or a
+	 * held-back preemption's cut-in was meant for. */
+	u64 run_seq;
+	u64 held_cut_seq;	/* the run the protect timer cut in on */
 	/* When a sync wake-up was handed this CPU, to wait behind its current
 	 * task (0: none since a task last started here; see ops.tick()). */
 	u64 handoff_at;
@@ -201,12 +207,12 @@ struct {
  *   scenario). Armed when such a task starts running (ops.running()) and
  *   when ops.dispatch() refills its slice where it runs (keep_prev()).
  * - RUN_TIMER_PROTECT ends a fast waker's protection on time. A preemption
- *   asked for while the burst is protected is held back
- *   (cpu_ctx.preempt_pending); with nothing but the burst's end to send it,
- *   a request that came in its first millisecond waited for all of it (up
- *   to fast_wakeup_ns, 5 ms), and the tick is as coarse. Armed when a
- *   preemption is held back (hold_preempt()), and when a fast waker starts
- *   running with one pending.
+ *   asked for while the burst is protected is held back (a task waiting at
+ *   the head of the local DSQ, or cpu_ctx.preempt_pending); with nothing
+ *   but the burst's end to send it, a request that came in a 4 ms frame's
+ *   first millisecond waited for all of it, and the tick is as coarse.
+ *   Armed when a preemption is held back (hold_at_head(), hold_kick()), and
+ *   when a fast waker starts running with a kick pending.
  */
 enum run_timer_kind {
 	RUN_TIMER_SLICE,
@@ -216,7 +222,9 @@ enum run_timer_kind {
 
 struct run_timer {
 	struct bpf_timer timer;
-	u64 run_start;	/* the run it ends: cpu_ctx.run_start when armed */
+	u64 run_start;	/* slice: the run it ends, cpu_ctx.run_start when armed */
+	u64 run_seq;	/* protect: the run it ends, cpu_ctx.run_seq when armed */
+	u32 held;	/* protect: what waits for that run's protection (HELD_*) */
 };
 
 struct {
