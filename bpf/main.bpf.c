@@ -1294,13 +1294,13 @@ void BPF_STRUCT_OPS(usched_running, struct task_struct *p)
 		if (cpufreq && cc->fast)
 			cnt_inc(nr_cpuperf_boosts);
 		/*
-		 * A preempt kick held back while a fast waker's burst ran here
-		 * (see hold_kick()): the task after the burst (a long runner
+		 * A preemption held back while a fast waker's burst ran here
+		 * (fast.bpf.h): the task after the burst (a long runner
 		 * resuming its slice, say) gives way now if work waits; another
 		 * fast waker holds it for its own protection only.
 		 */
 		if (cc->preempt_pending && cc->fast) {
-			arm_protect_timer(cpu, now, HELD_KICK);
+			arm_protect_timer(cpu, now);
 		} else if (cc->preempt_pending &&
 			   __sync_lock_test_and_set(&cc->preempt_pending, 0) && !is_usersched(p) &&
 			   (scx_bpf_dsq_nr_queued(USCHED_SHARED_DSQ) ||

@@ -101,9 +101,10 @@ struct cpu_ctx {
 	u8 fast;		/* it runs a fast waker's short burst */
 	u8 cut_in;		/* a fast waker preempted its task */
 	u8 disp_cut_in;		/* the dispatcher preempted its task */
-	/* A preempt kick (usched_kick) held back while a fast waker's burst
-	 * is protected: sent when the protection ends (the protect timer) or,
-	 * if the burst ends first, by the next task's ops.running(). */
+	/* A preemption held back while a fast waker's burst is protected (a
+	 * kick from usched_kick, a task at the head of the local DSQ): sent
+	 * when the protection ends (the protect timer) or, if the burst ends
+	 * first, by the next task's ops.running(). */
 	u32 preempt_pending;
 	/* Runs started here (ops.running()): which run a protect timer or a
 	 * held-back preemption's cut-in was meant for. */
@@ -224,7 +225,6 @@ struct run_timer {
 	struct bpf_timer timer;
 	u64 run_start;	/* slice: the run it ends, cpu_ctx.run_start when armed */
 	u64 run_seq;	/* protect: the run it ends, cpu_ctx.run_seq when armed */
-	u32 held;	/* protect: what waits for that run's protection (HELD_*) */
 };
 
 struct {
