@@ -12,6 +12,14 @@ fail_usched() { usched-stat; tail -5 /tmp/usched.log; fail "$@"; }
 # ticks (USER_HZ: 100 a second).
 proc_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 
+# probe_field FILE NAME: field NAME of the PROBE line usched-probe wrote
+# into FILE (a number; empty if there is none).
+probe_field() { sed -n "s/^PROBE.* $2=\([0-9.]*\).*/\1/p" "$1"; }
+
+# stat_field NAME: usched-stat's counter NAME (its first NAME=N; empty if
+# there is none).
+stat_field() { usched-stat | tr ' ' '\n' | sed -n "s/^$1=\([0-9]*\)\$/\1/p" | head -n 1; }
+
 scx_state() { cat /sys/kernel/sched_ext/state; }
 scx_ops() { cat /sys/kernel/sched_ext/root/ops 2>/dev/null; }
 scx_seq() { cat /sys/kernel/sched_ext/enable_seq; }

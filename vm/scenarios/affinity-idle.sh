@@ -8,8 +8,8 @@
 # the task is queued (it used to be "an idle CPU", CPU 0, which may not run
 # it, so the task waited for the guard).
 . /usched/lib.sh
-field() { sed -n "s/.*$1=\([0-9.]*\).*/\1/p" /tmp/p.txt; }
-starved() { usched-stat | sed -n 's/.*starved=\([0-9]*\).*/\1/p'; }
+field() { probe_field /tmp/p.txt "$1"; }
+starved() { stat_field starved; }
 [ "$(nproc)" -ge 4 ] || fail "needs 4 CPUs"
 run() {
     taskset -c 2,3 usched-probe periodic --threads 1 --period-us 5000 --work-us 1000 --secs 6 --label "$1" > /tmp/p.txt \

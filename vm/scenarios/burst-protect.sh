@@ -30,18 +30,16 @@ mix() { # mix LABEL: frames and audio beside the hogs; PROBE lines in /tmp/{g,a}
     wait $hogs
     grep '^PROBE' /tmp/g.txt /tmp/a.txt || { cat /tmp/g.txt /tmp/a.txt; fail "no PROBE line"; }
 }
-field() { sed -n "s/^PROBE.* $2=\([0-9.]*\).*/\1/p" "$1"; }
-protect() { usched-stat | sed -n 's/.* protect=\([0-9]*\).*/\1/p'; }
 mix eevdf
-egn=$(field /tmp/g.txt n); egm=$(field /tmp/g.txt misses)
-ean=$(field /tmp/a.txt n); eam=$(field /tmp/a.txt misses); ea99=$(field /tmp/a.txt late_p99_us)
+egn=$(probe_field /tmp/g.txt n); egm=$(probe_field /tmp/g.txt misses)
+ean=$(probe_field /tmp/a.txt n); eam=$(probe_field /tmp/a.txt misses); ea99=$(probe_field /tmp/a.txt late_p99_us)
 start_usched "$@"
-k0=$(protect)
+k0=$(stat_field protect)
 mix scx_usched
-k1=$(protect)
+k1=$(stat_field protect)
 [ "$(scx_state)" = enabled ] || fail_usched "scheduler ejected"
-ugn=$(field /tmp/g.txt n); ugm=$(field /tmp/g.txt misses)
-uan=$(field /tmp/a.txt n); uam=$(field /tmp/a.txt misses); ua99=$(field /tmp/a.txt late_p99_us)
+ugn=$(probe_field /tmp/g.txt n); ugm=$(probe_field /tmp/g.txt misses)
+uan=$(probe_field /tmp/a.txt n); uam=$(probe_field /tmp/a.txt misses); ua99=$(probe_field /tmp/a.txt late_p99_us)
 [ -n "$k0" ] && [ -n "$k1" ] && [ -n "$egm" ] && [ -n "$egn" ] && [ -n "$ugm" ] ||
     fail_usched "no counter or no PROBE figure"
 nk=$((k1 - k0))

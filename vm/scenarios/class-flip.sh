@@ -13,7 +13,7 @@
 # a few tasks' worth (usched-stat itself, the dispatcher, a kworker), never
 # keep the weight of tasks that left.
 . /usched/lib.sh
-scheduled() { usched-stat | sed -n 's/.*scheduled=\([0-9]*\).*/\1/p'; }
+scheduled() { stat_field scheduled; }
 # Idle, the count is 0 but for a task caught between its insertion and its
 # start: it must read 0 at least once in 10 s.
 settles_to_zero() {
@@ -25,7 +25,7 @@ settles_to_zero() {
     done
     fail "$1: nr_kqueued stuck at $s on an idle machine (leaked)"
 }
-weight() { usched-stat | sed -n 's/.* weight=\([0-9]*\).*/\1/p'; }
+weight() { stat_field weight; }
 # Idle, at most four nice-0 tasks' worth, at least once in 10 s.
 weight_settles() {
     i=0

@@ -23,7 +23,7 @@
 # ordering, which this is about, is not exercised.
 . /usched/lib.sh
 n=$(nproc)
-field() { sed -n "s/.* $1=\([0-9.]*\).*/\1/p" /tmp/per.txt; }
+field() { probe_field /tmp/per.txt "$1"; }
 run() { # LABEL
     stress-ng --cpu $((4 * n)) -t 13 --quiet & hogs=$!; sleep 1
     usched-probe periodic --threads 1 --period-us 10000 --work-us 1000 --secs 10 --label "$1" > /tmp/per.txt 2>&1
@@ -43,7 +43,7 @@ for r in 1 2 3; do
     awk "BEGIN{exit !($max < 300000)}" || fail_usched "round $r: a wake-up was ${max} us late (> 300 ms)"
 done
 usched-stat | grep -E "^dispatch"
-wmax=$(usched-stat | sed -n 's/.*wait_max_ms=\([0-9]*\).*/\1/p')
+wmax=$(stat_field wait_max_ms)
 info "longest runnable wait: ${wmax:-?} ms"
 [ -n "$wmax" ] && [ "$wmax" -le 3500 ] || fail_usched "a task waited ${wmax:-?} ms runnable (bound 3.5 s)"
 stop_usched

@@ -14,7 +14,6 @@
 # rule rests on reading send_to_user() and the decision path; this scenario
 # is the load test around it (children lost, counters left, an ejection).
 . /usched/lib.sh
-stat_field() { usched-stat | sed -n "s/.* $1=\([0-9]*\).*/\1/p"; }
 settles_to_zero() { # FIELD: must read 0 at least once in 10 s
     i=0
     while [ $i -lt 50 ]; do

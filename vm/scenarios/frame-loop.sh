@@ -30,7 +30,7 @@ game() { # game: the frame loops beside the hogs; PROBE line in /tmp/g.txt
     wait $hogs
     grep '^PROBE' /tmp/g.txt || { cat /tmp/g.txt; fail "no PROBE line"; }
 }
-field() { sed -n "s/^PROBE.* $1=\([0-9.]*\).*/\1/p" /tmp/g.txt; }
+field() { probe_field /tmp/g.txt "$1"; }
 fast() { usched-stat | sed -n 's/.*(fast \([0-9]*\) pref.*/\1/p'; }
 game eevdf
 e50=$(field late_p50_us); emiss=$(field misses); en=$(field n)

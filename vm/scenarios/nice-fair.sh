@@ -105,7 +105,7 @@ for m in A B B; do
         }
         END { if (bad != "") { print "mix " m ":" bad; exit 1 } }' /tmp/hogs.txt \
         || fail "mix $m (run $run): CPU shares or waits do not follow the weights"
-    wmax=$(usched-stat | sed -n 's/.*wait_max_ms=\([0-9]*\).*/\1/p')
+    wmax=$(stat_field wait_max_ms)
     info "mix $m: longest wait by the scheduler's count so far: ${wmax:-?} ms"
     [ -n "$wmax" ] && [ "$wmax" -le 3500 ] || fail "mix $m: a task waited ${wmax:-?} ms runnable (bound 3.5 s)"
 done

@@ -13,7 +13,7 @@
 # stay away is 64 s). With --fast-wakeup-us 1000 (the default it was
 # measured with): at 5 ms the periodic threads skip user space.
 . /usched/lib.sh
-field() { sed -n "s/.* $1=\([0-9.]*\).*/\1/p" /tmp/per.txt; }
+field() { probe_field /tmp/per.txt "$1"; }
 measure() { # LABEL: prints the probe's line
     taskset 1 sh -c 'while :; do :; done' &
     hog=$!
