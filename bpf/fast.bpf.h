@@ -73,8 +73,9 @@ static __always_inline bool may_cut_in(s32 cpu, struct task_ctx *tctx, u64 now)
  * dispatcher behind them: audio p99 7.8 ms beside them against 6.1 ms with
  * this cap, the loops' own p99 6.9 against 5.2 ms (medians of 3, one boot;
  * the rounds overlap). What comes in the protected part (a decision's
- * kick, the dispatcher, a waker behind the burst) waits for its end, and no
- * longer: the protect timer (RUN_TIMER_PROTECT) sends it then. Past it, a
+ * kick, the dispatcher, a waker behind the burst) waits for its end: the
+ * protect timer (RUN_TIMER_PROTECT) sends it then (see protect_timer_fn()
+ * for the exceptions: races with the run's end, a CPU only claimed). Past it, a
  * burst is a long runner to may_cut_in() as well (CUT_IN_RUN_MIN_NS).
  */
 #define FAST_PROTECT_MAX_NS	NSEC_PER_MSEC
@@ -103,25 +104,33 @@ static __always_inline bool cpu_runs_fast_waker(s32 cpu)
  * Work waits for @cpu: in its local DSQ, its own DSQ, or the shared one if
  * the CPU is not reserved. Once a preemption was held back, a burst gives
  * way at its protection's end to any of it, whatever was held back - the
- * task the burst cut in on, back in the local DSQ, included. Measured
- * (mix workload, 2 vCPUs, medians of 5 and 3 rounds in two boots): giving
- * way only to what was held back (the task at the head, or a kick's own
- * or shared DSQ) left audio's p99 at 1.37x and 1.59x EEVDF's, against
- * 1.09x and 1.20x this way.
+ * task the burst cut in on, back in the local DSQ, included. And a pending
+ * preemption outlives the run it was held for until something sends it: a
+ * fast waker that waited at the head inherits it (and gives way at its own
+ * protection's end), the first later task of any other kind gives way at
+ * once (ops.running()). Measured as one rule (mix workload, 2 vCPUs,
+ * medians of 5 or 3 rounds, docs/benchmarks.md "Held-back preemptions"):
+ * giving way only to what was held back, with a head wait setting nothing
+ * (t3), read audio p99 1.37x and 1.59x EEVDF's in two boots where this
+ * rule before the race mends (t2) read 1.09x and 1.20x; with the mends
+ * (f3) 1.20x, against t2's 1.43x, in a third.
  */
 static __always_inline bool work_waits_for(s32 cpu)
 {
-	return scx_bpf_dsq_nr_queued(SCX_DSQ_LOCAL_ON | cpu) ||
-	       scx_bpf_dsq_nr_queued(cpu_dsq(cpu)) ||
-	       (!cpu_reserved(cpu) && scx_bpf_dsq_nr_queued(USCHED_SHARED_DSQ));
+	return scx_bpf_dsq_nr_queued(SCX_DSQ_LOCAL_ON | cpu) > 0 ||
+	       scx_bpf_dsq_nr_queued(cpu_dsq(cpu)) > 0 ||
+	       (!cpu_reserved(cpu) && scx_bpf_dsq_nr_queued(USCHED_SHARED_DSQ) > 0);
 }
 
 /*
  * The protection of the run the timer was armed for has ended: what it held
- * back is sent, if that run still goes on and the work still waits. The
- * check and the kick are not atomic with the run's end: a kick that lands
- * after it preempts the next task once (not marked cut in on: another
- * run_seq). A pending kick left here is the next task's (ops.running()).
+ * back is sent, if that run still goes on (the same run_seq, and a fast
+ * waker's run under way: ops.stopping() clears both) and work waits. A
+ * preemption left pending here is the next run's (ops.running()). The
+ * check and the kick are not atomic with the run's end: the run_seq is
+ * checked again after the preemption is taken, and one that changed gives
+ * it back; a kick that still lands after the end preempts the next task
+ * once (not marked cut in on: another run_seq).
  */
 static int protect_timer_fn(void *map, int *key, struct run_timer *pt)
 {
@@ -129,9 +138,13 @@ static int protect_timer_fn(void *map, int *key, struct run_timer *pt)
 	struct cpu_ctx *cc = cpu_ctx_of(cpu);
 	u64 seq = pt->run_seq;
 
-	if (cc->run_seq != seq || !cc->preempt_pending || !work_waits_for(cpu) ||
-	    !__sync_lock_test_and_set(&cc->preempt_pending, 0))
+	if (cc->run_seq != seq || !cc->fast || !cc->run_start || !cc->preempt_pending ||
+	    !work_waits_for(cpu) || !__sync_lock_test_and_set(&cc->preempt_pending, 0))
 		return 0;
+	if (cc->run_seq != seq) {
+		__sync_lock_test_and_set(&cc->preempt_pending, 1);
+		return 0;
+	}
 	/* The burst was cut in on, not done: it resumes after what waited,
 	 * without a round trip (try_resume_after_cut_in()). */
 	cc->held_cut_seq = seq;
@@ -140,11 +153,15 @@ static int protect_timer_fn(void *map, int *key, struct run_timer *pt)
 	return 0;
 }
 
-/* Sets @cpu's protect timer for the end of its fast waker's protection. */
+/*
+ * Sets @cpu's protect timer for the end of its fast waker's protection. The
+ * run is read last, so that a caller on another CPU (hold_kick()) racing
+ * with the run's end arms for the next run rather than the one that ended.
+ */
 static __always_inline void arm_protect_timer(s32 cpu, u64 now)
 {
 	struct cpu_ctx *cc = cpu_ctx_of(cpu);
-	u64 run, seq = cc->run_seq, protect = fast_protect_ns();
+	u64 run, protect = fast_protect_ns();
 	struct run_timer *pt;
 
 	if (!cc->fast || !cc->run_start)
@@ -152,16 +169,17 @@ static __always_inline void arm_protect_timer(s32 cpu, u64 now)
 	pt = run_timer_of(RUN_TIMER_PROTECT, cpu);
 	if (!pt)
 		return;
-	pt->run_seq = seq;
+	pt->run_seq = cc->run_seq;
 	run = cpu_curr_run_ns(cpu, now);
 	bpf_timer_start(&pt->timer, run < protect ? protect - run : 0, 0);
 }
 
 /*
  * A task was put at the head of @cpu's local DSQ to run after the burst: it
- * waits for the burst's protection, and no longer. (Behind a CPU claimed by
- * a fast waker about to run, it waits for that waker's protection: the
- * pending preemption is armed for in its ops.running().)
+ * waits for the burst's protection. (On a CPU only claimed by a fast waker
+ * about to run, no run is under way and no timer is armed: the task runs
+ * before the claimer, inserted at the head after it, and the claimer
+ * inherits the pending preemption in its ops.running().)
  */
 static __always_inline void hold_at_head(s32 cpu)
 {

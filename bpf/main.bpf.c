@@ -346,7 +346,8 @@ static __always_inline u64 fallback_key(struct task_ctx *tctx)
  * @cpu runs a fast waker's short burst, or is claimed by one about to run:
  * a fast waker that finds no long runner to cut in on waits there, at the
  * head of the queue, for that burst's protection (or that burst, if it
- * ends first) instead of a round trip.
+ * ends first) instead of a round trip. On a claimed CPU it runs first, and
+ * the claimer after it (hold_at_head()).
  */
 static __always_inline bool cpu_short_burst(s32 cpu)
 {
@@ -680,8 +681,8 @@ static __always_inline bool try_fast_wakeup(struct task_struct *p, struct task_c
 	}
 	/*
 	 * No long runner to cut in on, but this CPU runs another fast waker's
-	 * burst (or one is about to): wait right behind it, at the head of
-	 * the local DSQ, until its protection ends (hold_at_head()).
+	 * burst (or one is about to): wait at the head of the local DSQ,
+	 * until that protection ends (hold_at_head()).
 	 */
 	if (cpu_short_burst(cpu)) {
 		kernel_local(p, slice_ns, enq_flags | SCX_ENQ_HEAD);
@@ -1125,6 +1126,10 @@ static bool keep_prev(s32 cpu, struct task_struct *prev)
 	}
 	prev->scx.slice = tctx->run_slice ?: slice_ns;
 	rearm_slice_timer(prev, tctx, cpu, now);
+	/* A protect kick that found work the CPU does not take first: the run
+	 * goes on, not cut in on (its next stop is its own). */
+	if (cc->held_cut_seq == cc->run_seq)
+		cc->held_cut_seq = 0;
 	/* The clock follows the keys that run (no ops.running() for a kept
 	 * task). */
 	if (vtime_before(vtime_now, key))
@@ -1303,8 +1308,8 @@ void BPF_STRUCT_OPS(usched_running, struct task_struct *p)
 			arm_protect_timer(cpu, now);
 		} else if (cc->preempt_pending &&
 			   __sync_lock_test_and_set(&cc->preempt_pending, 0) && !is_usersched(p) &&
-			   (scx_bpf_dsq_nr_queued(USCHED_SHARED_DSQ) ||
-			    scx_bpf_dsq_nr_queued(cpu_dsq(cpu)))) {
+			   (scx_bpf_dsq_nr_queued(USCHED_SHARED_DSQ) > 0 ||
+			    scx_bpf_dsq_nr_queued(cpu_dsq(cpu)) > 0)) {
 			scx_bpf_kick_cpu(cpu, SCX_KICK_PREEMPT);
 			cnt_inc(nr_preempt_kicks);
 		}

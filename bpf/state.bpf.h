@@ -103,13 +103,17 @@ struct cpu_ctx {
 	u8 disp_cut_in;		/* the dispatcher preempted its task */
 	/* A preemption held back while a fast waker's burst is protected (a
 	 * kick from usched_kick, a task at the head of the local DSQ): sent
-	 * when the protection ends (the protect timer) or, if the burst ends
-	 * first, by the next task's ops.running(). */
+	 * when the protection ends (the protect timer) if work waits, else
+	 * left to the next run's ops.running() - a fast waker holds it for
+	 * its own protection, our own threads drop it, any other task gives
+	 * way at once if work waits (fast.bpf.h, work_waits_for()). */
 	u32 preempt_pending;
 	/* Runs started here (ops.running()): which run a protect timer or a
 	 * held-back preemption's cut-in was meant for. */
 	u64 run_seq;
-	u64 held_cut_seq;	/* the run the protect timer cut in on */
+	/* The run the protect timer cut in on (0 again if keep_prev() keeps
+	 * it). */
+	u64 held_cut_seq;
 	/* When a sync wake-up was handed this CPU, to wait behind its current
 	 * task (0: none since a task last started here; see ops.tick()). */
 	u64 handoff_at;
@@ -213,7 +217,7 @@ struct {
  *   but the burst's end to send it, a request that came in a 4 ms frame's
  *   first millisecond waited for all of it, and the tick is as coarse.
  *   Armed when a preemption is held back (hold_at_head(), hold_kick()), and
- *   when a fast waker starts running with a kick pending.
+ *   when a fast waker starts running with a preemption pending.
  */
 enum run_timer_kind {
 	RUN_TIMER_SLICE,
