@@ -22,6 +22,7 @@ s0=$(starved)
 run scx_usched
 s1=$(starved)
 p99=$(field late_p99_us)
+[ -n "$s0" ] && [ -n "$s1" ] && [ -n "$p99" ] || fail "no starved count (usched-stat) or no p99 (probe)"
 info "scx_usched: lateness p99 ${p99} us, starvation-guard rescues $((s1 - s0))"
 [ "$(scx_state)" = enabled ] || fail "scheduler ejected"
 awk "BEGIN{exit !($p99 < 100000)}" || fail "lateness p99 ${p99} us: tasks wait for the guard, not for a CPU"
