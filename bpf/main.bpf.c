@@ -380,11 +380,22 @@ static s32 longest_runner_cpu(struct task_struct *p, u64 now)
 /*
  * The key a task would get now: the policy's last key for it, moved on by
  * the vtime it was charged since (the policy's offset for it kept), or its
- * vtime when no decision gave it one.
+ * vtime when no decision gave it one. That vtime counts from no earlier
+ * than the policy's floor (Policy::vtime_floor), as the policy counts it:
+ * a CPU hog kept here while the policy's clock moved on held a key
+ * 40-90 ms before that of a pinned thread woken beside it, was kept at each
+ * slice end, and the thread waited 40-87 ms (cyclictest's maximum; a
+ * bpf_printk at each keep and each long wait).
  */
 static __always_inline u64 next_key(struct task_ctx *tctx)
 {
-	return tctx->key ? tctx->key + (tctx->vtime - tctx->key_vtime) : tctx->vtime;
+	u64 vtime = tctx->vtime, floor = user_vtime_floor;
+
+	if (!tctx->key)
+		return vtime;
+	if (floor && vtime_before(vtime, floor))
+		vtime = floor;
+	return tctx->key + (vtime - tctx->key_vtime);
 }
 
 /*
@@ -394,7 +405,8 @@ static __always_inline u64 next_key(struct task_ctx *tctx)
  * KEY_RUN_SLICES slices of a hog that others wait behind). The policy's
  * clock moves on without the tasks the BPF side keeps running, and the
  * policy pulls every task it orders up to at most one slice behind that
- * clock; a kept key is pulled up by nobody. Two nice -20 hogs of eight,
+ * clock; a kept key is pulled up only to the floor of nice 0 (next_key()),
+ * short of a heavier task's, whose credit is shorter. Two nice -20 hogs of eight,
  * keyed before a nice-0 task dragged the clock 60 ms of vtime forward
  * (5 s of their CPU time), stayed "still first" for seconds: 2.5-3.2x
  * their shares, the six others 0.55-0.8x (bpf_printk at every keep).

@@ -62,6 +62,7 @@ volatile u32 usersched_sleeping;	/* dispatcher blocks on the ring buffer */
 volatile s32 dispatcher_tid;		/* the dispatching thread */
 volatile u64 nr_user_queued;		/* tasks waiting in the user-space policy */
 volatile u64 user_next_key;		/* the key the policy's next task gets (0: unknown) */
+volatile u64 user_vtime_floor;		/* the policy's earliest vtime now (0: none) */
 volatile u64 nr_user_pushed;		/* decisions pushed so far */
 volatile u64 nr_user_ring_full;		/* decisions that found the ring full */
 volatile u64 nr_run_events_lost;		/* run events that found run_events full */

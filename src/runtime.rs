@@ -197,6 +197,7 @@ impl<'r, 'a, P: Policy> Runtime<'r, 'a, P> {
 
         let pending = self.nr_pending() as u64;
         self.sched.set_next_deadline(self.policy.next_deadline());
+        self.sched.set_vtime_floor(self.policy.vtime_floor());
         self.sched.notify_complete(pending);
         if !progress && pending > 0 {
             self.sched.wait();

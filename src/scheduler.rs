@@ -313,6 +313,14 @@ impl<'a> BpfScheduler<'a> {
         self.shared.user_next_key().store(key.unwrap_or(0), Ordering::Relaxed);
     }
 
+    /// Tells the BPF side the policy's vtime floor (`Policy::vtime_floor`),
+    /// `None` (0 there) if it has none. The key of a task the BPF side keeps
+    /// running without a round trip counts its vtime from no earlier than
+    /// this, as the policy would.
+    pub fn set_vtime_floor(&self, vtime: Option<u64>) {
+        self.shared.user_vtime_floor().store(vtime.unwrap_or(0), Ordering::Relaxed);
+    }
+
     /// Decisions sent but not yet read by the BPF side.
     pub fn nr_inflight(&self) -> u64 {
         let drained = self.shared.nr_drained().load(Ordering::Acquire);

@@ -67,6 +67,10 @@ impl SharedBss {
         user_next_key: AtomicU64 = user_next_key
     );
     field!(
+        /// The policy's vtime floor (0: none; see `Policy::vtime_floor`).
+        user_vtime_floor: AtomicU64 = user_vtime_floor
+    );
+    field!(
         /// Tasks waiting in the user-space policy.
         nr_user_queued: AtomicU64 = nr_user_queued
     );

@@ -83,4 +83,8 @@ impl<P: Policy> Policy for Faulty<'_, P> {
     fn next_deadline(&self) -> Option<u64> {
         self.inner.next_deadline()
     }
+
+    fn vtime_floor(&self) -> Option<u64> {
+        self.inner.vtime_floor()
+    }
 }

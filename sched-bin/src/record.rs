@@ -328,6 +328,10 @@ impl<P: Policy> Policy for Recording<'_, P> {
     fn next_deadline(&self) -> Option<u64> {
         self.inner.next_deadline()
     }
+
+    fn vtime_floor(&self) -> Option<u64> {
+        self.inner.vtime_floor()
+    }
 }
 
 #[cfg(test)]

@@ -457,6 +457,14 @@ impl<const N: usize> Policy for Deadline<N> {
     fn next_deadline(&self) -> Option<u64> {
         self.queue.peek().map(|e| e.key)
     }
+
+    /// `vruntime_now - slice_max_ns`: the floor of a task of nice 0 or
+    /// lighter, the lowest of all (a heavier task's credit is shorter);
+    /// `None` until the clock has moved.
+    fn vtime_floor(&self) -> Option<u64> {
+        (self.vruntime_now != 0)
+            .then(|| self.vruntime_now.wrapping_sub(self.credit_for(WEIGHT_NICE0)))
+    }
 }
 
 #[cfg(test)]
@@ -499,6 +507,23 @@ mod tests {
         p.enqueue(Task { flags: Task::WAKEUP, ..task(2, 1, 0) }).unwrap();
         let d = p.dispatch(0).unwrap();
         assert_eq!(d.vtime, 100_000_000 - cfg().slice_max_ns);
+    }
+
+    #[test]
+    fn vtime_floor_is_where_a_task_far_behind_starts() {
+        let mut p = Deadline::<16>::new(cfg());
+        assert_eq!(p.vtime_floor(), None);
+        p.enqueue(task(1, 100_000_000, 0)).unwrap();
+        p.dispatch(0).unwrap();
+        let floor = p.vtime_floor().unwrap();
+        assert_eq!(floor, 100_000_000 - cfg().slice_max_ns);
+        // Nice 0 and lighter start there; heavier ones later (never before).
+        for (pid, weight) in [(2, 100), (3, 1), (4, 8876)] {
+            p.enqueue(Task { weight, ..task(pid, 1, 0) }).unwrap();
+            let d = p.dispatch(0).unwrap();
+            assert!(time_before_eq(floor, d.vtime), "weight {weight}: {} < {floor}", d.vtime);
+            assert_eq!(d.vtime == floor, weight <= 100, "weight {weight}");
+        }
     }
 
     #[test]

@@ -197,6 +197,19 @@ pub trait Policy {
     fn next_deadline(&self) -> Option<u64> {
         None
     }
+
+    /// The earliest `vtime` the policy would queue a task with now (where
+    /// its sleepers' credit ends), if it orders tasks by vtime (`None` by
+    /// default). usched's BPF side carries a task's key across the slices
+    /// it keeps the task running without a round trip (the policy's offset
+    /// kept, moved on by the vtime charged since); it counts that vtime from
+    /// no earlier than this floor, as the policy would had the task come
+    /// through it. Without it, a CPU hog kept while the policy's clock moved
+    /// on held a key tens of ms before the one a task waking then got, and
+    /// was kept again at each slice end while that task waited.
+    fn vtime_floor(&self) -> Option<u64> {
+        None
+    }
 }
 
 /// A policy borrowed mutably is a policy (a runtime can drive one it does
@@ -217,6 +230,9 @@ impl<P: Policy + ?Sized> Policy for &mut P {
     fn next_deadline(&self) -> Option<u64> {
         (**self).next_deadline()
     }
+    fn vtime_floor(&self) -> Option<u64> {
+        (**self).vtime_floor()
+    }
 }
 
 /// A boxed policy is a policy (large capacities live on the heap).
@@ -236,6 +252,9 @@ impl<P: Policy + ?Sized> Policy for std::boxed::Box<P> {
     }
     fn next_deadline(&self) -> Option<u64> {
         (**self).next_deadline()
+    }
+    fn vtime_floor(&self) -> Option<u64> {
+        (**self).vtime_floor()
     }
 }
 

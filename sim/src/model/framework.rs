@@ -38,6 +38,7 @@ use std::collections::{BTreeSet, VecDeque};
 
 use usched_core::histogram::Histogram;
 use usched_core::policy::{Decision, EnqueueError, Policy, Task as PTask, CPU_ANY, WEIGHT_NICE0};
+use usched_core::time::time_before;
 
 use crate::machine::{Machine, Model, ModelReport, State, Stop, TaskId, KWEIGHT_NICE0};
 use crate::workload::Behavior;
@@ -302,6 +303,18 @@ impl<P: Policy> Framework<P> {
         m.wake_now(self.dispatcher, false, None);
     }
 
+    /// The key @t carries since its last decision, its vtime counted from
+    /// no earlier than the policy's floor (`Policy::vtime_floor`), as the
+    /// BPF side's `next_key()` counts it.
+    fn carried_key(&self, t: TaskId) -> Option<u64> {
+        let k = self.key_of[t]?;
+        let lag = match self.policy.vtime_floor() {
+            Some(f) if time_before(self.vtime[t], f) => f.wrapping_sub(self.vtime[t]),
+            _ => 0,
+        };
+        Some(k.wrapping_add(lag))
+    }
+
     fn insert_keyed(&mut self, t: TaskId, cpu: Option<usize>, key: u64) {
         self.seq += 1;
         let e = (key, self.seq, t);
@@ -552,7 +565,7 @@ impl<P: Policy> Model for Framework<P> {
                 return Some(self.slice_of[t]);
             }
             if self.rules.slice_end && !was_fast && self.local[cpu].is_empty() {
-                if let Some(k) = self.key_of[t] {
+                if let Some(k) = self.carried_key(t) {
                     let heads = [
                         self.shared.first().map(|e| e.0),
                         self.cpu_dsq[cpu].first().map(|e| e.0),
@@ -571,7 +584,7 @@ impl<P: Policy> Model for Framework<P> {
             if self.ring.is_empty() && self.policy.nr_queued() == 0 && self.shared.is_empty() {
                 self.local[cpu].push_back((t, left));
             } else {
-                let key = self.key_of[t].unwrap_or(self.vtime[t]);
+                let key = self.carried_key(t).unwrap_or(self.vtime[t]);
                 self.slice_of[t] = left;
                 self.insert_keyed(t, m.tasks[t].spec.pinned, key);
                 if let Some(c) = m.claim_idle(t, cpu) {
