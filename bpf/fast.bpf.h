@@ -3,8 +3,8 @@
  * The fast wake-up path's judgement: which task is a fast waker, which
  * CPU's task it may cut in on, and the protection of a fast waker's burst
  * (its first fast_protect_ns(): FAST_PROTECT_MAX_NS at most), with the
- * held-back preemptions the protect timer sends when that ends. Where a fast waker goes is
- * try_fast_wakeup()'s (main.bpf.c) and place.bpf.h's.
+ * held-back preemptions the protect timer sends when that ends. Where a
+ * fast waker goes is try_fast_wakeup()'s (enqueue.bpf.h) and place.bpf.h's.
  * Included once, by main.bpf.c, after the helpers it uses.
  */
 /*

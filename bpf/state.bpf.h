@@ -55,7 +55,8 @@ const volatile u32 nr_fast_cpus;
 /*
  * Shared with user space through the mmap'd .bss. User space writes only
  * usersched_sleeping, dispatcher_tid, nr_user_queued, user_next_key,
- * nr_user_pushed and nr_user_ring_full; everything else is written here and only read there.
+ * user_vtime_floor, nr_user_pushed and nr_user_ring_full; everything else
+ * is written here and only read there.
  */
 struct usched_counters counters;
 volatile u32 usersched_sleeping;	/* dispatcher blocks on the ring buffer */
