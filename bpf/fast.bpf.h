@@ -175,8 +175,10 @@ static __always_inline void arm_protect_timer(s32 cpu, u64 now)
 }
 
 /*
- * A task was put at the head of @cpu's local DSQ to run after the burst: it
- * waits for the burst's protection. (On a CPU only claimed by a fast waker
+ * A task was put at the head of @cpu's local DSQ to run after the burst (or,
+ * through hold_kick(), a preempt kick came for @cpu): it waits for the
+ * burst's protection, a preemption pending that the protect timer sends
+ * when the protection ends. (On a CPU only claimed by a fast waker
  * about to run, no run is under way and no timer is armed: the task runs
  * before the claimer, inserted at the head after it, and the claimer
  * inherits the pending preemption in its ops.running().)
@@ -197,14 +199,11 @@ static __always_inline void hold_at_head(s32 cpu)
  */
 static __always_inline void hold_kick(s32 cpu)
 {
-	struct cpu_ctx *cc;
-
 	if (cpu < 0 || cpu >= USCHED_MAX_CPUS)
 		return;
-	cc = cpu_ctx_of(cpu);
-	__sync_lock_test_and_set(&cc->preempt_pending, 1);
-	arm_protect_timer(cpu, bpf_ktime_get_ns());
-	if (!cpu_runs_fast_waker(cpu) && __sync_lock_test_and_set(&cc->preempt_pending, 0)) {
+	hold_at_head(cpu);
+	if (!cpu_runs_fast_waker(cpu) &&
+	    __sync_lock_test_and_set(&cpu_ctx_of(cpu)->preempt_pending, 0)) {
 		scx_bpf_kick_cpu(cpu, SCX_KICK_PREEMPT);
 		cnt_inc(nr_preempt_kicks);
 	}
