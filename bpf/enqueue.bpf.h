@@ -169,9 +169,11 @@ static __always_inline bool try_still_first(struct task_struct *p, struct task_c
 {
 	u64 key, slice;
 
-	if ((enq_flags & SCX_ENQ_WAKEUP) || !key_fresh(p, tctx, 0) || !still_first(cpu, next_key(tctx)))
+	if ((enq_flags & SCX_ENQ_WAKEUP) || !key_fresh(p, tctx, 0))
 		return false;
 	key = next_key(tctx);
+	if (!still_first(cpu, key))
+		return false;
 	slice = tctx->run_slice ?: slice_ns;
 	/*
 	 * Decisions wait in the user ring buffer, and only ops.dispatch()

@@ -202,11 +202,14 @@ pub trait Policy {
     /// its sleepers' credit ends), if it orders tasks by vtime (`None` by
     /// default). usched's BPF side carries a task's key across the slices
     /// it keeps the task running without a round trip (the policy's offset
-    /// kept, moved on by the vtime charged since); it counts that vtime from
-    /// no earlier than this floor, as the policy would had the task come
-    /// through it. Without it, a CPU hog kept while the policy's clock moved
-    /// on held a key tens of ms before the one a task waking then got, and
-    /// was kept again at each slice end while that task waited.
+    /// kept, moved on by the vtime charged since); once the task has run a
+    /// whole slice since it last slept (a CPU hog), it counts that vtime
+    /// from no earlier than this floor, as the policy would had the task come
+    /// through it (when the floor is that task's: return the lowest of your
+    /// floors if they differ by weight). Without it, a CPU hog kept while
+    /// the policy's clock moved on held a key tens of ms before the one a
+    /// task waking then got, and was kept again at each slice end while
+    /// that task waited.
     fn vtime_floor(&self) -> Option<u64> {
         None
     }

@@ -306,13 +306,23 @@ impl<P: Policy> Framework<P> {
     /// The key @t carries since its last decision, its vtime counted from
     /// no earlier than the policy's floor (`Policy::vtime_floor`), as the
     /// BPF side's `next_key()` counts it.
-    fn carried_key(&self, t: TaskId) -> Option<u64> {
-        let k = self.key_of[t]?;
-        let lag = match self.policy.vtime_floor() {
-            Some(f) if time_before(self.vtime[t], f) => f.wrapping_sub(self.vtime[t]),
+    fn carried_key(&self, m: &Machine, t: TaskId) -> Option<u64> {
+        Some(self.key_of[t]?.wrapping_add(self.floor_lag(m, t)))
+    }
+
+    /// How far @t's vtime lies behind the policy's floor if it has run a
+    /// whole slice since it last slept (a CPU hog; the BPF side's
+    /// `floored_vtime()`), else 0.
+    fn floor_lag(&self, m: &Machine, t: TaskId) -> u64 {
+        match self.policy.vtime_floor() {
+            Some(f)
+                if m.tasks[t].exec_since_sleep >= self.slice_ns
+                    && time_before(self.vtime[t], f) =>
+            {
+                f.wrapping_sub(self.vtime[t])
+            }
             _ => 0,
-        };
-        Some(k.wrapping_add(lag))
+        }
     }
 
     fn insert_keyed(&mut self, t: TaskId, cpu: Option<usize>, key: u64) {
@@ -370,7 +380,7 @@ impl<P: Policy> Framework<P> {
     fn lower_priority(&self, m: &Machine, cpu: usize, key: u64) -> bool {
         match m.cpus[cpu].curr {
             Some(c) if c != self.dispatcher && !self.fast_on[cpu] => {
-                self.key_of[c].is_none_or(|k| k > key)
+                self.carried_key(m, c).is_none_or(|k| k > key)
             }
             _ => false,
         }
@@ -565,7 +575,7 @@ impl<P: Policy> Model for Framework<P> {
                 return Some(self.slice_of[t]);
             }
             if self.rules.slice_end && !was_fast && self.local[cpu].is_empty() {
-                if let Some(k) = self.carried_key(t) {
+                if let Some(k) = self.carried_key(m, t) {
                     let heads = [
                         self.shared.first().map(|e| e.0),
                         self.cpu_dsq[cpu].first().map(|e| e.0),
@@ -584,7 +594,7 @@ impl<P: Policy> Model for Framework<P> {
             if self.ring.is_empty() && self.policy.nr_queued() == 0 && self.shared.is_empty() {
                 self.local[cpu].push_back((t, left));
             } else {
-                let key = self.carried_key(t).unwrap_or(self.vtime[t]);
+                let key = self.carried_key(m, t).unwrap_or(self.vtime[t]);
                 self.slice_of[t] = left;
                 self.insert_keyed(t, m.tasks[t].spec.pinned, key);
                 if let Some(c) = m.claim_idle(t, cpu) {
