@@ -9,17 +9,17 @@
  */
 /*
  * The policy's vtime floor (Policy::vtime_floor), 0 if it has none. Bounded
- * like every input from user space: one further than USCHED_VTIME_MAX_LAG
- * from the BPF side's vtime clock is ignored.
+ * like every input from user space: one that vtime_clamp() would have to
+ * move (further than USCHED_VTIME_MAX_LAG from the BPF side's vtime clock)
+ * is ignored.
  */
 static __always_inline u64 policy_floor(void)
 {
 	u64 floor = user_vtime_floor;
+	bool far = false;
 
-	if ((s64)(floor - vtime_now) > (s64)USCHED_VTIME_MAX_LAG ||
-	    (s64)(vtime_now - floor) > (s64)USCHED_VTIME_MAX_LAG)
-		return 0;
-	return floor;
+	vtime_clamp(floor, &far);
+	return far ? 0 : floor;
 }
 
 /*
