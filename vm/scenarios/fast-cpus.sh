@@ -3,7 +3,7 @@
 # critical tasks. Hybrid P/E cores cannot be emulated, so the preferred set
 # is given (--fast-cpus 2,3: what a hybrid machine's CPU capacities choose
 # by default, unit-tested in src/topology.rs). Two audio-like periodic
-# threads (1 ms period, 50 µs of work) start on CPU 0 (the probe is
+# threads (2 ms period, 50 µs of work) start on CPU 0 (the probe is
 # started there, then allowed every CPU) of 4 idle CPUs, 8 s. Asserted:
 #   1. at least 90 % of their wake-ups ran on CPUs 2-3;
 #   2. with CPU hogs pinned to CPUs 2 and 3, at least 75 % ran on CPUs 0-1
@@ -16,7 +16,15 @@
 # Beside the idle phase's share, its misses and the scheduler's CPU time are
 # logged, and a failure prints the scheduler's counters: a starved emulator
 # (22 % misses on the idle machine in one fresh-clone CI run that saw 81 %)
-# is told apart from a wrong placement.
+# is told apart from a wrong placement. The period was 1 ms until
+# 2026-11-29: on a slower host (single-threaded TCG runs all 4 vCPUs on one
+# host thread) a burst stretched past a third of its period stops being a
+# fast waker's (fast_waker()), its wake-up goes through the dispatcher,
+# whose CPU time stretches the next bursts: one host read 60-79 % on CPUs
+# 2-3 with 27-60 % of the periods missed (the binary of the day before
+# alike; EEVDF in the same boot missed 1.5 %), a fresh-clone CI run 88 %
+# (FAIL). At 2 ms, in the same boot: 99.8 %, 0.35 % missed. That spiral
+# is an emulation limit measured in docs/testing.md, not a placement one.
 # Broken on purpose (the pick disabled in ops.select_cpu()): see
 # docs/testing.md.
 . /usched/lib.sh
@@ -27,7 +35,7 @@ grep -q "fast wakers prefer CPUs \[2, 3\]" /tmp/usched.log || { cat /tmp/usched.
 share() { sed -n 's/^PROBE.* runs_by_cpu=\([0-9,]*\).*/\1/p' /tmp/fc.txt |
     awk -F, -v a="$1" -v b="$2" '{ for (i = 1; i <= NF; i++) t += $i; print int(100 * ($(a + 1) + $(b + 1)) / (t ? t : 1)) }'; }
 run() { # LABEL
-    taskset -c 0 sh -c 'taskset -p -c 0-3 $$ >/dev/null && exec usched-probe periodic --threads 2 --period-us 1000 --work-us 50 --secs 8 --label '"$1" > /tmp/fc.txt 2>&1 ||
+    taskset -c 0 sh -c 'taskset -p -c 0-3 $$ >/dev/null && exec usched-probe periodic --threads 2 --period-us 2000 --work-us 50 --secs 8 --label '"$1" > /tmp/fc.txt 2>&1 ||
         { cat /tmp/fc.txt; fail "probe $1 failed"; }
     cat /tmp/fc.txt
 }
