@@ -426,7 +426,7 @@ static __always_inline s32 sync_handoff_cpu(struct task_struct *p, s32 prev_cpu)
  * running here is not one of ours or is in a short burst (under
  * SYNC_WAKER_RUN_MAX_NS since it last slept, as a message-passing task
  * is), and whenever other tasks wait: in a message-passing load (hackbench)
- * senders run long too, and the fast path there let 40 tasks cut in on
+ * senders run long too, and the fast path there let 160 tasks cut in on
  * each other past the policy (hackbench 3x slower, waits of seconds). A
  * waker that has run longer on a machine where nobody waits goes on
  * running after the wake-up (a game's main loop signalling a worker, a

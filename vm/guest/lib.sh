@@ -16,6 +16,10 @@ proc_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 # into FILE (a number; empty if there is none).
 probe_field() { sed -n "s/^PROBE.* $2=\([0-9.]*\).*/\1/p" "$1"; }
 
+# cyclic_max FILE: the largest of the Max: figures (µs) cyclictest wrote
+# into FILE (empty if there is none).
+cyclic_max() { awk '/Max:/ { for (i = 1; i < NF; i++) if ($i == "Max:" && $(i + 1) + 0 > m + 0) m = $(i + 1) } END { if (m != "") printf "%d", m }' "$1"; }
+
 # stat_field NAME: usched-stat's counter NAME (its first NAME=N; empty if
 # there is none).
 stat_field() { usched-stat | tr ' ' '\n' | sed -n "s/^$1=\([0-9]*\)\$/\1/p" | head -n 1; }

@@ -68,7 +68,7 @@ workloads() { # workloads NAME
     # NA, not a number, and cyclictest's own lines in the log.
     grep -q 'Avg: *[0-9]' /tmp/cyc.txt || sed 's/^/cyclictest: /' /tmp/cyc.txt | tail -n 8
     rec $name cyclic_avg_us $(awk '/Avg:/ { for (i=1;i<=NF;i++) if ($i=="Avg:") { s+=$(i+1); c++ } } END { if (c) printf "%.0f", s/c }' /tmp/cyc.txt)
-    rec $name cyclic_max_us $(awk '/Max:/ { for (i=1;i<=NF;i++) if ($i=="Max:" && $(i+1)>m) m=$(i+1) } END { if (m != "") printf "%d", m }' /tmp/cyc.txt)
+    rec $name cyclic_max_us $(cyclic_max /tmp/cyc.txt)
     for r in 1 2 3; do hackbench -g 4 -l 100 2>/dev/null | awk '/^Time:/ {print $2}'; done | sort -n > /tmp/hack.txt
     rec $name hackbench_s $(sed -n 2p /tmp/hack.txt)
     usched-probe hogs --spec 0,0,0,0,19,idle --secs $secs > /tmp/share.txt 2>&1

@@ -20,7 +20,7 @@ worst() { # worst NAME: the largest cyclictest Max over the rounds, us
         stress-ng --cpu "$n" -t 13 --quiet & hogs=$!; sleep 1
         cyclictest -q -t 2 -i 1000 -D 10 -m > /tmp/cyc.txt 2>&1
         wait $hogs
-        m=$(sed -n 's/.*Max: *\([0-9]*\).*/\1/p' /tmp/cyc.txt | sort -n | tail -n 1)
+        m=$(cyclic_max /tmp/cyc.txt)
         [ -n "$m" ] || { cat /tmp/cyc.txt; fail "$1: no cyclictest maximum"; }
         info "$1 round $r: max ${m} us"
         [ "$m" -gt "$w" ] && w=$m
