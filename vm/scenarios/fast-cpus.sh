@@ -24,7 +24,9 @@
 # 2-3 with 27-60 % of the periods missed (the binary of the day before
 # alike; EEVDF in the same boot missed 1.5 %), a fresh-clone CI run 88 %
 # (FAIL). At 2 ms, in the same boot: 99.8 %, 0.35 % missed. That spiral
-# is an emulation limit measured in docs/testing.md, not a placement one.
+# is an emulation limit measured in docs/testing.md, not a placement one;
+# it still came at 2 ms once (a fresh-clone CI run: 84 %, 23.7 % missed),
+# so a short idle phase with 5 % or more missed runs again (3 tries).
 # Broken on purpose (the pick disabled in ops.select_cpu()): see
 # docs/testing.md.
 . /usched/lib.sh
@@ -39,14 +41,26 @@ run() { # LABEL
         { cat /tmp/fc.txt; fail "probe $1 failed"; }
     cat /tmp/fc.txt
 }
-p0=$(usched-stat | sed -n 's/.*(fast [0-9]* pref \([0-9]*\)).*/\1/p')
-t0=$(proc_ticks $USCHED_PID)
-run idle
-t1=$(proc_ticks $USCHED_PID)
-s23=$(share 2 3)
-imiss=$(sed -n 's/^PROBE.* miss_pct=\([0-9.]*\).*/\1/p' /tmp/fc.txt)
-p1=$(usched-stat | sed -n 's/.*(fast [0-9]* pref \([0-9]*\)).*/\1/p')
-info "idle machine: ${s23} % of the wake-ups on CPUs 2-3, misses ${imiss} %, scheduler CPU $(( (t1 - t0) * 10 )) ms in 8 s; preferred picks ${p0} -> ${p1}"
+# The idle phase runs again (3 tries at most) only when it fell short with
+# 5 % of the periods or more missed: the emulator's spiral (see above; a
+# fresh-clone CI run of the 2 ms probe read 84 % with 23.7 % missed, where
+# runs outside it miss 0.4-1.6 %). A short share with few misses is a
+# placement fault and fails at once (the pick disabled: 9 %, 3.8 % missed).
+try=0
+while :; do
+    try=$((try + 1))
+    p0=$(usched-stat | sed -n 's/.*(fast [0-9]* pref \([0-9]*\)).*/\1/p')
+    t0=$(proc_ticks $USCHED_PID)
+    run idle
+    t1=$(proc_ticks $USCHED_PID)
+    s23=$(share 2 3)
+    imiss=$(sed -n 's/^PROBE.* miss_pct=\([0-9.]*\).*/\1/p' /tmp/fc.txt)
+    p1=$(usched-stat | sed -n 's/.*(fast [0-9]* pref \([0-9]*\)).*/\1/p')
+    info "idle machine, try $try: ${s23} % of the wake-ups on CPUs 2-3, misses ${imiss} %, scheduler CPU $(( (t1 - t0) * 10 )) ms in 8 s; preferred picks ${p0} -> ${p1}"
+    [ -n "$s23" ] && [ -n "$imiss" ] || break
+    [ "$s23" -lt 90 ] && [ "${imiss%.*}" -ge 5 ] && [ $try -lt 3 ] || break
+    info "short, with ${imiss} % missed: the emulator's spiral, not a placement fault; again"
+done
 taskset -c 2 usched-probe hogs --spec 0 --secs 12 > /dev/null 2>&1 & h2=$!
 taskset -c 3 usched-probe hogs --spec 0 --secs 12 > /dev/null 2>&1 & h3=$!
 sleep 1
