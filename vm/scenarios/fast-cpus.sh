@@ -54,7 +54,7 @@ while :; do
     run idle
     t1=$(proc_ticks $USCHED_PID)
     s23=$(share 2 3)
-    imiss=$(sed -n 's/^PROBE.* miss_pct=\([0-9.]*\).*/\1/p' /tmp/fc.txt)
+    imiss=$(probe_field /tmp/fc.txt miss_pct)
     p1=$(usched-stat | sed -n 's/.*(fast [0-9]* pref \([0-9]*\)).*/\1/p')
     info "idle machine, try $try: ${s23} % of the wake-ups on CPUs 2-3, misses ${imiss} %, scheduler CPU $(( (t1 - t0) * 10 )) ms in 8 s; preferred picks ${p0} -> ${p1}"
     [ -n "$s23" ] && [ -n "$imiss" ] || break
@@ -66,7 +66,7 @@ taskset -c 3 usched-probe hogs --spec 0 --secs 12 > /dev/null 2>&1 & h3=$!
 sleep 1
 run busy
 s01=$(share 0 1)
-miss=$(sed -n 's/^PROBE.* miss_pct=\([0-9]*\).*/\1/p' /tmp/fc.txt)
+miss=$(probe_field /tmp/fc.txt miss_pct)
 wait $h2 $h3
 info "CPUs 2-3 busy: ${s01} % of the wake-ups on CPUs 0-1, misses ${miss} %"
 [ "$(scx_state)" = enabled ] || { tail -20 /tmp/usched.log; fail "ejected"; }
