@@ -8,22 +8,42 @@
  * Included once, by main.bpf.c, after the helpers it uses.
  */
 /*
- * The task may take the fast wake-up path (see fast_wakeup_ns): it ran
- * briefly and slept at least twice as long (periodic, latency-bound work
- * such as audio or a frame loop). On average that is at most a third of a
- * CPU in bursts shorter than fast_wakeup_ns (single bursts enter the
- * average capped, see ops.stopping()), and the path only decides where
- * the wake-up runs: the slice still ends, and past its protection
- * (fast_protect_ns()) the task may be preempted like any other. (An earlier
- * guard compared the task's vruntime with the highest one user space had
- * decided; that clock stalls while CPU hogs keep running without a round
- * trip, and it shut the path off after a few seconds.)
+ * The task may take the fast wake-up path (see fast_wakeup_ns): it runs
+ * briefly and sleeps at least twice as long (periodic, latency-bound work
+ * such as audio or a frame loop), and once judged so it stays a fast waker
+ * while it sleeps at least as long as it runs. On average that is at most
+ * a third of a CPU to become one and half a CPU to stay one, in bursts
+ * shorter than fast_wakeup_ns (single bursts enter the average capped, see
+ * ops.stopping()), and the path only decides where the wake-up runs: the
+ * slice still ends, and past its protection (fast_protect_ns()) the task
+ * may be preempted like any other. (An earlier guard compared the task's
+ * vruntime with the highest one user space had decided; that clock stalls
+ * while CPU hogs keep running without a round trip, and it shut the path
+ * off after a few seconds.)
+ *
+ * The band: with one bound, a periodic task whose bursts sit near it flips
+ * between the paths every few periods, and each wake-up not judged fast
+ * makes the round trip, whose dispatcher time stretches the next bursts.
+ * Two 1 ms threads of 50 us bursts, stretched to 300-600 us by
+ * single-threaded TCG, were judged not fast at 4,075 wake-ups in 8 s and
+ * missed 14-36 % of their periods (EEVDF 1.5-2.4 %); with the band, a
+ * median of 12.5 % against 38.8 % (9 rounds each, 3 boots, A/B in each):
+ * docs/benchmarks.md, "Two 1 ms audio threads on an idle 4-vCPU guest".
+ * ops.runnable() moves tctx->fast_kept at each wake-up (fast_judge()).
  */
+static __always_inline bool fast_judge(struct task_ctx *tctx)
+{
+	u64 burst = tctx->last_burst;
+
+	/* A task that never slept (a CPU hog) has no burst to judge by. */
+	if (!fast_wakeup_ns || !burst || !tctx->last_sleep || burst >= fast_wakeup_ns)
+		return false;
+	return tctx->last_sleep >= (tctx->fast_kept ? burst : 2 * burst);
+}
+
 static __always_inline bool fast_waker(struct task_ctx *tctx)
 {
-	/* A task that never slept (a CPU hog) has no burst to judge by. */
-	return fast_wakeup_ns && tctx && tctx->last_burst && tctx->last_sleep &&
-	       tctx->last_burst < fast_wakeup_ns && tctx->last_sleep >= 2 * tctx->last_burst;
+	return tctx && fast_judge(tctx);
 }
 
 /*

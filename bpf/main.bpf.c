@@ -862,6 +862,8 @@ void BPF_STRUCT_OPS(usched_runnable, struct task_struct *p, u64 enq_flags)
 	}
 	if (tctx->stopped_at)
 		tctx->last_sleep = ewma(tctx->last_sleep, tctx->runnable_at - tctx->stopped_at);
+	/* The fast waker's band (fast_waker()): judged once a wake-up. */
+	tctx->fast_kept = fast_judge(tctx);
 	/* A new sleep-to-run period starts. */
 	tctx->exec_runtime = 0;
 	tctx->woke = !!(enq_flags & SCX_ENQ_WAKEUP);

@@ -173,6 +173,7 @@ struct task_ctx {
 	u32 rweight;		/* its load weight in runnable_weight (0: not counted) */
 	u32 woke;		/* the pending enqueue follows a wake-up */
 	u32 async_wake;		/* ops.select_cpu() saw a wake-up that is not sync */
+	u32 fast_kept;		/* judged a fast waker at its last wake-up (fast_waker()) */
 	u64 last_burst;		/* runtime between its last two sleeps: EWMA, 1/4 weight */
 	u64 stopped_at;		/* when it last went to sleep */
 	u64 last_sleep;		/* how long it sleeps: EWMA, 1/4 weight */

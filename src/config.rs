@@ -103,7 +103,7 @@ pub struct Config {
     pub heartbeat: Duration,
     /// Fast wake-up path: a task woken by a timer or an interrupt whose
     /// bursts average less than this, and whose sleeps average at least
-    /// twice its bursts, is dispatched by the BPF side at once (to an idle
+    /// twice its bursts (as long, once it qualified), is dispatched by the BPF side at once (to an idle
     /// CPU, else cutting in on a long-running task; see
     /// docs/architecture.md) instead of waiting for the user-space round
     /// trip. `None`: every task goes through the policy.

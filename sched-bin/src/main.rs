@@ -134,7 +134,7 @@ struct Opts {
 
     /// Fast wake-up threshold, µs: a task woken by a timer or an interrupt
     /// whose bursts average less than this (and whose sleeps average at
-    /// least twice its bursts) is dispatched by the BPF side at once, to an
+    /// least twice its bursts, or as long once it qualified) is dispatched by the BPF side at once, to an
     /// idle CPU or cutting in on a long-running task. 0 = off. A burst is
     /// wall time on the CPU, wake-up and going to sleep included.
     /// Default: from --mode (auto: 5000).

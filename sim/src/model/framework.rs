@@ -191,6 +191,10 @@ pub struct Framework<P: Policy> {
     fast_claim: Vec<bool>,
     /// Per task: it is a fast waker now; it was cut in on (resume).
     fast: Vec<bool>,
+    /// Per task: judged a fast waker at its last wake-up (the band of
+    /// `fast_waker()` in bpf/fast.bpf.h: in at sleep >= 2 x burst, out
+    /// below sleep = burst).
+    fast_kept: Vec<bool>,
     cut_in: Vec<bool>,
     enq_dispatch: Histogram,
     nr_user: u64,
@@ -249,6 +253,7 @@ impl<P: Policy> Framework<P> {
             fast_on: vec![false; n],
             fast_claim: vec![false; n],
             fast: vec![false; nt],
+            fast_kept: vec![false; nt],
             cut_in: vec![false; nt],
             enq_dispatch: Histogram::new(),
             nr_user: 0,
@@ -412,11 +417,10 @@ impl<P: Policy> Framework<P> {
         let task = &m.tasks[t];
         let thr = self.rules.fast_wakeup_ns;
         let pinned = task.spec.pinned.is_some();
-        let qualifies = thr > 0
-            && (!sync || pinned)
-            && task.nvcsw > 0
-            && task.avg_burst < thr
-            && task.avg_sleep >= 2 * task.avg_burst;
+        let need = if self.fast_kept[t] { task.avg_burst } else { 2 * task.avg_burst };
+        let judged = thr > 0 && task.nvcsw > 0 && task.avg_burst < thr && task.avg_sleep >= need;
+        self.fast_kept[t] = judged;
+        let qualifies = judged && (!sync || pinned);
         if !qualifies {
             return false;
         }
