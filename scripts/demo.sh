@@ -12,14 +12,15 @@ scripts/setup.sh
 . scripts/env.sh
 cargo build --release --workspace --bins --examples
 log=target/vm-logs/demo.log
-vm/usched-vm run demo --cpus "${USCHED_CPUS:-2}" --tcg multi --timeout 600 || true
+demo() { vm/usched-vm run demo --cpus "${USCHED_CPUS:-2}" --tcg multi --timeout 600 || true; }
+demo
 # Multi-threaded TCG (the demo's timing needs it) sometimes breaks the
 # kernel's text patching when sched_ext flips its static keys (`Oops: int3`,
 # docs/testing.md): an emulator fault, not ours, as benches/vm-bench.sh
 # says too. Once more if it struck before the verdict.
 if grep -aq 'Oops: int3' "$log" && ! grep -aq 'USCHED-RESULT:' "$log"; then
     echo "demo: the guest hit TCG's text-patching Oops (int3), an emulator fault; running the demo once more" >&2
-    vm/usched-vm run demo --cpus "${USCHED_CPUS:-2}" --tcg multi --timeout 600 || true
+    demo
 fi
 # Show the guest's story without the kernel's boot noise.
 grep -a -E '^\[scenario\]|^dispatch:|^tasks:|^ +(enq->dispatch|wake->run)|^cpu:|^dispatcher:|^before/after|^  (eevdf|scx_usched)|^PROBE|USCHED-RESULT' "$log"
