@@ -14,6 +14,18 @@
 //!   pushing and popping it is O(1), where the array would sift it up to
 //!   the root and the pop sink a leaf down the whole depth (a task woken
 //!   with the earliest deadline and run next).
+//! - Keys close behind the earliest one (the next few milliseconds of
+//!   deadlines, where a scheduler's new keys land) go to a calendar
+//!   instead of the array: buckets over a window that slides forward with
+//!   the pops, found through a two-level bitmap. Each bucket is a list in
+//!   key order: a push walks back from its tail (at once for an equal or
+//!   later key, so FIFO ties cost O(1)), at most `CAL_WALK_MAX` nodes,
+//!   else it goes to the array, as a key outside the window does. Pushing
+//!   is O(1) and popping a bitmap search, where the array walks its whole
+//!   depth; the earliest task is the earlier of the calendar's head and
+//!   the array's. The buckets' width adapts to the keys: doubled when many
+//!   pushes land past the window, halved when many walk too far (each a
+//!   rebuild of the calendar, O(nodes in it)).
 //! - A pid → slot index makes [`remove`](VtimeHeap::remove) and
 //!   [`update`](VtimeHeap::update) O(log n): a chained hash table with `N`
 //!   buckets whose chains run through the slots themselves (Fibonacci
@@ -44,6 +56,26 @@ use core::mem::MaybeUninit;
 const NIL: u32 = u32::MAX;
 /// `pos` of the slot whose node is [`VtimeHeap::front`], not in the array.
 const FRONT: u32 = u32::MAX - 1;
+/// `pos` of a slot whose node is in the calendar (`VtimeHeap::cal_nodes`).
+const CAL: u32 = u32::MAX - 2;
+
+/// A new heap's calendar buckets span `2^CAL_SHIFT` key units: about a
+/// microsecond when keys are nanoseconds, as scx_usched's deadlines are.
+const CAL_SHIFT: u32 = 10;
+/// Widest buckets: the window (`2^12` buckets at most) stays under 2^63,
+/// so a key before it never reads as inside.
+const CAL_SHIFT_MAX: u32 = 50;
+/// A push past the window (or walking too far) adds `CAL_MISS`
+/// to its tally and each push into the calendar takes 1 off: a tally at
+/// `CAL_RESIZE_AT` (more than one push in `CAL_MISS + 1` missing, for a
+/// while) resizes the buckets.
+const CAL_MISS: u32 = 8;
+const CAL_RESIZE_AT: u32 = 64 * CAL_MISS;
+/// Buckets at most: the bitmap's summary is one word over 64 words.
+const CAL_MAX_BUCKETS: usize = 64 * 64;
+/// Nodes a push walks back over at most to find its place in a bucket's
+/// list; one that would walk further goes to the array.
+const CAL_WALK_MAX: u32 = 8;
 
 /// Largest distance the queued keys may span: [`time_before`](crate::time::time_before) orders two
 /// keys correctly only while they are less than 2^63 apart.
@@ -193,7 +225,36 @@ pub struct VtimeHeap<T, const N: usize> {
     /// depth. That is a scheduler's common case of a task woken with the
     /// earliest deadline and run next.
     front: Node,
+    /// Nodes in the calendar.
+    cal_len: u32,
+    /// Buckets span `2^cal_shift` key units.
+    cal_shift: u32,
+    /// Tallies of pushes past the window and walking too far in a bucket
+    /// (see `CAL_MISS`).
+    cal_far: u32,
+    cal_full: u32,
+    /// Slot of the calendar's earliest node (`NIL` when it is empty).
+    cal_min: u32,
+    /// Start of the calendar's window, a multiple of `2^cal_shift`: it
+    /// holds keys in `origin..origin + CAL_BUCKETS << cal_shift` (wrap-safe),
+    /// bucket `(key >> cal_shift) % CAL_BUCKETS`, so circular bucket order
+    /// from `origin`'s bucket is key order. Moved forward by the pops, and
+    /// anywhere when the calendar is empty.
+    cal_origin: u64,
+    /// Bit `w` set when `cal_bits[w]` is not zero.
+    cal_summary: u64,
+    /// Bit `b % 64` of word `b / 64` set when bucket `b` is not empty.
+    cal_bits: [u64; CAL_MAX_BUCKETS / 64],
     heap: [Node; N],
+    /// By slot, for a node in the calendar: its key and seq, and in `slot`
+    /// the next slot in its bucket's list (`NIL` ends it), in key order.
+    cal_nodes: [Node; N],
+    /// By slot, the previous slot in its bucket's list (`NIL` at the head).
+    cal_prev: [u32; N],
+    /// First and last slot of each bucket's list (`NIL`: empty); the
+    /// first `CAL_BUCKETS` are used.
+    cal_heads: [u32; N],
+    cal_tails: [u32; N],
     /// Heap position of each used slot's node (`FRONT` for the one held
     /// in `front`). Apart from `slots`: every
     /// node a sift moves updates its entry, and 4 bytes a slot keep these
@@ -209,6 +270,8 @@ impl<T, const N: usize> VtimeHeap<T, N> {
         "VtimeHeap capacity must be a power of two in 2..=2^30"
     );
     const SHIFT: u32 = 32 - N.trailing_zeros();
+    /// Calendar buckets: one per task, up to `CAL_MAX_BUCKETS`.
+    const CAL_BUCKETS: usize = if N < CAL_MAX_BUCKETS { N } else { CAL_MAX_BUCKETS };
 
     /// An empty heap.
     pub const fn new() -> Self {
@@ -221,7 +284,19 @@ impl<T, const N: usize> VtimeHeap<T, N> {
             next_seq: 0,
             hi: 0,
             front: Node::VACANT,
+            cal_len: 0,
+            cal_shift: CAL_SHIFT,
+            cal_far: 0,
+            cal_full: 0,
+            cal_min: NIL,
+            cal_origin: 0,
+            cal_summary: 0,
+            cal_bits: [0; CAL_MAX_BUCKETS / 64],
             heap: [Node::VACANT; N],
+            cal_nodes: [Node::VACANT; N],
+            cal_prev: [NIL; N],
+            cal_heads: [NIL; N],
+            cal_tails: [NIL; N],
             pos: [NIL; N],
             slots: [const { Slot::EMPTY }; N],
             buckets: [NIL; N],
@@ -230,7 +305,7 @@ impl<T, const N: usize> VtimeHeap<T, N> {
 
     /// Number of queued tasks.
     pub const fn len(&self) -> usize {
-        self.len as usize + self.has_front() as usize
+        self.len as usize + self.has_front() as usize + self.cal_len as usize
     }
 
     /// Nothing is queued.
@@ -242,22 +317,30 @@ impl<T, const N: usize> VtimeHeap<T, N> {
         self.front.slot != NIL
     }
 
-    /// The first node: the front, else the array's root (heap not empty).
+    /// The first node (heap not empty): the earlier of the calendar's
+    /// earliest and the array's (the front, else the root).
     #[inline(always)]
-    fn first(&self) -> &Node {
-        if self.has_front() {
-            &self.front
-        } else {
-            &self.heap[0]
+    fn first(&self) -> Node {
+        let cal = (self.cal_min != NIL).then(|| {
+            let c = &self.cal_nodes[self.cal_min as usize];
+            Node { key: c.key, seq: c.seq, slot: self.cal_min }
+        });
+        let array =
+            if self.has_front() { Some(self.front) } else { (self.len > 0).then(|| self.heap[0]) };
+        match (cal, array) {
+            (Some(c), Some(a)) if a.before(&c) => a,
+            (Some(c), _) => c,
+            (None, a) => a.unwrap_or(Node::VACANT),
         }
     }
 
-    /// The node of used slot `s`.
+    /// The key of used slot `s`.
     #[inline(always)]
-    fn node_of(&self, s: u32) -> &Node {
+    fn key_of(&self, s: u32) -> u64 {
         match self.pos[s as usize] {
-            FRONT => &self.front,
-            pos => &self.heap[pos as usize],
+            FRONT => self.front.key,
+            CAL => self.cal_nodes[s as usize].key,
+            pos => self.heap[pos as usize].key,
         }
     }
 
@@ -302,7 +385,7 @@ impl<T, const N: usize> VtimeHeap<T, N> {
         let (s, _) = self.find(pid)?;
         let slot = &self.slots[s as usize];
         // SAFETY: a slot found in the index is in use, so its value is initialised.
-        Some((self.node_of(s).key, unsafe { slot.value.assume_init_ref() }))
+        Some((self.key_of(s), unsafe { slot.value.assume_init_ref() }))
     }
 
     /// Queues `value` for `pid` with `key`.
@@ -342,11 +425,46 @@ impl<T, const N: usize> VtimeHeap<T, N> {
         Ok(())
     }
 
-    /// Queues `node` (its slot already used): at the front if it goes
-    /// before every queued node (a node held there before moves to the
-    /// array's root), else in the array.
+    /// Queues `node` (its slot already used): in the calendar if its key
+    /// is in the window and its bucket has room; else at the front if it
+    /// goes before every node in the array (a node held there before moves
+    /// to the array's root), else in the array.
     #[inline(always)]
     fn place(&mut self, node: Node) {
+        if self.cal_len == 0 {
+            self.cal_origin = node.key & self.cal_align();
+        }
+        let off = node.key.wrapping_sub(self.cal_origin);
+        if off >> self.cal_shift < Self::CAL_BUCKETS as u64 {
+            if self.cal_insert(node) {
+                self.cal_far = self.cal_far.saturating_sub(1);
+                self.cal_full = self.cal_full.saturating_sub(1);
+                return;
+            }
+            self.cal_full = self.cal_full.saturating_add(CAL_MISS);
+        } else if (off as i64) > 0 {
+            self.cal_far = self.cal_far.saturating_add(CAL_MISS);
+        }
+        self.place_in_array(node);
+        // Resized only while one kind of miss dominates: keys both spread
+        // far and piled on equal values would otherwise flip the width.
+        if self.cal_far >= CAL_RESIZE_AT && self.cal_full < CAL_RESIZE_AT / 2 {
+            if self.cal_shift < CAL_SHIFT_MAX {
+                self.cal_resize(self.cal_shift + 1);
+            }
+            self.cal_far = 0;
+        } else if self.cal_full >= CAL_RESIZE_AT && self.cal_far < CAL_RESIZE_AT / 2 {
+            if self.cal_shift > 0 {
+                self.cal_resize(self.cal_shift - 1);
+            }
+            self.cal_full = 0;
+        }
+    }
+
+    /// Queues `node` in the array, or at the front if it goes before
+    /// every node there (a node held there before moves to the root).
+    #[inline(always)]
+    fn place_in_array(&mut self, node: Node) {
         if !self.has_front() {
             if self.len == 0 || node.before(&self.heap[0]) {
                 self.set_front(node);
@@ -382,10 +500,10 @@ impl<T, const N: usize> VtimeHeap<T, N> {
         if self.is_empty() {
             return None;
         }
-        let node = *self.first();
+        let node = self.first();
         let slot = &self.slots[node.slot as usize];
-        // SAFETY: a held front and the nodes in `heap[..len]` point at used
-        // slots, whose values are initialised.
+        // SAFETY: the first node (the calendar's, the front or the root)
+        // points at a used slot, whose value is initialised.
         let value = unsafe { slot.value.assume_init_ref() };
         Some(Entry { pid: slot.pid, key: node.key, value })
     }
@@ -398,7 +516,14 @@ impl<T, const N: usize> VtimeHeap<T, N> {
         let s = self.first().slot;
         let pid = self.slots[s as usize].pid;
         let prev = self.chain_prev(pid, s);
-        Some(self.take(s, prev))
+        let e = self.take(s, prev);
+        // Every key left is at or after the one taken: the window moves up
+        // to its bucket (never back, for a key taken before the window).
+        let start = e.key & self.cal_align();
+        if self.cal_len > 0 && (start.wrapping_sub(self.cal_origin) as i64) > 0 {
+            self.cal_origin = start;
+        }
+        Some(e)
     }
 
     /// Removes `pid`'s task, wherever it is in the heap.
@@ -424,6 +549,10 @@ impl<T, const N: usize> VtimeHeap<T, N> {
         self.next_seq = seq.wrapping_add(1);
         let node = Node { key, seq, slot: s };
         match self.pos[s as usize] {
+            CAL => {
+                self.cal_remove(s);
+                self.place(node);
+            }
             FRONT => {
                 self.front = Node::VACANT;
                 self.place(node);
@@ -454,6 +583,17 @@ impl<T, const N: usize> VtimeHeap<T, N> {
 
     /// Visits every queued task in no particular order.
     pub fn for_each(&self, mut f: impl FnMut(i32, u64, &T)) {
+        for b in 0..Self::CAL_BUCKETS {
+            let mut s = self.cal_heads[b];
+            while s != NIL {
+                let slot = &self.slots[s as usize];
+                // SAFETY: the calendar's lists hold used slots only.
+                f(slot.pid, self.cal_nodes[s as usize].key, unsafe {
+                    slot.value.assume_init_ref()
+                });
+                s = self.cal_nodes[s as usize].slot;
+            }
+        }
         let front = self.has_front().then_some(&self.front);
         for node in front.into_iter().chain(&self.heap[..self.len as usize]) {
             let slot = &self.slots[node.slot as usize];
@@ -499,6 +639,7 @@ impl<T, const N: usize> VtimeHeap<T, N> {
     /// heap, the index and the slot array.
     fn take(&mut self, s: u32, prev: u32) -> Entry<T> {
         let key = match self.pos[s as usize] {
+            CAL => self.cal_remove(s),
             FRONT => core::mem::replace(&mut self.front, Node::VACANT).key,
             pos => self.detach(pos as usize).key,
         };
@@ -517,6 +658,149 @@ impl<T, const N: usize> VtimeHeap<T, N> {
             self.slots[prev as usize].next = next;
         }
         Entry { pid, key, value }
+    }
+
+    /// The calendar bucket of `key`.
+    #[inline(always)]
+    fn cal_bucket(&self, key: u64) -> usize {
+        (key >> self.cal_shift) as usize & (Self::CAL_BUCKETS - 1)
+    }
+
+    /// The mask that rounds a key down to its bucket's start.
+    #[inline(always)]
+    fn cal_align(&self) -> u64 {
+        !((1u64 << self.cal_shift) - 1)
+    }
+
+    /// Rebuilds the calendar with buckets of `2^shift`: every node leaves
+    /// it, earliest first, and is placed again, in the calendar if it fits
+    /// (appended: O(1) each), else in the array; the window starts at the
+    /// earliest one's new bucket.
+    #[cold]
+    fn cal_resize(&mut self, shift: u32) {
+        // Take the nodes out in order, chained through `cal_nodes`.
+        let (mut head, mut tail) = (NIL, NIL);
+        while self.cal_min != NIL {
+            let s = self.cal_min;
+            self.cal_remove(s);
+            self.cal_nodes[s as usize].slot = NIL;
+            if tail == NIL {
+                head = s;
+            } else {
+                self.cal_nodes[tail as usize].slot = s;
+            }
+            tail = s;
+        }
+        self.cal_shift = shift;
+        if head != NIL {
+            self.cal_origin = self.cal_nodes[head as usize].key & self.cal_align();
+        }
+        while head != NIL {
+            let node = self.cal_node(head);
+            head = self.cal_nodes[head as usize].slot;
+            let fits = node.key.wrapping_sub(self.cal_origin) >> shift < Self::CAL_BUCKETS as u64;
+            if !(fits && self.cal_insert(node)) {
+                self.place_in_array(node);
+            }
+        }
+    }
+
+    /// Puts `node` (its key in the window, its slot's `pos` not yet set)
+    /// in its bucket's list, walking back from the tail past the nodes
+    /// that go after it; false, and nothing done, if more than
+    /// `CAL_WALK_MAX` do.
+    #[inline(always)]
+    fn cal_insert(&mut self, node: Node) -> bool {
+        let b = self.cal_bucket(node.key);
+        let s = node.slot;
+        // The node it goes after (`NIL`: the head), and the one after it.
+        let (mut after, mut before) = (self.cal_tails[b], NIL);
+        let mut walked = 0;
+        while after != NIL && node.before(&self.cal_node(after)) {
+            if walked == CAL_WALK_MAX {
+                return false;
+            }
+            walked += 1;
+            before = after;
+            after = self.cal_prev[after as usize];
+        }
+        self.cal_nodes[s as usize] = Node { key: node.key, seq: node.seq, slot: before };
+        self.cal_prev[s as usize] = after;
+        if after == NIL {
+            if self.cal_heads[b] == NIL {
+                self.cal_bits[b / 64] |= 1 << (b % 64);
+                self.cal_summary |= 1 << (b / 64);
+            }
+            self.cal_heads[b] = s;
+        } else {
+            self.cal_nodes[after as usize].slot = s;
+        }
+        if before == NIL {
+            self.cal_tails[b] = s;
+        } else {
+            self.cal_prev[before as usize] = s;
+        }
+        self.cal_len += 1;
+        self.pos[s as usize] = CAL;
+        if self.cal_min == NIL || node.before(&self.cal_node(self.cal_min)) {
+            self.cal_min = s;
+        }
+        true
+    }
+
+    /// Calendar slot `s`'s node, with `s` in its `slot`.
+    #[inline(always)]
+    fn cal_node(&self, s: u32) -> Node {
+        let c = &self.cal_nodes[s as usize];
+        Node { key: c.key, seq: c.seq, slot: s }
+    }
+
+    /// Takes calendar slot `s` out of its bucket; returns its key. The
+    /// slot's `pos` is left to the caller.
+    fn cal_remove(&mut self, s: u32) -> u64 {
+        let Node { key, slot: next, .. } = self.cal_nodes[s as usize];
+        let prev = self.cal_prev[s as usize];
+        let b = self.cal_bucket(key);
+        if prev == NIL {
+            self.cal_heads[b] = next;
+        } else {
+            self.cal_nodes[prev as usize].slot = next;
+        }
+        if next == NIL {
+            self.cal_tails[b] = prev;
+        } else {
+            self.cal_prev[next as usize] = prev;
+        }
+        if self.cal_heads[b] == NIL {
+            self.cal_bits[b / 64] &= !(1 << (b % 64));
+            if self.cal_bits[b / 64] == 0 {
+                self.cal_summary &= !(1 << (b / 64));
+            }
+        }
+        self.cal_len -= 1;
+        if self.cal_min == s {
+            self.cal_min = if self.cal_len == 0 { NIL } else { self.cal_earliest() };
+        }
+        key
+    }
+
+    /// The calendar's earliest slot (calendar not empty): the head of the
+    /// first non-empty bucket in circular order from the window's start.
+    #[inline(always)]
+    fn cal_earliest(&self) -> u32 {
+        let p0 = self.cal_bucket(self.cal_origin);
+        let (w0, o) = (p0 / 64, p0 % 64);
+        let word = self.cal_bits[w0] & (u64::MAX << o);
+        let b = if word != 0 {
+            w0 * 64 + word.trailing_zeros() as usize
+        } else {
+            // Words after w0, else (wrapping) from word 0: w0 itself then
+            // has bits below `o` only, the buckets at the window's end.
+            let after = if w0 == 63 { 0 } else { self.cal_summary & (u64::MAX << (w0 + 1)) };
+            let w = if after != 0 { after } else { self.cal_summary }.trailing_zeros() as usize;
+            w * 64 + self.cal_bits[w].trailing_zeros() as usize
+        };
+        self.cal_heads[b]
     }
 
     /// Takes the node at array position `pos` out of the array: the last
@@ -763,12 +1047,53 @@ mod tests {
                     assert!(self.heap[(i - 1) / ARITY].before(&n), "heap order broken at {i}");
                 }
             }
+            // The calendar: each bucket's list, count and bits agree, each
+            // node sits in its key's bucket inside the window, and
+            // `cal_min` is its earliest node.
+            let (mut total, mut min) = (0, None::<Node>);
+            for b in 0..Self::CAL_BUCKETS {
+                let (mut n, mut s, mut prev) = (0, self.cal_heads[b], NIL);
+                while s != NIL {
+                    let node = self.cal_node(s);
+                    assert_eq!(self.pos[s as usize], CAL, "calendar slot's pos out of sync");
+                    assert_eq!(self.cal_bucket(node.key), b, "node in the wrong bucket");
+                    assert_eq!(self.cal_prev[s as usize], prev, "prev link");
+                    if prev != NIL {
+                        assert!(self.cal_node(prev).before(&node), "bucket {b} out of order");
+                    }
+                    let off = node.key.wrapping_sub(self.cal_origin) >> self.cal_shift;
+                    assert!(off < Self::CAL_BUCKETS as u64, "node outside the window");
+                    if min.is_none_or(|m| node.before(&m)) {
+                        min = Some(node);
+                    }
+                    n += 1;
+                    prev = s;
+                    s = self.cal_nodes[s as usize].slot;
+                }
+                assert_eq!(self.cal_tails[b], prev, "bucket {b}'s tail");
+                assert_eq!(self.cal_bits[b / 64] >> (b % 64) & 1 == 1, n > 0, "bucket {b}'s bit");
+                total += n;
+            }
+            for w in 0..CAL_MAX_BUCKETS / 64 {
+                assert_eq!(self.cal_summary >> w & 1 == 1, self.cal_bits[w] != 0, "summary {w}");
+            }
+            assert_eq!(self.cal_len as usize, total, "cal_len");
+            assert_eq!(min.map(|m| m.slot), (self.cal_min != NIL).then_some(self.cal_min));
+            assert_eq!(self.cal_origin & !self.cal_align(), 0, "origin not aligned");
+            assert!(self.cal_shift <= CAL_SHIFT_MAX);
         }
     }
 
     /// Random push (also refused: full, duplicate), pop, update and remove
     /// against a sorted model, checking the whole heap after each.
     fn against_model<const N: usize>(seed: u64, iters: usize, keys: u64) {
+        against_model_near::<N>(seed, iters, keys, false)
+    }
+
+    /// As `against_model`; with `near`, each key lies up to `keys` after
+    /// the last key popped and now and then up to `keys / 8` before it (a
+    /// scheduler's deadlines: the calendar's window moves with the pops).
+    fn against_model_near<const N: usize>(seed: u64, iters: usize, keys: u64, near: bool) {
         // (key, insertion number) → pid: the order the heap must follow.
         let mut model = std::collections::BTreeMap::<(u64, u64), i32>::new();
         let mut h = VtimeHeap::<u64, N>::new();
@@ -779,10 +1104,14 @@ mod tests {
             rng ^= rng << 17;
             rng % m
         };
-        let mut stamp = 0u64;
+        let (mut stamp, mut last) = (0u64, 1u64 << 40);
         for _ in 0..iters {
             let pid = next(N as u64 * 3 / 2 + 1) as i32;
-            let key = next(keys);
+            let key = if near {
+                last + next(keys) - if next(4) == 0 { next(keys / 8) } else { 0 }
+            } else {
+                next(keys)
+            };
             let queued = model.iter().find(|(_, p)| **p == pid).map(|(k, _)| *k);
             match (next(6), queued) {
                 (0 | 1, None) if model.len() < N => {
@@ -807,6 +1136,7 @@ mod tests {
                 _ => {
                     let want = model.pop_first().map(|((k, _), p)| (p, k));
                     assert_eq!(h.pop_min().map(|e| (e.pid, e.key)), want);
+                    last = want.map_or(last, |(_, k)| k);
                 }
             }
             h.check();
@@ -826,7 +1156,94 @@ mod tests {
             against_model::<16>(seed * 7919, 2000, 8);
             against_model::<64>(seed * 7919, 4000, 32);
             against_model::<32>(seed * 7919, 2000, 1 << 40);
+            // Keys over several calendar buckets, within the window and
+            // past it (64 buckets of 2^CAL_SHIFT, 16 of them).
+            against_model::<64>(seed * 7919, 4000, 1 << 14);
+            against_model::<16>(seed * 7919, 4000, 1 << 16);
+            // The window moving with the pops; full buckets (64 keys
+            // over 8 buckets' span).
+            against_model_near::<64>(seed * 7919, 4000, 1 << 16, true);
+            against_model_near::<64>(seed * 7919, 4000, 1 << 13, true);
+            against_model_near::<16>(seed * 7919, 4000, 1 << 10, true);
         }
+    }
+
+    #[test]
+    fn calendar_orders_across_u64_wrap() {
+        // The first key anchors the window (8 buckets of 2^CAL_SHIFT): the
+        // calendar holds the next three across the wrap, in circular bucket
+        // order; the last lies before the window and goes to the array.
+        let mut h = VtimeHeap::<(), 8>::new();
+        let keys = [u64::MAX - 2000, 3000, u64::MAX - 10, 5, u64::MAX - 3000];
+        for (pid, k) in keys.iter().enumerate() {
+            h.push(pid as i32, *k, ()).unwrap();
+        }
+        assert_eq!((h.cal_len, h.len), (4, 0));
+        assert!(h.has_front());
+        h.check();
+        let order: Vec<i32> = std::iter::from_fn(|| h.pop_min().map(|e| e.pid)).collect();
+        assert_eq!(order, [4, 0, 2, 3, 1]);
+    }
+
+    #[test]
+    fn calendar_width_follows_the_keys() {
+        let mut h = VtimeHeap::<u64, 256>::new();
+        let mut rng = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = |m: u64| {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            rng % m
+        };
+        // Keys spread over 2^24 past the last pop: 256 buckets of 2^10
+        // cover 2^18, so the buckets widen until the window holds them.
+        let mut last = 0;
+        for i in 0..256 {
+            h.push(i, last + next(1 << 24), 0).unwrap();
+        }
+        for i in 256..20_000 {
+            last = h.pop_min().unwrap().key;
+            h.push(i, last + next(1 << 24), 0).unwrap();
+            h.check();
+        }
+        assert!(h.cal_shift >= 16, "widened to {}", h.cal_shift);
+        assert!(h.cal_len > 200, "{} of 256 in the calendar", h.cal_len);
+        // Consecutive keys (a FIFO's arrival numbers) share the wide
+        // buckets, each appended at its list's tail: all in the calendar.
+        h.clear();
+        for i in 0..256 {
+            h.push(i, i as u64, 0).unwrap();
+        }
+        for i in 256..20_000u64 {
+            assert_eq!(h.pop_min().unwrap().key, i - 256);
+            h.push(i as i32, i, 0).unwrap();
+            h.check();
+        }
+        assert_eq!(h.cal_len, 256);
+        // Keys in random order within 2^12 past the last pop: in buckets
+        // of 2^16 most pushes would walk past many nodes, so the buckets
+        // narrow until few share one.
+        let shift = h.cal_shift;
+        let mut last = h.pop_min().unwrap().key;
+        for i in 20_000..60_000 {
+            h.push(i, last + next(1 << 12), 0).unwrap();
+            last = h.pop_min().unwrap().key;
+            h.check();
+        }
+        assert!(h.cal_shift + 6 <= shift, "narrowed from {shift} to {}", h.cal_shift);
+        assert!(h.cal_len > 200, "{} of 255 in the calendar", h.cal_len);
+    }
+
+    #[test]
+    fn equal_keys_queue_in_one_bucket_in_fifo_order() {
+        let mut h = VtimeHeap::<i32, 64>::new();
+        for pid in 0..40 {
+            h.push(pid, 7, pid).unwrap();
+        }
+        assert_eq!(h.cal_len, 40);
+        h.check();
+        let order: Vec<i32> = std::iter::from_fn(|| h.pop_min().map(|e| e.pid)).collect();
+        assert_eq!(order, (0..40).collect::<Vec<_>>());
     }
 
     #[test]
