@@ -724,28 +724,40 @@ impl<T, const N: usize> VtimeHeap<T, N> {
             before = after;
             after = self.cal_prev[after as usize];
         }
+        if self.cal_heads[b] == NIL {
+            self.cal_bits[b / 64] |= 1 << (b % 64);
+            self.cal_summary |= 1 << (b / 64);
+        }
         self.cal_nodes[s as usize] = Node { key: node.key, seq: node.seq, slot: before };
         self.cal_prev[s as usize] = after;
-        if after == NIL {
-            if self.cal_heads[b] == NIL {
-                self.cal_bits[b / 64] |= 1 << (b % 64);
-                self.cal_summary |= 1 << (b / 64);
-            }
-            self.cal_heads[b] = s;
-        } else {
-            self.cal_nodes[after as usize].slot = s;
-        }
-        if before == NIL {
-            self.cal_tails[b] = s;
-        } else {
-            self.cal_prev[before as usize] = s;
-        }
+        self.cal_set_next(b, after, s);
+        self.cal_set_prev(b, before, s);
         self.cal_len += 1;
         self.pos[s as usize] = CAL;
         if self.cal_min == NIL || node.before(&self.cal_node(self.cal_min)) {
             self.cal_min = s;
         }
         true
+    }
+
+    /// In bucket `b`'s list, `to` comes after `at` (`at` `NIL`: `to` is
+    /// the head).
+    #[inline(always)]
+    fn cal_set_next(&mut self, b: usize, at: u32, to: u32) {
+        match at {
+            NIL => self.cal_heads[b] = to,
+            at => self.cal_nodes[at as usize].slot = to,
+        }
+    }
+
+    /// In bucket `b`'s list, `to` comes before `at` (`at` `NIL`: `to` is
+    /// the tail).
+    #[inline(always)]
+    fn cal_set_prev(&mut self, b: usize, at: u32, to: u32) {
+        match at {
+            NIL => self.cal_tails[b] = to,
+            at => self.cal_prev[at as usize] = to,
+        }
     }
 
     /// Calendar slot `s`'s node, with `s` in its `slot`.
@@ -761,16 +773,8 @@ impl<T, const N: usize> VtimeHeap<T, N> {
         let Node { key, slot: next, .. } = self.cal_nodes[s as usize];
         let prev = self.cal_prev[s as usize];
         let b = self.cal_bucket(key);
-        if prev == NIL {
-            self.cal_heads[b] = next;
-        } else {
-            self.cal_nodes[prev as usize].slot = next;
-        }
-        if next == NIL {
-            self.cal_tails[b] = prev;
-        } else {
-            self.cal_prev[next as usize] = prev;
-        }
+        self.cal_set_next(b, prev, next);
+        self.cal_set_prev(b, next, prev);
         if self.cal_heads[b] == NIL {
             self.cal_bits[b / 64] &= !(1 << (b % 64));
             if self.cal_bits[b / 64] == 0 {
