@@ -10,7 +10,8 @@
 //!   scheduler's keys make each compare a coin toss, and its next key
 //!   depends on the last pop, so mispredicted branches are paid in full.
 //! - A task pushed ahead of every queued one waits in a front slot beside
-//!   the array (a task held there before it moves to the array's root):
+//!   the array and the calendar (a task held there before is placed behind
+//!   it):
 //!   pushing and popping it is O(1), where the array would sift it up to
 //!   the root and the pop sink a leaf down the whole depth (a task woken
 //!   with the earliest deadline and run next).
@@ -108,6 +109,26 @@ impl Node {
         (key < 0) | ((key == 0) & (seq < 0))
     }
 }
+
+/// A calendar node (by slot): 24 bytes (asserted below), one array
+/// access for its key and both links.
+#[derive(Clone, Copy, Debug)]
+struct CalNode {
+    key: u64,
+    seq: u32,
+    /// The next and previous slots in its bucket's list (`NIL` at the ends).
+    next: u32,
+    prev: u32,
+}
+
+impl CalNode {
+    const VACANT: Self = Self { key: 0, seq: 0, next: NIL, prev: NIL };
+}
+const _: () = assert!(core::mem::size_of::<CalNode>() == 24);
+
+/// Index of a bucket's first and last slot in `VtimeHeap::cal_ends`.
+const HEAD: usize = 0;
+const TAIL: usize = 1;
 
 /// Children per node: a 4-ary heap is half as deep as a binary one, and a
 /// node's four children are contiguous (64 bytes).
@@ -217,10 +238,10 @@ pub struct VtimeHeap<T, const N: usize> {
     /// `hi - first().key <= MAX_KEY_SPAN`. An upper bound, not the exact
     /// maximum: it stays put when that task leaves.
     hi: u64,
-    /// A node that goes before every node in `heap`, held apart (`slot ==
-    /// NIL` when there is none): a push that becomes the minimum lands here
-    /// (a node held here before goes to the array's root), in O(1) when none
-    /// was held, and the next pop takes it in O(1), where the array would
+    /// A node that goes before every other queued node (in `heap` and in
+    /// the calendar), held apart (`slot == NIL` when there is none): a push
+    /// that becomes the minimum lands here (a node held here before is
+    /// placed behind it), in O(1) when none was held, and the next pop takes it in O(1), where the array would
     /// sift it up to the root and the pop would sink a leaf down the whole
     /// depth. That is a scheduler's common case of a task woken with the
     /// earliest deadline and run next.
@@ -246,15 +267,12 @@ pub struct VtimeHeap<T, const N: usize> {
     /// Bit `b % 64` of word `b / 64` set when bucket `b` is not empty.
     cal_bits: [u64; CAL_MAX_BUCKETS / 64],
     heap: [Node; N],
-    /// By slot, for a node in the calendar: its key and seq, and in `slot`
-    /// the next slot in its bucket's list (`NIL` ends it), in key order.
-    cal_nodes: [Node; N],
-    /// By slot, the previous slot in its bucket's list (`NIL` at the head).
-    cal_prev: [u32; N],
-    /// First and last slot of each bucket's list (`NIL`: empty); the
-    /// first `CAL_BUCKETS` are used.
-    cal_heads: [u32; N],
-    cal_tails: [u32; N],
+    /// By slot, a calendar node: its key, seq and links in its bucket's
+    /// list, which is in key order.
+    cal_nodes: [CalNode; N],
+    /// First and last slot of each bucket's list (`NIL`: empty), side by
+    /// side; the first `CAL_BUCKETS` are used.
+    cal_ends: [[u32; 2]; N],
     /// Heap position of each used slot's node (`FRONT` for the one held
     /// in `front`). Apart from `slots`: every
     /// node a sift moves updates its entry, and 4 bytes a slot keep these
@@ -293,10 +311,8 @@ impl<T, const N: usize> VtimeHeap<T, N> {
             cal_summary: 0,
             cal_bits: [0; CAL_MAX_BUCKETS / 64],
             heap: [Node::VACANT; N],
-            cal_nodes: [Node::VACANT; N],
-            cal_prev: [NIL; N],
-            cal_heads: [NIL; N],
-            cal_tails: [NIL; N],
+            cal_nodes: [CalNode::VACANT; N],
+            cal_ends: [[NIL; 2]; N],
             pos: [NIL; N],
             slots: [const { Slot::EMPTY }; N],
             buckets: [NIL; N],
@@ -317,16 +333,15 @@ impl<T, const N: usize> VtimeHeap<T, N> {
         self.front.slot != NIL
     }
 
-    /// The first node (heap not empty): the earlier of the calendar's
-    /// earliest and the array's (the front, else the root).
+    /// The first node (heap not empty): the front if one is held, else
+    /// the earlier of the calendar's earliest and the array's root.
     #[inline(always)]
     fn first(&self) -> Node {
-        let cal = (self.cal_min != NIL).then(|| {
-            let c = &self.cal_nodes[self.cal_min as usize];
-            Node { key: c.key, seq: c.seq, slot: self.cal_min }
-        });
-        let array =
-            if self.has_front() { Some(self.front) } else { (self.len > 0).then(|| self.heap[0]) };
+        if self.has_front() {
+            return self.front;
+        }
+        let cal = (self.cal_min != NIL).then(|| self.cal_node(self.cal_min));
+        let array = (self.len > 0).then(|| self.heap[0]);
         match (cal, array) {
             (Some(c), Some(a)) if a.before(&c) => a,
             (Some(c), _) => c,
@@ -425,12 +440,27 @@ impl<T, const N: usize> VtimeHeap<T, N> {
         Ok(())
     }
 
-    /// Queues `node` (its slot already used): in the calendar if its key
-    /// is in the window and its bucket has room; else at the front if it
-    /// goes before every node in the array (a node held there before moves
-    /// to the array's root), else in the array.
+    /// Queues `node` (its slot already used): at the front if it goes
+    /// before every queued node (a node held there before is placed behind
+    /// it), else behind the front (`place_behind()`).
     #[inline(always)]
     fn place(&mut self, node: Node) {
+        if self.is_empty() || node.before(&self.first()) {
+            let old = self.front;
+            self.set_front(node);
+            if old.slot != NIL {
+                self.place_behind(old);
+            }
+        } else {
+            self.place_behind(node);
+        }
+    }
+
+    /// Queues `node`, which some queued node goes before: in the calendar
+    /// if its key is in the window and its bucket takes it, else in the
+    /// array.
+    #[inline(always)]
+    fn place_behind(&mut self, node: Node) {
         if self.cal_len == 0 {
             self.cal_origin = node.key & self.cal_align();
         }
@@ -445,7 +475,7 @@ impl<T, const N: usize> VtimeHeap<T, N> {
         } else if (off as i64) > 0 {
             self.cal_far = self.cal_far.saturating_add(CAL_MISS);
         }
-        self.place_in_array(node);
+        self.insert(node);
         // Resized only while one kind of miss dominates: keys both spread
         // far and piled on equal values would otherwise flip the width.
         if self.cal_far >= CAL_RESIZE_AT && self.cal_full < CAL_RESIZE_AT / 2 {
@@ -458,25 +488,6 @@ impl<T, const N: usize> VtimeHeap<T, N> {
                 self.cal_resize(self.cal_shift - 1);
             }
             self.cal_full = 0;
-        }
-    }
-
-    /// Queues `node` in the array, or at the front if it goes before
-    /// every node there (a node held there before moves to the root).
-    #[inline(always)]
-    fn place_in_array(&mut self, node: Node) {
-        if !self.has_front() {
-            if self.len == 0 || node.before(&self.heap[0]) {
-                self.set_front(node);
-            } else {
-                self.insert(node);
-            }
-        } else if node.before(&self.front) {
-            let old = self.front;
-            self.set_front(node);
-            self.insert(old);
-        } else {
-            self.insert(node);
         }
     }
 
@@ -584,14 +595,14 @@ impl<T, const N: usize> VtimeHeap<T, N> {
     /// Visits every queued task in no particular order.
     pub fn for_each(&self, mut f: impl FnMut(i32, u64, &T)) {
         for b in 0..Self::CAL_BUCKETS {
-            let mut s = self.cal_heads[b];
+            let mut s = self.cal_ends[b][HEAD];
             while s != NIL {
                 let slot = &self.slots[s as usize];
                 // SAFETY: the calendar's lists hold used slots only.
                 f(slot.pid, self.cal_nodes[s as usize].key, unsafe {
                     slot.value.assume_init_ref()
                 });
-                s = self.cal_nodes[s as usize].slot;
+                s = self.cal_nodes[s as usize].next;
             }
         }
         let front = self.has_front().then_some(&self.front);
@@ -683,11 +694,11 @@ impl<T, const N: usize> VtimeHeap<T, N> {
         while self.cal_min != NIL {
             let s = self.cal_min;
             self.cal_remove(s);
-            self.cal_nodes[s as usize].slot = NIL;
+            self.cal_nodes[s as usize].next = NIL;
             if tail == NIL {
                 head = s;
             } else {
-                self.cal_nodes[tail as usize].slot = s;
+                self.cal_nodes[tail as usize].next = s;
             }
             tail = s;
         }
@@ -697,10 +708,10 @@ impl<T, const N: usize> VtimeHeap<T, N> {
         }
         while head != NIL {
             let node = self.cal_node(head);
-            head = self.cal_nodes[head as usize].slot;
+            head = self.cal_nodes[head as usize].next;
             let fits = node.key.wrapping_sub(self.cal_origin) >> shift < Self::CAL_BUCKETS as u64;
             if !(fits && self.cal_insert(node)) {
-                self.place_in_array(node);
+                self.insert(node);
             }
         }
     }
@@ -714,7 +725,7 @@ impl<T, const N: usize> VtimeHeap<T, N> {
         let b = self.cal_bucket(node.key);
         let s = node.slot;
         // The node it goes after (`NIL`: the head), and the one after it.
-        let (mut after, mut before) = (self.cal_tails[b], NIL);
+        let (mut after, mut before) = (self.cal_ends[b][TAIL], NIL);
         let mut walked = 0;
         while after != NIL && node.before(&self.cal_node(after)) {
             if walked == CAL_WALK_MAX {
@@ -722,14 +733,14 @@ impl<T, const N: usize> VtimeHeap<T, N> {
             }
             walked += 1;
             before = after;
-            after = self.cal_prev[after as usize];
+            after = self.cal_nodes[after as usize].prev;
         }
-        if self.cal_heads[b] == NIL {
+        if self.cal_ends[b][HEAD] == NIL {
             self.cal_bits[b / 64] |= 1 << (b % 64);
             self.cal_summary |= 1 << (b / 64);
         }
-        self.cal_nodes[s as usize] = Node { key: node.key, seq: node.seq, slot: before };
-        self.cal_prev[s as usize] = after;
+        self.cal_nodes[s as usize] =
+            CalNode { key: node.key, seq: node.seq, next: before, prev: after };
         self.cal_set_next(b, after, s);
         self.cal_set_prev(b, before, s);
         self.cal_len += 1;
@@ -745,8 +756,8 @@ impl<T, const N: usize> VtimeHeap<T, N> {
     #[inline(always)]
     fn cal_set_next(&mut self, b: usize, at: u32, to: u32) {
         match at {
-            NIL => self.cal_heads[b] = to,
-            at => self.cal_nodes[at as usize].slot = to,
+            NIL => self.cal_ends[b][HEAD] = to,
+            at => self.cal_nodes[at as usize].next = to,
         }
     }
 
@@ -755,8 +766,8 @@ impl<T, const N: usize> VtimeHeap<T, N> {
     #[inline(always)]
     fn cal_set_prev(&mut self, b: usize, at: u32, to: u32) {
         match at {
-            NIL => self.cal_tails[b] = to,
-            at => self.cal_prev[at as usize] = to,
+            NIL => self.cal_ends[b][TAIL] = to,
+            at => self.cal_nodes[at as usize].prev = to,
         }
     }
 
@@ -770,12 +781,11 @@ impl<T, const N: usize> VtimeHeap<T, N> {
     /// Takes calendar slot `s` out of its bucket; returns its key. The
     /// slot's `pos` is left to the caller.
     fn cal_remove(&mut self, s: u32) -> u64 {
-        let Node { key, slot: next, .. } = self.cal_nodes[s as usize];
-        let prev = self.cal_prev[s as usize];
+        let CalNode { key, next, prev, .. } = self.cal_nodes[s as usize];
         let b = self.cal_bucket(key);
         self.cal_set_next(b, prev, next);
         self.cal_set_prev(b, next, prev);
-        if self.cal_heads[b] == NIL {
+        if self.cal_ends[b][HEAD] == NIL {
             self.cal_bits[b / 64] &= !(1 << (b % 64));
             if self.cal_bits[b / 64] == 0 {
                 self.cal_summary &= !(1 << (b / 64));
@@ -804,7 +814,7 @@ impl<T, const N: usize> VtimeHeap<T, N> {
             let w = if after != 0 { after } else { self.cal_summary }.trailing_zeros() as usize;
             w * 64 + self.cal_bits[w].trailing_zeros() as usize
         };
-        self.cal_heads[b]
+        self.cal_ends[b][HEAD]
     }
 
     /// Takes the node at array position `pos` out of the array: the last
@@ -1043,6 +1053,10 @@ mod tests {
             if self.has_front() {
                 assert_eq!(self.pos[self.front.slot as usize], FRONT, "front's pos out of sync");
                 assert!(self.len == 0 || self.front.before(&self.heap[0]), "front not first");
+                assert!(
+                    self.cal_min == NIL || self.front.before(&self.cal_node(self.cal_min)),
+                    "front after the calendar's earliest"
+                );
             }
             for i in 0..self.len as usize {
                 let n = self.heap[i];
@@ -1056,12 +1070,12 @@ mod tests {
             // `cal_min` is its earliest node.
             let (mut total, mut min) = (0, None::<Node>);
             for b in 0..Self::CAL_BUCKETS {
-                let (mut n, mut s, mut prev) = (0, self.cal_heads[b], NIL);
+                let (mut n, mut s, mut prev) = (0, self.cal_ends[b][HEAD], NIL);
                 while s != NIL {
                     let node = self.cal_node(s);
                     assert_eq!(self.pos[s as usize], CAL, "calendar slot's pos out of sync");
                     assert_eq!(self.cal_bucket(node.key), b, "node in the wrong bucket");
-                    assert_eq!(self.cal_prev[s as usize], prev, "prev link");
+                    assert_eq!(self.cal_nodes[s as usize].prev, prev, "prev link");
                     if prev != NIL {
                         assert!(self.cal_node(prev).before(&node), "bucket {b} out of order");
                     }
@@ -1072,9 +1086,9 @@ mod tests {
                     }
                     n += 1;
                     prev = s;
-                    s = self.cal_nodes[s as usize].slot;
+                    s = self.cal_nodes[s as usize].next;
                 }
-                assert_eq!(self.cal_tails[b], prev, "bucket {b}'s tail");
+                assert_eq!(self.cal_ends[b][TAIL], prev, "bucket {b}'s tail");
                 assert_eq!(self.cal_bits[b / 64] >> (b % 64) & 1 == 1, n > 0, "bucket {b}'s bit");
                 total += n;
             }
@@ -1174,19 +1188,18 @@ mod tests {
 
     #[test]
     fn calendar_orders_across_u64_wrap() {
-        // The first key anchors the window (8 buckets of 2^CAL_SHIFT): the
-        // calendar holds the next three across the wrap, in circular bucket
-        // order; the last lies before the window and goes to the array.
+        // The first key is held in front; the second anchors the window
+        // (8 buckets of 2^CAL_SHIFT from u64::MAX - 2047), which holds the
+        // next three across the wrap, in circular bucket order.
         let mut h = VtimeHeap::<(), 8>::new();
-        let keys = [u64::MAX - 2000, 3000, u64::MAX - 10, 5, u64::MAX - 3000];
+        let keys = [u64::MAX - 6000, u64::MAX - 2000, 3000, u64::MAX - 10, 5];
         for (pid, k) in keys.iter().enumerate() {
             h.push(pid as i32, *k, ()).unwrap();
         }
-        assert_eq!((h.cal_len, h.len), (4, 0));
-        assert!(h.has_front());
+        assert_eq!((h.cal_len, h.len, h.has_front()), (4, 0, true));
         h.check();
         let order: Vec<i32> = std::iter::from_fn(|| h.pop_min().map(|e| e.pid)).collect();
-        assert_eq!(order, [4, 0, 2, 3, 1]);
+        assert_eq!(order, [0, 1, 3, 4, 2]);
     }
 
     #[test]
@@ -1244,7 +1257,7 @@ mod tests {
         for pid in 0..40 {
             h.push(pid, 7, pid).unwrap();
         }
-        assert_eq!(h.cal_len, 40);
+        assert_eq!((h.cal_len, h.has_front()), (39, true));
         h.check();
         let order: Vec<i32> = std::iter::from_fn(|| h.pop_min().map(|e| e.pid)).collect();
         assert_eq!(order, (0..40).collect::<Vec<_>>());
