@@ -241,9 +241,9 @@ pub struct VtimeHeap<T, const N: usize> {
     /// A node that goes before every other queued node (in `heap` and in
     /// the calendar), held apart (`slot == NIL` when there is none): a push
     /// that becomes the minimum lands here (a node held here before is
-    /// placed behind it), in O(1) when none was held, and the next pop takes it in O(1), where the array would
-    /// sift it up to the root and the pop would sink a leaf down the whole
-    /// depth. That is a scheduler's common case of a task woken with the
+    /// placed behind it), in O(1) when none was held, and the next pop
+    /// takes it in O(1), where the array would sift it up to the root and
+    /// the pop would sink a leaf down the whole depth. That is a scheduler's common case of a task woken with the
     /// earliest deadline and run next.
     front: Node,
     /// Nodes in the calendar.
@@ -274,7 +274,7 @@ pub struct VtimeHeap<T, const N: usize> {
     /// side; the first `CAL_BUCKETS` are used.
     cal_ends: [[u32; 2]; N],
     /// Heap position of each used slot's node (`FRONT` for the one held
-    /// in `front`). Apart from `slots`: every
+    /// in `front`, `CAL` for one in the calendar). Apart from `slots`: every
     /// node a sift moves updates its entry, and 4 bytes a slot keep these
     /// writes in few cache lines whatever the payload's size.
     pos: [u32; N],
