@@ -243,8 +243,9 @@ pub struct VtimeHeap<T, const N: usize> {
     /// that becomes the minimum lands here (a node held here before is
     /// placed behind it), in O(1) when none was held, and the next pop
     /// takes it in O(1), where the array would sift it up to the root and
-    /// the pop would sink a leaf down the whole depth. That is a scheduler's common case of a task woken with the
-    /// earliest deadline and run next.
+    /// the pop would sink a leaf down the whole depth. That is a
+    /// scheduler's common case of a task woken with the earliest deadline
+    /// and run next.
     front: Node,
     /// Nodes in the calendar.
     cal_len: u32,
