@@ -1066,9 +1066,9 @@ mod tests {
                     assert!(self.heap[(i - 1) / ARITY].before(&n), "heap order broken at {i}");
                 }
             }
-            // The calendar: each bucket's list, count and bits agree, each
-            // node sits in its key's bucket inside the window, and
-            // `cal_min` is its earliest node.
+            // The calendar: each bucket's list is in order, its links, tail
+            // and bits agree, each node sits in its key's bucket inside the
+            // window, and `cal_min` is its earliest node.
             let (mut total, mut min) = (0, None::<Node>);
             for b in 0..Self::CAL_BUCKETS {
                 let (mut n, mut s, mut prev) = (0, self.cal_ends[b][HEAD], NIL);
@@ -1179,8 +1179,8 @@ mod tests {
             // past it (64 buckets of 2^CAL_SHIFT, 16 of them).
             against_model::<64>(seed * 7919, 4000, 1 << 14);
             against_model::<16>(seed * 7919, 4000, 1 << 16);
-            // The window moving with the pops; full buckets (64 keys
-            // over 8 buckets' span).
+            // The window moving with the pops; keys out of order within a
+            // bucket, past CAL_WALK_MAX (64 keys over 8 buckets' span).
             against_model_near::<64>(seed * 7919, 4000, 1 << 16, true);
             against_model_near::<64>(seed * 7919, 4000, 1 << 13, true);
             against_model_near::<16>(seed * 7919, 4000, 1 << 10, true);
